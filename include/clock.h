@@ -1,0 +1,29 @@
+/*
+ * clock.h: the store's source of time, replaceable by tests.
+ *
+ * now_ms returns monotonic milliseconds. The store reads it only when an
+ * expiry is involved (a Set with a TTL, an access to an entry that has one,
+ * a cleanup slice), at most once per call.
+ */
+#ifndef CLOCK_H
+#define CLOCK_H
+
+#include <stdint.h>
+
+struct clock {
+    uint64_t (*now_ms)(void *ctx);
+    void *ctx;
+};
+
+/* The real monotonic clock (CLOCK_MONOTONIC). */
+extern const struct clock clock_monotonic;
+
+/* A settable clock for tests: ctx points at a uint64_t of milliseconds. */
+uint64_t clock_fake_now(void *ctx);
+
+/* Wall time in seconds with a fraction (CLOCK_REALTIME), for timestamps. */
+double clock_wall_s(void);
+/* Monotonic time in seconds with a fraction, for uptimes and durations. */
+double clock_mono_s(void);
+
+#endif
