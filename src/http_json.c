@@ -1,0 +1,228 @@
+/*
+ * http_json.c: the JSON bodies of /, /health, /ready, /live and /stats
+ * (SPEC 7), built with jansson and serialised compactly.
+ *
+ * Ownership: every builder returns a document from json_dumps() (jansson's
+ * default allocator is malloc), which the caller frees with free().
+ */
+#include "tc_autoconf.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+
+#include "clock.h"
+#include "http_json.h"
+#include "lifecycle.h"
+#include "metrics.h"
+#include "stats.h"
+
+/* Serialises and releases root; NULL when root is NULL or out of memory. */
+static char *
+http_json_finish(json_t *root)
+{
+    char *s;
+
+    if (root == NULL)
+        return NULL;
+    s = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    return s;
+}
+
+static json_t *
+http_json_u64(uint64_t v)
+{
+    return json_integer((json_int_t)v);
+}
+
+/* Adds "uptime_seconds" and "timestamp"; -1 when out of memory. */
+static int
+http_json_times(json_t *o, const struct http_deps *d)
+{
+    double up = clock_mono_s() - d->start_mono_s;
+
+    return json_object_set_new(o, "uptime_seconds", json_real(up)) |
+           json_object_set_new(o, "timestamp", json_real(clock_wall_s()));
+}
+
+static const char *
+http_json_phase_word(enum lifecycle_phase p)
+{
+    switch (p) {
+    case PHASE_SERVING:
+        return "healthy";
+    case PHASE_STOPPING:
+        return "shutting_down";
+    case PHASE_STARTING:
+        break;
+    }
+    return "starting";
+}
+
+char *
+http_json_health(const struct http_deps *d, int *status)
+{
+    enum lifecycle_phase phase = lifecycle_get();
+    struct shard_stats t;
+    json_t *o = json_object();
+    int rc;
+
+    *status = phase == PHASE_SERVING ? 200 : 503;
+    if (o == NULL)
+        return NULL;
+    store_stats(d->store, &t, NULL);
+    rc = json_object_set_new(o, "status",
+                             json_string(http_json_phase_word(phase)));
+    rc |= json_object_set_new(o, "cache_size", http_json_u64(t.size));
+    rc |= json_object_set_new(o, "cache_hits", http_json_u64(t.hits));
+    rc |= json_object_set_new(o, "cache_misses", http_json_u64(t.misses));
+    rc |= json_object_set_new(o, "active_requests",
+                              json_integer(metrics_active_requests(d)));
+    rc |= http_json_times(o, d);
+    if (rc != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return http_json_finish(o);
+}
+
+char *
+http_json_live(const struct http_deps *d)
+{
+    json_t *o = json_object();
+
+    if (o == NULL)
+        return NULL;
+    if ((json_object_set_new(o, "status", json_string("alive")) |
+         http_json_times(o, d)) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return http_json_finish(o);
+}
+
+/* The figures every shard object and the totals share: size, memory and
+ * each counter of SHARD_COUNTERS. 0, or -1 when out of memory. */
+static int
+http_json_shard_fields(json_t *o, const struct shard_stats *s)
+{
+    int rc = json_object_set_new(o, "size", http_json_u64(s->size));
+
+    rc |= json_object_set_new(o, "memory_usage_bytes",
+                              http_json_u64(s->memory_usage_bytes));
+#define HTTP_JSON_COUNTER(name)                                                \
+    rc |= json_object_set_new(o, #name, http_json_u64(s->name));
+    SHARD_COUNTERS(HTTP_JSON_COUNTER)
+#undef HTTP_JSON_COUNTER
+    return rc;
+}
+
+/* Every CacheStats field by its proto name. */
+static json_t *
+http_json_totals(const struct store *st, const struct shard_stats *t)
+{
+    const struct store_config *sc = store_config(st);
+    json_t *o = json_object();
+    int rc;
+
+    if (o == NULL)
+        return NULL;
+    rc = http_json_shard_fields(o, t);
+    rc |= json_object_set_new(o, "evictions", http_json_u64(t->lru_evictions));
+    rc |= json_object_set_new(o, "hit_rate", json_real(stats_hit_rate(t)));
+    rc |= json_object_set_new(o, "max_memory_bytes",
+                              http_json_u64(sc->max_memory_bytes));
+    rc |= json_object_set_new(o, "max_items", http_json_u64(sc->max_items));
+    rc |= json_object_set_new(o, "max_value_bytes",
+                              http_json_u64(sc->max_value_bytes));
+    if (rc != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *
+http_json_shards(const struct shard_stats *per, uint32_t n)
+{
+    json_t *a = json_array();
+
+    for (uint32_t i = 0; a != NULL && i < n; i++) {
+        json_t *o = json_object();
+
+        if (o == NULL || (json_object_set_new(o, "shard", json_integer(i)) |
+                          http_json_shard_fields(o, &per[i]) |
+                          json_array_append_new(a, o))) {
+            json_decref(a);
+            a = NULL;
+        }
+    }
+    return a;
+}
+
+char *
+http_json_stats(const struct http_deps *d)
+{
+    uint32_t n = store_shard_count(d->store);
+    struct shard_stats total, *per = calloc(n, sizeof *per);
+    json_t *o = NULL;
+    int rc;
+
+    if (per == NULL)
+        return NULL;
+    store_stats(d->store, &total, per);
+    o = json_object();
+    if (o != NULL) {
+        rc = json_object_set_new(o, "totals",
+                                 http_json_totals(d->store, &total));
+        rc |= json_object_set_new(o, "shards", http_json_shards(per, n));
+        rc |= json_object_set_new(o, "active_requests",
+                                  json_integer(metrics_active_requests(d)));
+        rc |= http_json_times(o, d);
+        if (rc != 0) {
+            json_decref(o);
+            o = NULL;
+        }
+    }
+    free(per);
+    return http_json_finish(o);
+}
+
+char *
+http_json_root(const struct http_deps *d)
+{
+    static const char *const paths[] = {"/",     "/health", "/ready",
+                                        "/live", "/stats",  "/metrics"};
+    json_t *o = json_object(), *a = json_array();
+    int rc = o == NULL || a == NULL;
+
+    for (size_t i = 0; rc == 0 && i < TC_ARRAY_LEN(paths); i++)
+        rc = json_array_append_new(a, json_string(paths[i]));
+    if (rc == 0) {
+        rc = json_object_set_new(o, "service", json_string("tiny-cache"));
+        rc |= json_object_set_new(o, "version", json_string(PACKAGE_VERSION));
+        rc |= json_object_set_new(o, "grpc_port", json_integer(d->grpc_port));
+        rc |= json_object_set(o, "endpoints", a);
+    }
+    json_decref(a);
+    if (rc != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return http_json_finish(o);
+}
+
+char *
+http_json_error(int status, const char *message)
+{
+    json_t *o = json_object();
+
+    if (o == NULL)
+        return NULL;
+    if ((json_object_set_new(o, "error", json_string(message)) |
+         json_object_set_new(o, "status", json_integer(status))) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return http_json_finish(o);
+}

@@ -1,0 +1,383 @@
+/*
+ * metrics.c: /metrics in the Prometheus text format 0.0.4.
+ *
+ * The exposition is written with stdio into a memory stream
+ * (open_memstream), so its buffer grows as needed and is handed to the
+ * caller. Counts are summed over the per-worker struct reqstats at scrape
+ * time; the store is read one shard at a time, so the totals and the shard
+ * series of one scrape agree with each other but are not one atomic cut of
+ * the cache. Latency buckets are kept per bucket by the workers and made
+ * cumulative here.
+ */
+#include "tc_autoconf.h"
+
+#include <dirent.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "metrics.h"
+#include "stats.h"
+
+#define METRICS_NS "tiny_cache_"
+
+static const char *const metrics_methods[RPC_METHOD_COUNT] = {
+    [RPC_GET] = "Get",
+    [RPC_SET] = "Set",
+    [RPC_DELETE] = "Delete",
+    [RPC_STATS] = "Stats",
+    [RPC_HEALTH_CHECK] = "HealthCheck",
+    [RPC_HEALTH_WATCH] = "HealthWatch",
+    [RPC_UNKNOWN] = "Unknown",
+};
+
+static const char *const metrics_codes[REQSTATS_CODES] = {
+    "OK",
+    "CANCELLED",
+    "UNKNOWN",
+    "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "OUT_OF_RANGE",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
+    "UNAUTHENTICATED",
+};
+
+const char *
+metrics_method_name(enum rpc_method m)
+{
+    return (unsigned)m < RPC_METHOD_COUNT ? metrics_methods[m] : "Unknown";
+}
+
+const char *
+metrics_code_name(unsigned code)
+{
+    return code < REQSTATS_CODES ? metrics_codes[code] : "UNKNOWN";
+}
+
+int64_t
+metrics_active_requests(const struct http_deps *d)
+{
+    int64_t sum = 0;
+
+    for (size_t i = 0; i < d->nworkers; i++)
+        sum +=
+            atomic_load_explicit(&d->workers[i].active, memory_order_relaxed);
+    return sum < 0 ? 0 : sum;
+}
+
+/* Writes the HELP and TYPE lines of one series. */
+static void
+metrics_head(FILE *f, const char *name, const char *type, const char *help)
+{
+    fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void
+metrics_u64(FILE *f, const char *name, const char *type, const char *help,
+            uint64_t v)
+{
+    metrics_head(f, name, type, help);
+    fprintf(f, "%s %" PRIu64 "\n", name, v);
+}
+
+static void
+metrics_f64(FILE *f, const char *name, const char *type, const char *help,
+            double v)
+{
+    metrics_head(f, name, type, help);
+    fprintf(f, "%s %.6f\n", name, v);
+}
+
+static void
+metrics_cache_totals(FILE *f, const struct http_deps *d,
+                     const struct shard_stats *t)
+{
+    const struct store_config *sc = store_config(d->store);
+
+    metrics_u64(f, METRICS_NS "entries", "gauge", "Entries in the cache.",
+                t->size);
+    metrics_u64(f, METRICS_NS "memory_usage_bytes", "gauge",
+                "Accounted bytes of the cache's entries.",
+                t->memory_usage_bytes);
+    metrics_u64(f, METRICS_NS "evictions_total", "counter",
+                "Live entries evicted to make room (= lru_evictions).",
+                t->lru_evictions);
+#define METRICS_TOTAL(name)                                                    \
+    metrics_u64(f, METRICS_NS #name "_total", "counter",                       \
+                "Cache " #name " over all shards.", t->name);
+    SHARD_COUNTERS(METRICS_TOTAL)
+#undef METRICS_TOTAL
+    metrics_f64(f, METRICS_NS "hit_rate", "gauge",
+                "hits / (hits + misses), 0 before any lookup.",
+                stats_hit_rate(t));
+    metrics_u64(f, METRICS_NS "max_memory_bytes", "gauge",
+                "Configured limit of accounted bytes.", sc->max_memory_bytes);
+    metrics_u64(f, METRICS_NS "max_items", "gauge",
+                "Configured limit of entries.", sc->max_items);
+    metrics_u64(f, METRICS_NS "max_value_bytes", "gauge",
+                "Largest value accepted, in bytes.", sc->max_value_bytes);
+    metrics_u64(f, METRICS_NS "shards", "gauge", "Number of shards.",
+                store_shard_count(d->store));
+}
+
+static void
+metrics_shards(FILE *f, const struct shard_stats *per, uint32_t n)
+{
+    metrics_head(f, METRICS_NS "shard_entries", "gauge", "Entries per shard.");
+    for (uint32_t i = 0; i < n; i++)
+        fprintf(f,
+                METRICS_NS "shard_entries{shard=\"%" PRIu32 "\"} %" PRIu64 "\n",
+                i, per[i].size);
+    metrics_head(f, METRICS_NS "shard_memory_usage_bytes", "gauge",
+                 "Accounted bytes per shard.");
+    for (uint32_t i = 0; i < n; i++)
+        fprintf(f,
+                METRICS_NS "shard_memory_usage_bytes{shard=\"%" PRIu32
+                           "\"} %" PRIu64 "\n",
+                i, per[i].memory_usage_bytes);
+#define METRICS_SHARD(name)                                                    \
+    metrics_head(f, METRICS_NS "shard_" #name "_total", "counter",             \
+                 "Cache " #name " per shard.");                                \
+    for (uint32_t i = 0; i < n; i++)                                           \
+        fprintf(f,                                                             \
+                METRICS_NS "shard_" #name "_total{shard=\"%" PRIu32            \
+                           "\"} %" PRIu64 "\n",                                \
+                i, per[i].name);
+    SHARD_COUNTERS(METRICS_SHARD)
+#undef METRICS_SHARD
+}
+
+/* The workers' counters summed; the sums are in the same layout. */
+static void
+metrics_sum_workers(const struct http_deps *d, struct reqstats *sum)
+{
+    memset(sum, 0, sizeof *sum);
+    for (size_t w = 0; w < d->nworkers; w++) {
+        struct reqstats *rs = &d->workers[w];
+
+        for (unsigned m = 0; m < RPC_METHOD_COUNT; m++) {
+            for (unsigned c = 0; c < REQSTATS_CODES; c++)
+                reqstats_bump(&sum->calls[m][c],
+                              reqstats_read(&rs->calls[m][c]));
+            for (unsigned b = 0; b < REQSTATS_BUCKETS; b++)
+                reqstats_bump(&sum->latency[m][b],
+                              reqstats_read(&rs->latency[m][b]));
+            reqstats_bump(&sum->latency_sum_us[m],
+                          reqstats_read(&rs->latency_sum_us[m]));
+        }
+    }
+}
+
+/* Request counts by method and code: the OK series of every method always,
+ * other codes once they happened. */
+static void
+metrics_requests(FILE *f, struct reqstats *sum)
+{
+    const char *name = METRICS_NS "grpc_requests_total";
+
+    metrics_head(f, name, "counter",
+                 "gRPC calls answered, by method and status code.");
+    for (unsigned m = 0; m < RPC_METHOD_COUNT; m++)
+        for (unsigned c = 0; c < REQSTATS_CODES; c++) {
+            uint64_t v = reqstats_read(&sum->calls[m][c]);
+
+            if (v != 0 || c == 0)
+                fprintf(f, "%s{method=\"%s\",code=\"%s\"} %" PRIu64 "\n", name,
+                        metrics_methods[m], metrics_codes[c], v);
+        }
+}
+
+static void
+metrics_histogram(FILE *f, struct reqstats *sum)
+{
+    static const uint64_t bounds[] = REQSTATS_BOUNDS_US;
+    const char *name = METRICS_NS "grpc_request_duration_seconds";
+
+    metrics_head(f, name, "histogram",
+                 "gRPC call latency, by method, from arrival to answer.");
+    for (unsigned m = 0; m < RPC_METHOD_COUNT; m++) {
+        const char *mn = metrics_methods[m];
+        uint64_t cum = 0;
+
+        for (unsigned b = 0; b < REQSTATS_BUCKETS; b++) {
+            cum += reqstats_read(&sum->latency[m][b]);
+            if (b < TC_ARRAY_LEN(bounds))
+                fprintf(f, "%s_bucket{method=\"%s\",le=\"%g\"} %" PRIu64 "\n",
+                        name, mn, (double)bounds[b] / 1e6, cum);
+            else
+                fprintf(f, "%s_bucket{method=\"%s\",le=\"+Inf\"} %" PRIu64 "\n",
+                        name, mn, cum);
+        }
+        fprintf(f, "%s_sum{method=\"%s\"} %.6f\n", name, mn,
+                (double)reqstats_read(&sum->latency_sum_us[m]) / 1e6);
+        fprintf(f, "%s_count{method=\"%s\"} %" PRIu64 "\n", name, mn, cum);
+    }
+}
+
+static void
+metrics_service(FILE *f, const struct http_deps *d)
+{
+    metrics_u64(f, METRICS_NS "active_requests", "gauge",
+                "gRPC calls accepted and not yet answered.",
+                (uint64_t)metrics_active_requests(d));
+    metrics_f64(f, METRICS_NS "uptime_seconds", "gauge",
+                "Seconds since the process started.",
+                clock_mono_s() - d->start_mono_s);
+    metrics_head(f, METRICS_NS "build_info", "gauge",
+                 "Always 1; the version is in the label.");
+    fprintf(f, METRICS_NS "build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
+}
+
+/* Fields of /proc/self/stat used here (after the command name). */
+struct metrics_proc_stat {
+    unsigned long long utime, stime, starttime, vsize;
+    long long rss;
+};
+
+static int
+metrics_read_stat(struct metrics_proc_stat *ps)
+{
+    char line[1024], *p;
+    FILE *f = fopen("/proc/self/stat", "re");
+    size_t n;
+
+    if (f == NULL)
+        return -1;
+    n = fread(line, 1, sizeof line - 1, f);
+    fclose(f);
+    line[n] = '\0';
+    p = strrchr(line, ')');
+    if (p == NULL)
+        return -1;
+    /* Fields 3..24: state ... rss; see proc(5). */
+    if (sscanf(p + 2,
+               "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d "
+               "%*d %*d %*d %*d %llu %llu %lld",
+               &ps->utime, &ps->stime, &ps->starttime, &ps->vsize,
+               &ps->rss) != 5)
+        return -1;
+    return 0;
+}
+
+/* The boot time in Unix seconds (btime of /proc/stat), or 0. */
+static double
+metrics_boot_time(void)
+{
+    char line[256];
+    unsigned long long btime = 0;
+    FILE *f = fopen("/proc/stat", "re");
+
+    if (f == NULL)
+        return 0;
+    while (fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "btime %llu", &btime) == 1)
+            break;
+    fclose(f);
+    return (double)btime;
+}
+
+/* Open descriptors, not counting the one used to list them. */
+static uint64_t
+metrics_open_fds(void)
+{
+    DIR *dir = opendir("/proc/self/fd");
+    struct dirent *e;
+    uint64_t n = 0;
+
+    if (dir == NULL)
+        return 0;
+    while ((e = readdir(dir)) != NULL)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(dir);
+    return n > 0 ? n - 1 : 0;
+}
+
+static void
+metrics_process(FILE *f)
+{
+    struct metrics_proc_stat ps;
+    struct rlimit rl;
+    double tck = (double)sysconf(_SC_CLK_TCK);
+    long page = sysconf(_SC_PAGESIZE);
+
+    if (metrics_read_stat(&ps) == 0 && tck > 0) {
+        metrics_f64(f, "process_cpu_seconds_total", "counter",
+                    "User and system CPU time spent in seconds.",
+                    (double)(ps.utime + ps.stime) / tck);
+        metrics_u64(f, "process_resident_memory_bytes", "gauge",
+                    "Resident memory size in bytes.",
+                    ps.rss > 0 ? (uint64_t)ps.rss * (uint64_t)page : 0);
+        metrics_u64(f, "process_virtual_memory_bytes", "gauge",
+                    "Virtual memory size in bytes.", ps.vsize);
+        metrics_f64(f, "process_start_time_seconds", "gauge",
+                    "Start time of the process since the Unix epoch in "
+                    "seconds.",
+                    metrics_boot_time() + (double)ps.starttime / tck);
+    }
+    metrics_u64(f, "process_open_fds", "gauge",
+                "Number of open file descriptors.", metrics_open_fds());
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+        metrics_u64(f, "process_max_fds", "gauge",
+                    "Maximum number of open file descriptors.",
+                    rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : rl.rlim_cur);
+}
+
+/* Everything but the process series, which metrics_render() adds. */
+static int
+metrics_cache(FILE *f, const struct http_deps *d)
+{
+    uint32_t n = store_shard_count(d->store);
+    struct shard_stats total, *per = calloc(n, sizeof *per);
+    struct reqstats *sum =
+        aligned_alloc(_Alignof(struct reqstats), sizeof *sum);
+
+    if (per == NULL || sum == NULL) {
+        free(per);
+        free(sum);
+        return -1;
+    }
+    store_stats(d->store, &total, per);
+    metrics_cache_totals(f, d, &total);
+    metrics_shards(f, per, n);
+    metrics_sum_workers(d, sum);
+    metrics_requests(f, sum);
+    metrics_histogram(f, sum);
+    metrics_service(f, d);
+    free(per);
+    free(sum);
+    return 0;
+}
+
+char *
+metrics_render(const struct http_deps *d)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    int rc;
+
+    if (f == NULL)
+        return NULL;
+    rc = metrics_cache(f, d);
+    metrics_process(f);
+    rc |= ferror(f);
+    if (fclose(f) != 0 || rc != 0) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
