@@ -1,0 +1,121 @@
+/*
+ * client.h: the gRPC client side shared by tiny-cache-cli and
+ * tiny-cache-bench: channel creation (plain or TLS), the registered methods
+ * of cache.CacheService and grpc.health.v1.Health, a blocking unary call
+ * with a deadline, and request/response encoding on the generated
+ * protobuf-c code.
+ *
+ * Call client_global_init() once before anything else and
+ * client_global_fini() after every channel is destroyed.
+ */
+#ifndef CLIENT_H
+#define CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <grpc/grpc.h>
+
+#define CLIENT_REQUEST_ID_MAX 64
+
+/* The methods a client calls, in registration order. */
+enum client_method {
+    CLIENT_GET,
+    CLIENT_SET,
+    CLIENT_DELETE,
+    CLIENT_STATS,
+    CLIENT_HEALTH,
+    CLIENT_METHOD_COUNT
+};
+
+/*
+ * Where and how to connect. Strings are borrowed for client_create() only.
+ * cacert, cert and key are PEM file paths (NULL: unset); cert and key go
+ * together. tls_name overrides the name checked against the server's
+ * certificate. own_connection gives the channel a connection of its own
+ * instead of sharing one with other channels to the same target;
+ * minimal_stack drops the filters a load generator does not need (it also
+ * drops deadline enforcement: use it with infinite deadlines only).
+ */
+struct client_opts {
+    const char *host;
+    const char *port;
+    bool tls;
+    const char *cacert;
+    const char *cert;
+    const char *key;
+    const char *tls_name;
+    bool own_connection;
+    bool minimal_stack;
+};
+
+/* One channel and its registered method handles; opaque. */
+struct client;
+
+/*
+ * Outcome of one call. details is malloc'd and NUL-terminated (may be
+ * empty); body holds the response message (empty when there was none) and
+ * is owned by the reply; request_id is the server's x-request-id, or "".
+ */
+struct client_reply {
+    grpc_status_code status;
+    char *details;
+    uint8_t *body;
+    size_t body_len;
+    char request_id[CLIENT_REQUEST_ID_MAX + 1];
+};
+
+void client_global_init(void);
+void client_global_fini(void);
+
+/*
+ * Create a channel to opts->host:opts->port. Returns NULL with a message in
+ * err when a TLS file cannot be read; connection errors show up on calls.
+ */
+struct client *client_create(const struct client_opts *opts, char *err,
+                             size_t errlen);
+void client_destroy(struct client *c);
+
+grpc_channel *client_channel(const struct client *c);
+
+/*
+ * Start a call of method m on completion queue cq. The caller starts its
+ * batches and unrefs the call.
+ */
+grpc_call *client_call_create(struct client *c, enum client_method m,
+                              grpc_completion_queue *cq, gpr_timespec deadline);
+
+/*
+ * Wait until the channel is connected or timeout_s passes. Returns 0 when
+ * connected, -1 otherwise.
+ */
+int client_wait_connected(struct client *c, double timeout_s);
+
+/*
+ * Call m with the request bytes req (borrowed) and wait for the answer at
+ * most timeout_s seconds. request_id (NULL: none) goes out as x-request-id.
+ * Always fills reply; release it with client_reply_fini().
+ */
+void client_unary(struct client *c, enum client_method m, const uint8_t *req,
+                  size_t req_len, const char *request_id, double timeout_s,
+                  struct client_reply *reply);
+void client_reply_fini(struct client_reply *reply);
+
+/*
+ * Encoders return a malloc'd buffer of *len bytes holding the packed
+ * message, or NULL when out of memory.
+ */
+uint8_t *client_encode_key(const char *key, size_t key_len, size_t *len);
+uint8_t *client_encode_item(const char *key, size_t key_len,
+                            const uint8_t *value, size_t value_len,
+                            int32_t ttl_s, size_t *len);
+uint8_t *client_encode_health(const char *service, size_t *len);
+
+/* Name of a gRPC status code ("OK", "NOT_FOUND", ...; "UNKNOWN_CODE"). */
+const char *client_status_name(grpc_status_code code);
+
+/* Slurp a file; malloc'd, NUL-terminated. NULL with errno on failure. */
+char *client_read_file(const char *path, size_t *len);
+
+#endif

@@ -1,0 +1,607 @@
+/*
+ * cli.c: tiny-cache-cli, one call to a tiny-cached server per run.
+ *
+ * Global options come before the command; each command takes its own.
+ * The exit status tells a script what happened (see tiny-cache-cli(1)):
+ * 0 success, 1 key not found or NOT_SERVING, 2 usage or local error,
+ * 3 any other error from the server, 4 no answer (UNAVAILABLE or
+ * DEADLINE_EXCEEDED).
+ */
+#include "tc_autoconf.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <grpc/slice.h>
+
+#include "cache_wire.pb-c.h"
+#include "client.h"
+#include "grpc/health/v1/health.pb-c.h"
+#include "tc.h"
+
+enum cli_exit {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_MISS = 1,
+    CLI_EXIT_USAGE = 2,
+    CLI_EXIT_SERVER = 3,
+    CLI_EXIT_UNREACHABLE = 4,
+};
+
+#define CLI_DEFAULT_TIMEOUT_S 5.0
+
+struct cli;
+
+/* A command: its name, its arguments and the function that runs it. */
+struct cli_cmd {
+    const char *name;
+    const char *args;
+    int min_args;
+    int max_args;
+    int (*exec)(struct cli *, struct client *);
+};
+
+/* Everything parsed from the command line; strings point into argv. */
+struct cli {
+    struct client_opts conn;
+    double timeout_s;
+    const char *request_id;
+    const struct cli_cmd *cmd;
+    const char *arg[2];
+    int32_t ttl_s;
+    bool json;
+    uint8_t *value; /* set's value, malloc'd */
+    size_t value_len;
+};
+
+static int cli_get(struct cli *, struct client *);
+static int cli_set(struct cli *, struct client *);
+static int cli_del(struct cli *, struct client *);
+static int cli_stats(struct cli *, struct client *);
+static int cli_health(struct cli *, struct client *);
+
+static const struct cli_cmd cli_cmds[] = {
+    {"get", "KEY", 1, 1, cli_get},
+    {"set", "KEY VALUE [--ttl S]", 2, 2, cli_set},
+    {"del", "KEY", 1, 1, cli_del},
+    {"stats", "[--json]", 0, 0, cli_stats},
+    {"health", "[SERVICE]", 0, 1, cli_health},
+};
+
+static void
+cli_usage(FILE *f)
+{
+    fprintf(f, "usage: tiny-cache-cli [-H host] [-p port] [--tls [--cacert "
+               "file] [--cert file --key file]\n"
+               "                      [--tls-name name]] [--timeout s] "
+               "[--request-id id] command\n"
+               "commands:\n");
+    for (size_t i = 0; i < TC_ARRAY_LEN(cli_cmds); i++)
+        fprintf(f, "  %s %s\n", cli_cmds[i].name, cli_cmds[i].args);
+}
+
+static TC_PRINTF(1, 2) void cli_fail(const char *fmt, ...);
+
+static void
+cli_fail(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("tiny-cache-cli: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+/* Report a usage error and return the usage exit status. */
+static int
+cli_bad_usage(void)
+{
+    cli_usage(stderr);
+    return CLI_EXIT_USAGE;
+}
+
+static int
+cli_parse_timeout(const char *s, double *out)
+{
+    char *end;
+
+    errno = 0;
+    *out = strtod(s, &end);
+    if (errno != 0 || end == s || *end != '\0' || !(*out > 0) ||
+        *out > 86400.0) {
+        cli_fail("--timeout: '%s' is not a number of seconds (0..86400]", s);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+cli_parse_ttl(const char *s, int32_t *out)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < INT32_MIN ||
+        v > INT32_MAX) {
+        cli_fail("--ttl: '%s' is not a number of seconds (%" PRId32 "..%" PRId32
+                 ")",
+                 s, INT32_MIN, INT32_MAX);
+        return -1;
+    }
+    *out = (int32_t)v;
+    return 0;
+}
+
+enum {
+    CLI_OPT_TLS = 256,
+    CLI_OPT_CACERT,
+    CLI_OPT_CERT,
+    CLI_OPT_KEY,
+    CLI_OPT_TLS_NAME,
+    CLI_OPT_TIMEOUT,
+    CLI_OPT_REQUEST_ID,
+    CLI_OPT_HELP,
+    CLI_OPT_VERSION,
+    CLI_OPT_TTL,
+    CLI_OPT_JSON,
+};
+
+static const struct option cli_global_opts[] = {
+    {"host", required_argument, NULL, 'H'},
+    {"port", required_argument, NULL, 'p'},
+    {"tls", no_argument, NULL, CLI_OPT_TLS},
+    {"cacert", required_argument, NULL, CLI_OPT_CACERT},
+    {"cert", required_argument, NULL, CLI_OPT_CERT},
+    {"key", required_argument, NULL, CLI_OPT_KEY},
+    {"tls-name", required_argument, NULL, CLI_OPT_TLS_NAME},
+    {"timeout", required_argument, NULL, CLI_OPT_TIMEOUT},
+    {"request-id", required_argument, NULL, CLI_OPT_REQUEST_ID},
+    {"help", no_argument, NULL, CLI_OPT_HELP},
+    {"version", no_argument, NULL, CLI_OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+/*
+ * Apply one global option. Returns -1 to go on, else the exit status
+ * main() returns at once.
+ */
+static int
+cli_global_opt(struct cli *cli, int c)
+{
+    switch (c) {
+    case 'H':
+        cli->conn.host = optarg;
+        return -1;
+    case 'p':
+        cli->conn.port = optarg;
+        return -1;
+    case CLI_OPT_TLS:
+        cli->conn.tls = true;
+        return -1;
+    case CLI_OPT_CACERT:
+        cli->conn.cacert = optarg;
+        return -1;
+    case CLI_OPT_CERT:
+        cli->conn.cert = optarg;
+        return -1;
+    case CLI_OPT_KEY:
+        cli->conn.key = optarg;
+        return -1;
+    case CLI_OPT_TLS_NAME:
+        cli->conn.tls_name = optarg;
+        return -1;
+    case CLI_OPT_TIMEOUT:
+        return cli_parse_timeout(optarg, &cli->timeout_s) ? CLI_EXIT_USAGE : -1;
+    case CLI_OPT_REQUEST_ID:
+        cli->request_id = optarg;
+        return -1;
+    case CLI_OPT_HELP:
+        cli_usage(stdout);
+        return CLI_EXIT_OK;
+    case CLI_OPT_VERSION:
+        printf("tiny-cache-cli %s\n", PACKAGE_VERSION);
+        return CLI_EXIT_OK;
+    default:
+        return cli_bad_usage();
+    }
+}
+
+/* Check the global options that depend on each other. */
+static int
+cli_check_globals(const struct cli *cli)
+{
+    char *end;
+    long port;
+
+    errno = 0;
+    port = strtol(cli->conn.port, &end, 10);
+    if (errno != 0 || end == cli->conn.port || *end != '\0' || port < 1 ||
+        port > 65535) {
+        cli_fail("-p: '%s' is not a port (1..65535)", cli->conn.port);
+        return -1;
+    }
+    if (!cli->conn.tls &&
+        (cli->conn.cacert || cli->conn.cert || cli->conn.key)) {
+        cli_fail("--cacert, --cert and --key need --tls");
+        return -1;
+    }
+    if ((cli->conn.cert == NULL) != (cli->conn.key == NULL)) {
+        cli_fail("--cert and --key go together");
+        return -1;
+    }
+    if (cli->request_id != NULL &&
+        !grpc_header_nonbin_value_is_legal(
+            grpc_slice_from_static_string(cli->request_id))) {
+        cli_fail("--request-id: '%s' is not a valid metadata value",
+                 cli->request_id);
+        return -1;
+    }
+    return 0;
+}
+
+static const struct cli_cmd *
+cli_find_cmd(const char *name)
+{
+    for (size_t i = 0; i < TC_ARRAY_LEN(cli_cmds); i++)
+        if (strcmp(cli_cmds[i].name, name) == 0)
+            return &cli_cmds[i];
+    return NULL;
+}
+
+static const struct option cli_cmd_opts[] = {
+    {"ttl", required_argument, NULL, CLI_OPT_TTL},
+    {"json", no_argument, NULL, CLI_OPT_JSON},
+    {NULL, 0, NULL, 0},
+};
+
+/* Parse "COMMAND ARGS..." in argv. Returns 0 or -1 (usage error). */
+static int
+cli_parse_cmd(struct cli *cli, int argc, char **argv)
+{
+    bool set, stats;
+    int c, n;
+
+    if (argc < 1 || (cli->cmd = cli_find_cmd(argv[0])) == NULL) {
+        if (argc >= 1)
+            cli_fail("unknown command '%s'", argv[0]);
+        return -1;
+    }
+    set = cli->cmd->exec == cli_set;
+    stats = cli->cmd->exec == cli_stats;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, ":", cli_cmd_opts, NULL)) != -1) {
+        if (c == CLI_OPT_TTL && set) {
+            if (cli_parse_ttl(optarg, &cli->ttl_s) != 0)
+                return -1;
+        } else if (c == CLI_OPT_JSON && stats) {
+            cli->json = true;
+        } else {
+            cli_fail("%s: bad option '%s'", cli->cmd->name, argv[optind - 1]);
+            return -1;
+        }
+    }
+    n = argc - optind;
+    if (n < cli->cmd->min_args || n > cli->cmd->max_args) {
+        cli_fail("usage: %s %s", cli->cmd->name, cli->cmd->args);
+        return -1;
+    }
+    for (int i = 0; i < n; i++)
+        cli->arg[i] = argv[optind + i];
+    return 0;
+}
+
+/* Read all of standard input into cli->value. Returns 0 or -1. */
+static int
+cli_read_stdin(struct cli *cli)
+{
+    size_t cap = 0;
+
+    for (;;) {
+        if (cap - cli->value_len < 65536) {
+            uint8_t *nv = realloc(cli->value, cap = cap * 2 + 65536);
+            if (nv == NULL) {
+                cli_fail("standard input: out of memory");
+                return -1;
+            }
+            cli->value = nv;
+        }
+        size_t got =
+            fread(cli->value + cli->value_len, 1, cap - cli->value_len, stdin);
+        cli->value_len += got;
+        if (got == 0)
+            break;
+    }
+    if (ferror(stdin)) {
+        cli_fail("standard input: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Take set's VALUE from argv or standard input. Returns 0 or -1. */
+static int
+cli_load_value(struct cli *cli)
+{
+    const char *v = cli->arg[1];
+
+    if (strcmp(v, "-") == 0)
+        return cli_read_stdin(cli);
+    cli->value_len = strlen(v);
+    if ((cli->value = malloc(cli->value_len + 1)) == NULL) {
+        cli_fail("out of memory");
+        return -1;
+    }
+    memcpy(cli->value, v, cli->value_len);
+    return 0;
+}
+
+/* Parse argv into cli. Returns -1 to go on, else an exit status. */
+static int
+cli_parse(struct cli *cli, int argc, char **argv)
+{
+    int c, rc;
+
+    cli->conn.host = "127.0.0.1";
+    cli->conn.port = "50051";
+    cli->timeout_s = CLI_DEFAULT_TIMEOUT_S;
+    while ((c = getopt_long(argc, argv, "+H:p:", cli_global_opts, NULL)) != -1)
+        if ((rc = cli_global_opt(cli, c)) >= 0)
+            return rc;
+    if (cli_check_globals(cli) != 0 ||
+        cli_parse_cmd(cli, argc - optind, argv + optind) != 0)
+        return cli_bad_usage();
+    if (cli->cmd->exec == cli_set && cli_load_value(cli) != 0)
+        return CLI_EXIT_USAGE;
+    return -1;
+}
+
+/*
+ * Make the call and map a failed status to an exit status (the message on
+ * stderr). Returns 0 when the server answered OK with a body in reply.
+ */
+static int
+cli_call(struct cli *cli, struct client *c, enum client_method m,
+         const uint8_t *req, size_t req_len, struct client_reply *reply)
+{
+    client_unary(c, m, req, req_len, cli->request_id, cli->timeout_s, reply);
+    if (reply->status == GRPC_STATUS_OK)
+        return 0;
+    fprintf(stderr, "tiny-cache-cli: %s (%d): %s",
+            client_status_name(reply->status), (int)reply->status,
+            reply->details ? reply->details : "");
+    if (reply->request_id[0] != '\0')
+        fprintf(stderr, " [request_id=%s]", reply->request_id);
+    fputc('\n', stderr);
+    if (reply->status == GRPC_STATUS_UNAVAILABLE ||
+        reply->status == GRPC_STATUS_DEADLINE_EXCEEDED)
+        return CLI_EXIT_UNREACHABLE;
+    return CLI_EXIT_SERVER;
+}
+
+static int
+cli_malformed(struct client_reply *reply)
+{
+    cli_fail("the server's response does not decode");
+    client_reply_fini(reply);
+    return CLI_EXIT_SERVER;
+}
+
+static int
+cli_write_stdout(const uint8_t *p, size_t n)
+{
+    if ((n > 0 && fwrite(p, 1, n, stdout) != n) || fflush(stdout) != 0) {
+        cli_fail("standard output: %s", strerror(errno));
+        return CLI_EXIT_USAGE;
+    }
+    return CLI_EXIT_OK;
+}
+
+static int
+cli_get(struct cli *cli, struct client *c)
+{
+    struct client_reply reply;
+    Cache__CacheValue *v;
+    uint8_t *req;
+    size_t len;
+    int rc;
+
+    if ((req = client_encode_key(cli->arg[0], strlen(cli->arg[0]), &len)) ==
+        NULL)
+        return CLI_EXIT_USAGE;
+    rc = cli_call(cli, c, CLIENT_GET, req, len, &reply);
+    free(req);
+    if (rc != 0) {
+        client_reply_fini(&reply);
+        return rc;
+    }
+    v = cache__cache_value__unpack(NULL, reply.body_len, reply.body);
+    if (v == NULL)
+        return cli_malformed(&reply);
+    if (v->found)
+        rc = cli_write_stdout(v->value.data, v->value.len);
+    else
+        rc = CLI_EXIT_MISS;
+    cache__cache_value__free_unpacked(v, NULL);
+    client_reply_fini(&reply);
+    return rc;
+}
+
+/* Set and Delete answer CacheResponse; check it says OK. */
+static int
+cli_status_call(struct cli *cli, struct client *c, enum client_method m,
+                uint8_t *req, size_t len)
+{
+    struct client_reply reply;
+    Cache__CacheResponse *r;
+    int rc;
+
+    if (req == NULL) {
+        cli_fail("out of memory");
+        return CLI_EXIT_USAGE;
+    }
+    rc = cli_call(cli, c, m, req, len, &reply);
+    free(req);
+    if (rc != 0) {
+        client_reply_fini(&reply);
+        return rc;
+    }
+    r = cache__cache_response__unpack(NULL, reply.body_len, reply.body);
+    if (r == NULL)
+        return cli_malformed(&reply);
+    if (r->status != CACHE__CACHE_STATUS__OK) {
+        cli_fail("the server answered status %d", (int)r->status);
+        rc = CLI_EXIT_SERVER;
+    }
+    cache__cache_response__free_unpacked(r, NULL);
+    client_reply_fini(&reply);
+    return rc;
+}
+
+static int
+cli_set(struct cli *cli, struct client *c)
+{
+    size_t len;
+    uint8_t *req =
+        client_encode_item(cli->arg[0], strlen(cli->arg[0]), cli->value,
+                           cli->value_len, cli->ttl_s, &len);
+
+    return cli_status_call(cli, c, CLIENT_SET, req, len);
+}
+
+static int
+cli_del(struct cli *cli, struct client *c)
+{
+    size_t len;
+    uint8_t *req = client_encode_key(cli->arg[0], strlen(cli->arg[0]), &len);
+
+    return cli_status_call(cli, c, CLIENT_DELETE, req, len);
+}
+
+/* Print every CacheStats field by its proto name, as text or JSON. */
+static void
+cli_print_stats(const Cache__CacheStats *s, bool json)
+{
+    const ProtobufCMessageDescriptor *d = &cache__cache_stats__descriptor;
+
+    if (json)
+        fputc('{', stdout);
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        const char *p = (const char *)s + f->offset;
+        const char *sep = i + 1 < d->n_fields ? "," : "";
+
+        if (json)
+            printf("\"%s\":", f->name);
+        else
+            printf("%-18s ", f->name);
+        if (f->type == PROTOBUF_C_TYPE_DOUBLE)
+            printf("%.6g", *(const double *)(const void *)p);
+        else
+            printf("%" PRId64, *(const int64_t *)(const void *)p);
+        fputs(json ? sep : "\n", stdout);
+    }
+    if (json)
+        fputs("}\n", stdout);
+}
+
+static int
+cli_stats(struct cli *cli, struct client *c)
+{
+    struct client_reply reply;
+    Cache__CacheStats *s;
+    int rc;
+
+    if ((rc = cli_call(cli, c, CLIENT_STATS, NULL, 0, &reply)) != 0) {
+        client_reply_fini(&reply);
+        return rc;
+    }
+    s = cache__cache_stats__unpack(NULL, reply.body_len, reply.body);
+    if (s == NULL)
+        return cli_malformed(&reply);
+    cli_print_stats(s, cli->json);
+    cache__cache_stats__free_unpacked(s, NULL);
+    client_reply_fini(&reply);
+    return cli_write_stdout(NULL, 0);
+}
+
+static const char *
+cli_serving_name(Grpc__Health__V1__HealthCheckResponse__ServingStatus st)
+{
+    switch (st) {
+    case GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING:
+        return "SERVING";
+    case GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING:
+        return "NOT_SERVING";
+    case GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVICE_UNKNOWN:
+        return "SERVICE_UNKNOWN";
+    default:
+        return "UNKNOWN";
+    }
+}
+
+static int
+cli_health(struct cli *cli, struct client *c)
+{
+    Grpc__Health__V1__HealthCheckResponse *h;
+    struct client_reply reply;
+    uint8_t *req;
+    size_t len;
+    int rc;
+
+    req = client_encode_health(cli->arg[0] ? cli->arg[0] : "", &len);
+    if (req == NULL)
+        return CLI_EXIT_USAGE;
+    rc = cli_call(cli, c, CLIENT_HEALTH, req, len, &reply);
+    free(req);
+    if (rc != 0) {
+        client_reply_fini(&reply);
+        return rc;
+    }
+    h = grpc__health__v1__health_check_response__unpack(NULL, reply.body_len,
+                                                        reply.body);
+    if (h == NULL)
+        return cli_malformed(&reply);
+    printf("%s\n", cli_serving_name(h->status));
+    rc =
+        h->status ==
+                GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
+            ? CLI_EXIT_OK
+            : CLI_EXIT_MISS;
+    grpc__health__v1__health_check_response__free_unpacked(h, NULL);
+    client_reply_fini(&reply);
+    return cli_write_stdout(NULL, 0) != CLI_EXIT_OK ? CLI_EXIT_USAGE : rc;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct cli cli = {0};
+    struct client *c;
+    char err[512];
+    int rc;
+
+    if ((rc = cli_parse(&cli, argc, argv)) >= 0) {
+        free(cli.value);
+        return rc;
+    }
+    client_global_init();
+    if ((c = client_create(&cli.conn, err, sizeof err)) == NULL) {
+        cli_fail("%s", err);
+        rc = CLI_EXIT_USAGE;
+    } else {
+        rc = cli.cmd->exec(&cli, c);
+        client_destroy(c);
+    }
+    client_global_fini();
+    free(cli.value);
+    return rc;
+}

@@ -1,0 +1,495 @@
+/*
+ * client.c: channels, registered methods and a blocking unary call on the
+ * gRPC C core, shared by tiny-cache-cli and tiny-cache-bench.
+ *
+ * A unary call is one batch of six operations on a private pluck queue; the
+ * core enforces the deadline, so the wait for the batch always ends.
+ */
+#include "tc_autoconf.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <grpc/byte_buffer.h>
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/slice.h>
+#include <grpc/support/time.h>
+
+#include "cache_wire.pb-c.h"
+#include "client.h"
+#include "grpc/health/v1/health.pb-c.h"
+#include "tc.h"
+
+#define CLIENT_MAX_ARGS 8
+
+/* A channel and the handles of its registered methods; immutable. */
+struct client {
+    grpc_channel *channel;
+    void *methods[CLIENT_METHOD_COUNT];
+};
+
+static const char *const client_paths[CLIENT_METHOD_COUNT] = {
+    [CLIENT_GET] = "/cache.CacheService/Get",
+    [CLIENT_SET] = "/cache.CacheService/Set",
+    [CLIENT_DELETE] = "/cache.CacheService/Delete",
+    [CLIENT_STATS] = "/cache.CacheService/Stats",
+    [CLIENT_HEALTH] = "/grpc.health.v1.Health/Check",
+};
+
+static const char *const client_status_names[] = {
+    "OK",
+    "CANCELLED",
+    "UNKNOWN",
+    "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "OUT_OF_RANGE",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
+    "UNAUTHENTICATED",
+};
+
+void
+client_global_init(void)
+{
+    grpc_init();
+}
+
+void
+client_global_fini(void)
+{
+    grpc_shutdown();
+}
+
+const char *
+client_status_name(grpc_status_code code)
+{
+    if (code < 0 || (size_t)code >= TC_ARRAY_LEN(client_status_names))
+        return "UNKNOWN_CODE";
+    return client_status_names[code];
+}
+
+char *
+client_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t cap = 0, n = 0;
+
+    if (f == NULL)
+        return NULL;
+    for (;;) {
+        if (cap - n < 4096) {
+            char *nb = realloc(buf, cap = cap * 2 + 8192);
+            if (nb == NULL)
+                goto fail;
+            buf = nb;
+        }
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    if (ferror(f))
+        goto fail;
+    fclose(f);
+    buf[n] = '\0';
+    if (len != NULL)
+        *len = n;
+    return buf;
+fail:
+    free(buf);
+    fclose(f);
+    return NULL;
+}
+
+/*
+ * Credentials for opts: insecure, or TLS with the given root and key pair.
+ * NULL with a message in err when a file cannot be read.
+ */
+static grpc_channel_credentials *
+client_credentials(const struct client_opts *opts, char *err, size_t errlen)
+{
+    grpc_ssl_pem_key_cert_pair pair = {NULL, NULL};
+    grpc_channel_credentials *creds = NULL;
+    char *root = NULL, *cert = NULL, *key = NULL;
+    const char *bad = NULL;
+
+    if (!opts->tls)
+        return grpc_insecure_credentials_create();
+    if (opts->cacert != NULL &&
+        (root = client_read_file(opts->cacert, NULL)) == NULL)
+        bad = opts->cacert;
+    else if (opts->cert != NULL &&
+             (cert = client_read_file(opts->cert, NULL)) == NULL)
+        bad = opts->cert;
+    else if (opts->key != NULL &&
+             (key = client_read_file(opts->key, NULL)) == NULL)
+        bad = opts->key;
+    if (bad != NULL) {
+        snprintf(err, errlen, "%s: %s", bad, strerror(errno));
+    } else {
+        pair.private_key = key;
+        pair.cert_chain = cert;
+        creds =
+            grpc_ssl_credentials_create(root, cert ? &pair : NULL, NULL, NULL);
+        if (creds == NULL)
+            snprintf(err, errlen, "cannot create TLS credentials");
+    }
+    free(root);
+    free(cert);
+    free(key);
+    return creds;
+}
+
+static void
+client_arg_int(grpc_arg *a, const char *key, int value)
+{
+    a->type = GRPC_ARG_INTEGER;
+    a->key = (char *)key;
+    a->value.integer = value;
+}
+
+static void
+client_arg_str(grpc_arg *a, const char *key, const char *value)
+{
+    a->type = GRPC_ARG_STRING;
+    a->key = (char *)key;
+    a->value.string = (char *)value;
+}
+
+/* Fill args for opts; returns how many were set. */
+static size_t
+client_channel_args(const struct client_opts *opts, grpc_arg *args)
+{
+    size_t n = 0;
+
+    client_arg_int(&args[n++], GRPC_ARG_ENABLE_RETRIES, 0);
+    client_arg_int(&args[n++], GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, -1);
+    client_arg_str(&args[n++], GRPC_ARG_PRIMARY_USER_AGENT_STRING,
+                   PACKAGE_NAME "/" PACKAGE_VERSION);
+    if (opts->own_connection)
+        client_arg_int(&args[n++], GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    if (opts->minimal_stack)
+        client_arg_int(&args[n++], GRPC_ARG_MINIMAL_STACK, 1);
+    if (opts->tls && opts->tls_name != NULL)
+        client_arg_str(&args[n++], GRPC_SSL_TARGET_NAME_OVERRIDE_ARG,
+                       opts->tls_name);
+    return n;
+}
+
+struct client *
+client_create(const struct client_opts *opts, char *err, size_t errlen)
+{
+    grpc_arg args[CLIENT_MAX_ARGS];
+    grpc_channel_args chargs;
+    grpc_channel_credentials *creds;
+    struct client *c;
+    char target[512];
+    const char *host = opts->host;
+    bool v6 = strchr(host, ':') != NULL && host[0] != '[';
+
+    snprintf(target, sizeof target, v6 ? "[%s]:%s" : "%s:%s", host, opts->port);
+    if ((c = calloc(1, sizeof *c)) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if ((creds = client_credentials(opts, err, errlen)) == NULL) {
+        free(c);
+        return NULL;
+    }
+    chargs.num_args = client_channel_args(opts, args);
+    chargs.args = args;
+    c->channel = grpc_channel_create(target, creds, &chargs);
+    grpc_channel_credentials_release(creds);
+    for (size_t i = 0; i < CLIENT_METHOD_COUNT; i++)
+        c->methods[i] =
+            grpc_channel_register_call(c->channel, client_paths[i], NULL, NULL);
+    return c;
+}
+
+void
+client_destroy(struct client *c)
+{
+    if (c == NULL)
+        return;
+    grpc_channel_destroy(c->channel);
+    free(c);
+}
+
+grpc_channel *
+client_channel(const struct client *c)
+{
+    return c->channel;
+}
+
+grpc_call *
+client_call_create(struct client *c, enum client_method m,
+                   grpc_completion_queue *cq, gpr_timespec deadline)
+{
+    return grpc_channel_create_registered_call(c->channel, NULL,
+                                               GRPC_PROPAGATE_DEFAULTS, cq,
+                                               c->methods[m], deadline, NULL);
+}
+
+static gpr_timespec
+client_deadline(double timeout_s)
+{
+    int64_t ms = (int64_t)(timeout_s * 1000.0 + 0.5);
+
+    return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                        gpr_time_from_millis(ms, GPR_TIMESPAN));
+}
+
+int
+client_wait_connected(struct client *c, double timeout_s)
+{
+    grpc_completion_queue *cq = grpc_completion_queue_create_for_next(NULL);
+    gpr_timespec deadline = client_deadline(timeout_s);
+    grpc_connectivity_state st;
+    int rc = -1;
+
+    st = grpc_channel_check_connectivity_state(c->channel, 1);
+    while (st != GRPC_CHANNEL_READY && st != GRPC_CHANNEL_SHUTDOWN) {
+        grpc_channel_watch_connectivity_state(c->channel, st, deadline, cq, c);
+        grpc_event ev = grpc_completion_queue_next(
+            cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+        if (ev.type != GRPC_OP_COMPLETE || !ev.success)
+            break;
+        st = grpc_channel_check_connectivity_state(c->channel, 0);
+        if (st == GRPC_CHANNEL_TRANSIENT_FAILURE)
+            break;
+    }
+    if (st == GRPC_CHANNEL_READY)
+        rc = 0;
+    grpc_completion_queue_shutdown(cq);
+    while (
+        grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
+            .type != GRPC_QUEUE_SHUTDOWN)
+        ;
+    grpc_completion_queue_destroy(cq);
+    return rc;
+}
+
+/* Copy the x-request-id of md, if any, into out. */
+static void
+client_find_request_id(const grpc_metadata_array *md, char *out)
+{
+    static const char name[] = "x-request-id";
+
+    for (size_t i = 0; i < md->count; i++) {
+        grpc_slice k = md->metadata[i].key, v = md->metadata[i].value;
+        size_t vlen = GRPC_SLICE_LENGTH(v);
+
+        if (GRPC_SLICE_LENGTH(k) != sizeof name - 1 ||
+            memcmp(GRPC_SLICE_START_PTR(k), name, sizeof name - 1) != 0)
+            continue;
+        if (vlen > CLIENT_REQUEST_ID_MAX)
+            vlen = CLIENT_REQUEST_ID_MAX;
+        memcpy(out, GRPC_SLICE_START_PTR(v), vlen);
+        out[vlen] = '\0';
+        return;
+    }
+}
+
+/* Flatten bb (borrowed) into the reply's body. Returns 0 or -1. */
+static int
+client_take_body(grpc_byte_buffer *bb, struct client_reply *reply)
+{
+    grpc_byte_buffer_reader r;
+    grpc_slice s;
+    size_t n;
+
+    if (!grpc_byte_buffer_reader_init(&r, bb))
+        return -1;
+    s = grpc_byte_buffer_reader_readall(&r);
+    grpc_byte_buffer_reader_destroy(&r);
+    n = GRPC_SLICE_LENGTH(s);
+    reply->body = malloc(n ? n : 1);
+    if (reply->body != NULL) {
+        memcpy(reply->body, GRPC_SLICE_START_PTR(s), n);
+        reply->body_len = n;
+    }
+    grpc_slice_unref(s);
+    return reply->body != NULL ? 0 : -1;
+}
+
+/* One unary call's operations and the buffers they fill. */
+struct client_batch {
+    grpc_op ops[6];
+    grpc_metadata md;
+    grpc_metadata_array initial;
+    grpc_metadata_array trailing;
+    grpc_byte_buffer *send;
+    grpc_byte_buffer *recv;
+    grpc_status_code status;
+    grpc_slice details;
+};
+
+static void
+client_batch_init(struct client_batch *b, const uint8_t *req, size_t req_len,
+                  const char *request_id)
+{
+    grpc_slice s = grpc_slice_from_copied_buffer((const char *)req, req_len);
+    grpc_op *op = b->ops;
+
+    memset(b, 0, sizeof *b);
+    b->send = grpc_raw_byte_buffer_create(&s, 1);
+    grpc_slice_unref(s);
+    grpc_metadata_array_init(&b->initial);
+    grpc_metadata_array_init(&b->trailing);
+    op->op = GRPC_OP_SEND_INITIAL_METADATA;
+    if (request_id != NULL) {
+        b->md.key = grpc_slice_from_static_string("x-request-id");
+        b->md.value = grpc_slice_from_copied_string(request_id);
+        op->data.send_initial_metadata.count = 1;
+        op->data.send_initial_metadata.metadata = &b->md;
+    }
+    (++op)->op = GRPC_OP_SEND_MESSAGE;
+    op->data.send_message.send_message = b->send;
+    (++op)->op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+    (++op)->op = GRPC_OP_RECV_INITIAL_METADATA;
+    op->data.recv_initial_metadata.recv_initial_metadata = &b->initial;
+    (++op)->op = GRPC_OP_RECV_MESSAGE;
+    op->data.recv_message.recv_message = &b->recv;
+    (++op)->op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+    op->data.recv_status_on_client.trailing_metadata = &b->trailing;
+    op->data.recv_status_on_client.status = &b->status;
+    op->data.recv_status_on_client.status_details = &b->details;
+}
+
+static void
+client_batch_fini(struct client_batch *b)
+{
+    grpc_slice_unref(b->md.key);
+    grpc_slice_unref(b->md.value);
+    grpc_byte_buffer_destroy(b->send);
+    grpc_byte_buffer_destroy(b->recv);
+    grpc_metadata_array_destroy(&b->initial);
+    grpc_metadata_array_destroy(&b->trailing);
+    grpc_slice_unref(b->details);
+}
+
+static void
+client_reply_error(struct client_reply *reply, grpc_status_code code,
+                   const char *msg)
+{
+    reply->status = code;
+    reply->details = strdup(msg);
+}
+
+/* Fill reply from a completed batch. */
+static void
+client_batch_reply(struct client_batch *b, struct client_reply *reply)
+{
+    reply->status = b->status;
+    reply->details = strndup((const char *)GRPC_SLICE_START_PTR(b->details),
+                             GRPC_SLICE_LENGTH(b->details));
+    client_find_request_id(&b->trailing, reply->request_id);
+    client_find_request_id(&b->initial, reply->request_id);
+    if (b->status == GRPC_STATUS_OK && b->recv != NULL &&
+        client_take_body(b->recv, reply) != 0) {
+        free(reply->details);
+        client_reply_error(reply, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                           "out of memory reading the response");
+    }
+}
+
+void
+client_unary(struct client *c, enum client_method m, const uint8_t *req,
+             size_t req_len, const char *request_id, double timeout_s,
+             struct client_reply *reply)
+{
+    grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
+    struct client_batch b;
+    grpc_call *call;
+    grpc_event ev;
+
+    memset(reply, 0, sizeof *reply);
+    client_batch_init(&b, req, req_len, request_id);
+    call = client_call_create(c, m, cq, client_deadline(timeout_s));
+    if (grpc_call_start_batch(call, b.ops, TC_ARRAY_LEN(b.ops), &b, NULL) !=
+        GRPC_CALL_OK) {
+        client_reply_error(reply, GRPC_STATUS_INTERNAL,
+                           "the call could not be started");
+    } else {
+        ev = grpc_completion_queue_pluck(
+            cq, &b, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+        if (ev.type == GRPC_OP_COMPLETE)
+            client_batch_reply(&b, reply);
+        else
+            client_reply_error(reply, GRPC_STATUS_INTERNAL,
+                               "the call did not complete");
+    }
+    grpc_call_unref(call);
+    client_batch_fini(&b);
+    grpc_completion_queue_shutdown(cq);
+    grpc_completion_queue_destroy(cq);
+}
+
+void
+client_reply_fini(struct client_reply *reply)
+{
+    free(reply->details);
+    free(reply->body);
+    reply->details = NULL;
+    reply->body = NULL;
+    reply->body_len = 0;
+}
+
+uint8_t *
+client_encode_key(const char *key, size_t key_len, size_t *len)
+{
+    Cache__CacheKey m = CACHE__CACHE_KEY__INIT;
+    uint8_t *buf;
+
+    m.key.data = (uint8_t *)key;
+    m.key.len = key_len;
+    *len = cache__cache_key__get_packed_size(&m);
+    if ((buf = malloc(*len ? *len : 1)) != NULL)
+        cache__cache_key__pack(&m, buf);
+    return buf;
+}
+
+uint8_t *
+client_encode_item(const char *key, size_t key_len, const uint8_t *value,
+                   size_t value_len, int32_t ttl_s, size_t *len)
+{
+    Cache__CacheItem m = CACHE__CACHE_ITEM__INIT;
+    uint8_t *buf;
+
+    m.key.data = (uint8_t *)key;
+    m.key.len = key_len;
+    m.value.data = (uint8_t *)value;
+    m.value.len = value_len;
+    m.ttl = ttl_s;
+    *len = cache__cache_item__get_packed_size(&m);
+    if ((buf = malloc(*len ? *len : 1)) != NULL)
+        cache__cache_item__pack(&m, buf);
+    return buf;
+}
+
+uint8_t *
+client_encode_health(const char *service, size_t *len)
+{
+    Grpc__Health__V1__HealthCheckRequest m =
+        GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+    uint8_t *buf;
+
+    m.service = (char *)service;
+    *len = grpc__health__v1__health_check_request__get_packed_size(&m);
+    if ((buf = malloc(*len ? *len : 1)) != NULL)
+        grpc__health__v1__health_check_request__pack(&m, buf);
+    return buf;
+}
