@@ -1,0 +1,76 @@
+/*
+ * rpc_call.h: one gRPC call from the request posted on a worker's
+ * completion queue to the reply batch's completion, and the per-worker
+ * state the calls share.
+ *
+ * A call is a tag with two states: REQUESTED (a request posted for one
+ * method) and SENDING (the reply batch started). Every buffer a call holds
+ * (request payload, reply, metadata, status details) belongs to it and is
+ * freed in one place when it completes or fails. Finished calls go back to
+ * their worker's free list and are reused.
+ */
+#ifndef RPC_CALL_H
+#define RPC_CALL_H
+
+#include <grpc/grpc.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "config.h"
+#include "reqstats.h"
+#include "store.h"
+
+#define RPC_KEY_LOG_MAX 100 /* escaped key in a DEBUG line, NUL included */
+
+struct rpc_call;
+
+/*
+ * One worker thread's state. Only its thread writes it, except the two
+ * counters, which the thread stores (relaxed) and rpc_server_stop() reads
+ * to know when the drain is over. The fields above them are set before the
+ * thread starts and never change.
+ */
+struct rpc_worker {
+    grpc_server *server;
+    grpc_completion_queue *cq;
+    void *const *methods; /* registered handles by rpc_method */
+    const struct config *cfg;
+    struct store *store;
+    struct reqstats *stats;       /* this worker's own counters */
+    const _Atomic bool *stopping; /* set once shutdown begins */
+    struct buf scratch;           /* Get values are copied here */
+    struct rpc_call *free_calls;  /* finished calls kept for reuse */
+    size_t nfree;
+    _Atomic int64_t posted; /* requests posted, tag not yet back */
+    _Atomic int64_t live;   /* calls accepted, not yet released */
+} __attribute__((aligned(TC_CACHELINE)));
+
+/* What a method handler produces for one request. */
+struct rpc_reply {
+    grpc_status_code code; /* status to send */
+    const char *details;   /* static text, or NULL */
+    grpc_slice body;       /* the response message when has_body */
+    bool has_body;
+    char key_log[RPC_KEY_LOG_MAX]; /* escaped key at DEBUG, else "" */
+};
+
+/* Handles one request body of len bytes (already checked against the
+ * receive limit; borrowed for the call) and fills out. out->body, when set,
+ * then belongs to the caller. */
+typedef void (*rpc_handler)(struct rpc_worker *w, const uint8_t *req,
+                            size_t len, struct rpc_reply *out);
+
+/* Posts a request for method m (RPC_UNKNOWN: any unregistered method) on
+ * w's queue. 0, or -1 when gRPC refused it (nothing left posted). */
+int rpc_call_post(struct rpc_worker *w, enum rpc_method m);
+/* Advances the call whose tag came out of the queue with success ok. */
+void rpc_call_on_tag(struct rpc_call *c, bool ok);
+/* Frees the worker's free list; call after its queue is drained. */
+void rpc_call_free_list(struct rpc_worker *w);
+
+/* Sets out->key_log to key escaped for a log line when DEBUG is on. */
+void rpc_reply_key_log(struct rpc_reply *out, const void *key, size_t klen);
+
+#endif

@@ -1,0 +1,230 @@
+/*
+ * main.c: tiny-cached's life cycle (SPEC 10).
+ *
+ * config -> log -> store and its cleanup threads -> gRPC -> HTTP -> ready;
+ * then main waits for SIGTERM or SIGINT (blocked in every thread, so only
+ * sigwait sees them) and tears down in reverse: health NOT_SERVING,
+ * CACHE_SHUTDOWN_DELAY seconds of service, the gRPC drain (at most
+ * CACHE_SHUTDOWN_GRACE seconds), HTTP, store, memory.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "config.h"
+#include "http.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "notify.h"
+#include "reqstats.h"
+#include "rpc_server.h"
+#include "store.h"
+
+#define MAIN_ERR_MAX 512
+
+/* Everything main starts, in order; stopped in reverse by main_teardown. */
+struct daemon {
+    struct config cfg;
+    struct store *store;
+    struct reqstats *stats;
+    size_t nworkers;
+    struct rpc_server *rpc;
+    struct http *http;
+    double start_mono_s;
+    double start_wall_s;
+};
+
+static void
+main_log_limits(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+        log_info(NULL,
+                 "open-file limit %llu (bounds gRPC and HTTP connections)",
+                 (unsigned long long)rl.rlim_cur);
+}
+
+/* Loopback addresses and names: no warning for plaintext there. */
+static bool
+main_is_loopback(const char *host)
+{
+    return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
+           strcmp(host, "[::1]") == 0 || strcmp(host, "localhost") == 0;
+}
+
+/* open (or close) when host is a bare IPv6 address, else "". */
+static const char *
+main_bracket(const char *host, const char *bracket)
+{
+    return strchr(host, ':') && host[0] != '[' ? bracket : "";
+}
+
+static int
+main_store(struct daemon *d, char *err, size_t errlen)
+{
+    struct store_config sc = {
+        .shards = d->cfg.shards,
+        .max_items = d->cfg.max_items,
+        .max_memory_bytes = d->cfg.max_memory_bytes,
+        .max_value_bytes = d->cfg.max_value_bytes,
+        .cleanup_interval_s = d->cfg.cleanup_interval_s,
+    };
+
+    d->store = store_create(&sc, &clock_monotonic);
+    if (!d->store) {
+        snprintf(err, errlen, "cannot create the store: %s", strerror(errno));
+        return -1;
+    }
+    if (store_start_cleanup(d->store) != 0) {
+        snprintf(err, errlen, "cannot start the cleanup threads: %s",
+                 strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int
+main_grpc(struct daemon *d, char *err, size_t errlen)
+{
+    struct rpc_server_deps deps = {&d->cfg, d->store, NULL, 0};
+
+    d->nworkers = d->cfg.workers;
+    if (d->nworkers == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+        d->nworkers = n > 0 ? (size_t)n : 1;
+    }
+    d->stats = aligned_alloc(TC_CACHELINE, d->nworkers * sizeof *d->stats);
+    if (!d->stats) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    memset(d->stats, 0, d->nworkers * sizeof *d->stats);
+    deps.stats = d->stats;
+    deps.nworkers = d->nworkers;
+    d->rpc = rpc_server_start(&deps, err, errlen);
+    if (!d->rpc)
+        return -1;
+    log_info(NULL, "gRPC listening on %s%s%s:%d",
+             main_bracket(d->cfg.host, "["), d->cfg.host,
+             main_bracket(d->cfg.host, "]"), rpc_server_port(d->rpc));
+    log_info(NULL, "gRPC: %zu workers, TLS %s%s", d->nworkers,
+             d->cfg.tls_enabled ? "on" : "off",
+             d->cfg.tls_require_client_auth ? ", client certificates required"
+                                            : "");
+    if (!d->cfg.tls_enabled && !main_is_loopback(d->cfg.host))
+        log_warn(NULL,
+                 "gRPC listens on %s without TLS: anyone who can reach it "
+                 "can read and write the cache",
+                 d->cfg.host);
+    return 0;
+}
+
+static int
+main_http(struct daemon *d, char *err, size_t errlen)
+{
+    struct http_deps deps = {
+        .cfg = &d->cfg,
+        .store = d->store,
+        .workers = d->stats,
+        .nworkers = d->nworkers,
+        .grpc_port = rpc_server_port(d->rpc),
+        .start_mono_s = d->start_mono_s,
+        .start_wall_s = d->start_wall_s,
+    };
+
+    /* http_start logs "HTTP listening on HOST:PORT" itself. */
+    d->http = http_start(&deps, err, errlen);
+    return d->http ? 0 : -1;
+}
+
+/* Stops what was started, in reverse order. */
+static void
+main_teardown(struct daemon *d)
+{
+    rpc_server_stop(d->rpc, d->cfg.shutdown_grace_s);
+    if (d->rpc)
+        log_info(NULL, "gRPC stopped");
+    http_stop(d->http);
+    store_destroy(d->store);
+    free(d->stats);
+    config_fini(&d->cfg);
+}
+
+/* Serves until SIGTERM or SIGINT, then CACHE_SHUTDOWN_DELAY seconds more
+ * (a second signal ends the delay early). */
+static void
+main_wait(const struct daemon *d, const sigset_t *sigs)
+{
+    struct timespec delay = {(time_t)d->cfg.shutdown_delay_s, 0};
+    int sig = 0;
+
+    while (sigwait(sigs, &sig) != 0)
+        ;
+    lifecycle_set(PHASE_STOPPING);
+    notify_stopping();
+    log_info(NULL, "%s received: shutting down (delay %us, grace %us)",
+             sig == SIGINT ? "SIGINT" : "SIGTERM", d->cfg.shutdown_delay_s,
+             d->cfg.shutdown_grace_s);
+    if (d->cfg.shutdown_delay_s > 0 && sigtimedwait(sigs, NULL, &delay) > 0)
+        log_info(NULL, "second signal: delay cut short");
+}
+
+static int
+main_start(struct daemon *d)
+{
+    char err[MAIN_ERR_MAX] = "";
+
+    config_log(&d->cfg);
+    main_log_limits();
+    if (main_store(d, err, sizeof err) != 0 ||
+        main_grpc(d, err, sizeof err) != 0 ||
+        main_http(d, err, sizeof err) != 0) {
+        log_error(NULL, "%s", err);
+        return -1;
+    }
+    lifecycle_set(PHASE_SERVING);
+    notify_ready();
+    log_info(NULL, "ready");
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct daemon d = {.start_mono_s = clock_mono_s(),
+                       .start_wall_s = clock_wall_s()};
+    char err[MAIN_ERR_MAX];
+    sigset_t sigs;
+
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    switch (config_load(&d.cfg, argc, argv, err, sizeof err)) {
+    case CONFIG_EXIT:
+        return 0;
+    case CONFIG_INVALID:
+        fprintf(stderr, "%s\n", err);
+        return 2;
+    case CONFIG_OK:
+        break;
+    }
+    log_init(d.cfg.log_level, d.cfg.log_format);
+    if (main_start(&d) != 0) {
+        main_teardown(&d);
+        return 1;
+    }
+    main_wait(&d, &sigs);
+    main_teardown(&d);
+    log_info(NULL, "stopped");
+    return 0;
+}

@@ -1,0 +1,395 @@
+/*
+ * rpc_call.c: one gRPC call's state machine and every buffer it owns.
+ *
+ * REQUESTED: a request is posted on the worker's queue. When its tag comes
+ * back with success, a replacement request is posted first (unless shutdown
+ * began), then the call is answered at once: x-request-id taken or made,
+ * the body checked against the receive limit and handed to the method's
+ * handler, and one batch started with the initial metadata, the reply
+ * message, the status and RECV_CLOSE_ON_SERVER. SENDING: when that batch
+ * completes the call is counted, logged at DEBUG and released.
+ * rpc_call_release() is the one place a call's memory is freed.
+ *
+ * Memory per call in flight: the request payload (at most max_value_bytes +
+ * RPC_RECV_MARGIN_BYTES, plus its flattened copy when gRPC hands it over in
+ * several slices), the decoded message (about the same again, since
+ * protobuf-c copies bytes fields), and the reply (a Get's value plus a few
+ * bytes; the worker's scratch buffer holds another copy while it is built).
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/support/alloc.h>
+
+#include "log.h"
+#include "reqid.h"
+#include "rpc_cache.h"
+#include "rpc_call.h"
+#include "rpc_health.h"
+#include "rpc_server.h"
+
+/* Finished calls a worker keeps for reuse; more are freed. */
+#define RPC_FREE_MAX    256
+#define RPC_DETAILS_MAX 128
+
+enum rpc_call_state { CALL_REQUESTED, CALL_SENDING };
+
+/* Owned by its worker's thread. Fields below `call` are valid from the
+ * request's success until rpc_call_release(). */
+struct rpc_call {
+    struct rpc_worker *w;
+    struct rpc_call *next_free;
+    enum rpc_method method; /* RPC_UNKNOWN: an unregistered method */
+    enum rpc_call_state state;
+    grpc_call *call;
+    gpr_timespec deadline;
+    grpc_metadata_array md_in;
+    grpc_call_details details; /* unregistered calls only */
+    grpc_byte_buffer *payload;
+    grpc_slice flat; /* payload copied into one slice, if needed */
+    bool has_flat;
+    grpc_byte_buffer *reply;
+    grpc_metadata md_out;
+    grpc_slice status_details;
+    grpc_status_code code;
+    int cancelled;
+    uint64_t start_ns;
+    char reqid[REQID_MAX + 1];
+    char key_log[RPC_KEY_LOG_MAX];
+};
+
+static const rpc_handler rpc_handlers[RPC_METHOD_COUNT] = {
+    [RPC_GET] = rpc_cache_get,
+    [RPC_SET] = rpc_cache_set,
+    [RPC_DELETE] = rpc_cache_delete,
+    [RPC_STATS] = rpc_cache_stats,
+    [RPC_HEALTH_CHECK] = rpc_health_check,
+};
+
+static const char *const rpc_method_names[RPC_METHOD_COUNT] = {
+    [RPC_GET] = "Get",
+    [RPC_SET] = "Set",
+    [RPC_DELETE] = "Delete",
+    [RPC_STATS] = "Stats",
+    [RPC_HEALTH_CHECK] = "Health/Check",
+    [RPC_HEALTH_WATCH] = "Health/Watch",
+    [RPC_UNKNOWN] = "unknown",
+};
+
+static const char *const rpc_code_names[REQSTATS_CODES] = {
+    "OK",
+    "CANCELLED",
+    "UNKNOWN",
+    "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "OUT_OF_RANGE",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
+    "UNAUTHENTICATED",
+};
+
+static uint64_t
+rpc_now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void
+rpc_counter_add(_Atomic int64_t *c, int64_t d)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + d,
+                          memory_order_release);
+}
+
+/* Frees everything the call holds and returns it to its worker. */
+static void
+rpc_call_release(struct rpc_call *c)
+{
+    struct rpc_worker *w = c->w;
+
+    grpc_metadata_array_destroy(&c->md_in);
+    if (c->method == RPC_UNKNOWN || c->method == RPC_HEALTH_WATCH)
+        grpc_call_details_destroy(&c->details);
+    if (c->payload)
+        grpc_byte_buffer_destroy(c->payload);
+    if (c->has_flat)
+        grpc_slice_unref(c->flat);
+    if (c->reply)
+        grpc_byte_buffer_destroy(c->reply);
+    grpc_slice_unref(c->md_out.value);
+    grpc_slice_unref(c->status_details);
+    if (c->call) {
+        grpc_call_unref(c->call);
+        rpc_counter_add(&w->live, -1);
+        reqstats_active(w->stats, -1);
+    }
+    if (w->nfree >= RPC_FREE_MAX) {
+        free(c);
+        return;
+    }
+    c->next_free = w->free_calls;
+    w->free_calls = c;
+    w->nfree++;
+}
+
+static struct rpc_call *
+rpc_call_take(struct rpc_worker *w, enum rpc_method m)
+{
+    struct rpc_call *c = w->free_calls;
+
+    if (c) {
+        w->free_calls = c->next_free;
+        w->nfree--;
+    } else if (!(c = malloc(sizeof *c))) {
+        return NULL;
+    }
+    memset(c, 0, offsetof(struct rpc_call, reqid));
+    c->reqid[0] = '\0';
+    c->key_log[0] = '\0';
+    c->w = w;
+    c->method = m;
+    c->state = CALL_REQUESTED;
+    c->md_out.value = grpc_empty_slice();
+    c->status_details = grpc_empty_slice();
+    grpc_metadata_array_init(&c->md_in);
+    if (m == RPC_UNKNOWN)
+        grpc_call_details_init(&c->details);
+    return c;
+}
+
+int
+rpc_call_post(struct rpc_worker *w, enum rpc_method m)
+{
+    struct rpc_call *c = rpc_call_take(w, m);
+    grpc_call_error e;
+
+    if (!c)
+        return -1;
+    if (m == RPC_UNKNOWN)
+        e = grpc_server_request_call(w->server, &c->call, &c->details,
+                                     &c->md_in, w->cq, w->cq, c);
+    else
+        e = grpc_server_request_registered_call(
+            w->server, w->methods[m], &c->call, &c->deadline, &c->md_in,
+            &c->payload, w->cq, w->cq, c);
+    if (e != GRPC_CALL_OK) {
+        rpc_call_release(c);
+        return -1;
+    }
+    rpc_counter_add(&w->posted, 1);
+    return 0;
+}
+
+/* Takes x-request-id from the client's metadata, or makes one. */
+static void
+rpc_call_reqid(struct rpc_call *c)
+{
+    for (size_t i = 0; i < c->md_in.count; i++) {
+        const grpc_metadata *md = &c->md_in.metadata[i];
+
+        if (grpc_slice_str_cmp(md->key, "x-request-id") == 0) {
+            reqid_accept_or_make((const char *)GRPC_SLICE_START_PTR(md->value),
+                                 GRPC_SLICE_LENGTH(md->value), c->reqid);
+            return;
+        }
+    }
+    reqid_make(c->reqid);
+}
+
+/* The request body as one contiguous range, flattening when needed. */
+static const uint8_t *
+rpc_call_body(struct rpc_call *c, size_t *len)
+{
+    grpc_byte_buffer *bb = c->payload;
+    grpc_byte_buffer_reader r;
+
+    *len = 0;
+    if (!bb)
+        return NULL;
+    if (bb->type == GRPC_BB_RAW &&
+        bb->data.raw.compression == GRPC_COMPRESS_NONE &&
+        bb->data.raw.slice_buffer.count <= 1) {
+        if (bb->data.raw.slice_buffer.count == 0)
+            return NULL;
+        *len = GRPC_SLICE_LENGTH(bb->data.raw.slice_buffer.slices[0]);
+        return GRPC_SLICE_START_PTR(bb->data.raw.slice_buffer.slices[0]);
+    }
+    if (!grpc_byte_buffer_reader_init(&r, bb))
+        return NULL;
+    c->flat = grpc_byte_buffer_reader_readall(&r);
+    c->has_flat = true;
+    grpc_byte_buffer_reader_destroy(&r);
+    *len = GRPC_SLICE_LENGTH(c->flat);
+    return GRPC_SLICE_START_PTR(c->flat);
+}
+
+/* Runs the method's handler, or answers UNIMPLEMENTED. */
+static void
+rpc_call_dispatch(struct rpc_call *c, struct rpc_reply *rep)
+{
+    struct rpc_worker *w = c->w;
+    const uint8_t *body;
+    size_t len;
+
+    memset(rep, 0, sizeof *rep);
+    rep->code = GRPC_STATUS_UNIMPLEMENTED;
+    if (c->method == RPC_UNKNOWN) {
+        if (grpc_slice_str_cmp(c->details.method,
+                               "/grpc.health.v1.Health/Watch") == 0)
+            c->method = RPC_HEALTH_WATCH;
+        return;
+    }
+    if (grpc_byte_buffer_length(c->payload) >
+        w->cfg->max_value_bytes + RPC_RECV_MARGIN_BYTES) {
+        rep->code = GRPC_STATUS_RESOURCE_EXHAUSTED;
+        rep->details = "request too large";
+        return;
+    }
+    body = rpc_call_body(c, &len);
+    rpc_handlers[c->method](w, body, len, rep);
+}
+
+/* Status details: the handler's text, or for INTERNAL only the request id. */
+static void
+rpc_call_details(struct rpc_call *c, const struct rpc_reply *rep)
+{
+    char text[RPC_DETAILS_MAX];
+
+    if (rep->code == GRPC_STATUS_INTERNAL) {
+        snprintf(text, sizeof text, "Internal server error (request_id=%s)",
+                 c->reqid);
+        c->status_details = grpc_slice_from_copied_string(text);
+        log_warn(c->reqid, "%s failed: %s", rpc_method_names[c->method],
+                 rep->details ? rep->details : "internal error");
+    } else if (rep->details) {
+        c->status_details = grpc_slice_from_static_string(rep->details);
+    }
+}
+
+/* Builds the reply batch from rep and starts it. */
+static grpc_call_error
+rpc_call_send(struct rpc_call *c, struct rpc_reply *rep)
+{
+    grpc_op ops[4];
+    size_t n = 0;
+
+    memset(ops, 0, sizeof ops);
+    c->code = rep->code;
+    memcpy(c->key_log, rep->key_log, sizeof c->key_log);
+    c->md_out.key = grpc_slice_from_static_string("x-request-id");
+    c->md_out.value = grpc_slice_from_copied_string(c->reqid);
+    ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[n].data.send_initial_metadata.count = 1;
+    ops[n++].data.send_initial_metadata.metadata = &c->md_out;
+    if (rep->has_body && rep->code == GRPC_STATUS_OK) {
+        c->reply = grpc_raw_byte_buffer_create(&rep->body, 1);
+        ops[n].op = GRPC_OP_SEND_MESSAGE;
+        ops[n++].data.send_message.send_message = c->reply;
+    }
+    if (rep->has_body)
+        grpc_slice_unref(rep->body);
+    rpc_call_details(c, rep);
+    ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+    ops[n].data.send_status_from_server.status = rep->code;
+    ops[n++].data.send_status_from_server.status_details =
+        GRPC_SLICE_LENGTH(c->status_details) ? &c->status_details : NULL;
+    ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    ops[n++].data.recv_close_on_server.cancelled = &c->cancelled;
+    c->state = CALL_SENDING;
+    return grpc_call_start_batch(c->call, ops, n, c, NULL);
+}
+
+/* A new call: post its replacement, answer it. */
+static void
+rpc_call_accept(struct rpc_call *c)
+{
+    struct rpc_worker *w = c->w;
+    struct rpc_reply rep;
+
+    c->start_ns = rpc_now_ns();
+    rpc_counter_add(&w->live, 1);
+    reqstats_active(w->stats, 1);
+    if (!atomic_load_explicit(w->stopping, memory_order_relaxed) &&
+        rpc_call_post(w, c->method) != 0)
+        log_error(NULL, "cannot post a new %s request",
+                  rpc_method_names[c->method]);
+    rpc_call_reqid(c);
+    rpc_call_dispatch(c, &rep);
+    if (rpc_call_send(c, &rep) != GRPC_CALL_OK) {
+        log_error(c->reqid, "cannot start the reply batch");
+        rpc_call_release(c);
+    }
+}
+
+/* The reply batch completed: count, log at DEBUG, release. */
+static void
+rpc_call_finish(struct rpc_call *c)
+{
+    struct rpc_worker *w = c->w;
+    uint64_t us = (rpc_now_ns() - c->start_ns) / 1000;
+    unsigned code = c->cancelled ? GRPC_STATUS_CANCELLED : (unsigned)c->code;
+
+    reqstats_record(w->stats, c->method, code, us);
+    if (log_enabled(LOG_DEBUG)) {
+        char *peer = grpc_call_get_peer(c->call);
+
+        log_write(LOG_DEBUG, c->reqid,
+                  "%s key=\"%s\" peer=%s duration_us=%llu result=%s",
+                  rpc_method_names[c->method], c->key_log, peer,
+                  (unsigned long long)us,
+                  code < REQSTATS_CODES ? rpc_code_names[code] : "?");
+        gpr_free(peer);
+    }
+    rpc_call_release(c);
+}
+
+void
+rpc_call_on_tag(struct rpc_call *c, bool ok)
+{
+    if (c->state == CALL_SENDING) {
+        rpc_call_finish(c);
+        return;
+    }
+    rpc_counter_add(&c->w->posted, -1);
+    if (!ok) {
+        /* Shutdown: the request is withdrawn; never re-post here. */
+        c->call = NULL;
+        rpc_call_release(c);
+        return;
+    }
+    rpc_call_accept(c);
+}
+
+void
+rpc_call_free_list(struct rpc_worker *w)
+{
+    while (w->free_calls) {
+        struct rpc_call *c = w->free_calls;
+
+        w->free_calls = c->next_free;
+        free(c);
+    }
+    w->nfree = 0;
+}
+
+void
+rpc_reply_key_log(struct rpc_reply *out, const void *key, size_t klen)
+{
+    if (log_enabled(LOG_DEBUG))
+        log_escape(key, klen, 64, out->key_log, sizeof out->key_log);
+}

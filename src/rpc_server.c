@@ -1,0 +1,404 @@
+/*
+ * rpc_server.c: the gRPC server on the C core: channel arguments (SPEC 11
+ * limits), credentials, one completion queue and thread per worker, and the
+ * drain at shutdown.
+ *
+ * Start: grpc_init, create the server with its limits, register every
+ * method and each worker's queue, bind, start, then start the workers;
+ * each posts RPC_REQUESTS_PER_METHOD requests per method and one for
+ * unregistered methods on its own queue and serves what comes out of it.
+ *
+ * Stop (GRPC_CORE_NOTES.md): set `stopping`; shutdown_and_notify on a
+ * private pluck queue; wait for its tag while calls are in flight, up to
+ * the grace period, then cancel what is left; wait until every worker has
+ * its requests back and its calls released; destroy the server; shut each
+ * worker's queue down, join, destroy; grpc_shutdown_blocking.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/support/alloc.h>
+#include <grpc/support/log.h>
+#include <grpc/support/time.h>
+
+#include "log.h"
+#include "rpc_call.h"
+#include "rpc_server.h"
+
+/* Requests each worker keeps posted per registered method. */
+#define RPC_REQUESTS_PER_METHOD 4
+/* How often the drain checks whether calls are still in flight. */
+#define RPC_DRAIN_POLL_MS 20
+#define RPC_ADDR_MAX      (CONFIG_HOST_MAX + 16)
+
+/* Registered methods; anything else goes to the unregistered request. */
+static const struct {
+    enum rpc_method method;
+    const char *path;
+} rpc_methods[] = {
+    {RPC_GET, "/cache.CacheService/Get"},
+    {RPC_SET, "/cache.CacheService/Set"},
+    {RPC_DELETE, "/cache.CacheService/Delete"},
+    {RPC_STATS, "/cache.CacheService/Stats"},
+    {RPC_HEALTH_CHECK, "/grpc.health.v1.Health/Check"},
+};
+
+/*
+ * The server. Written by the thread that calls start and stop only;
+ * workers read `stopping` (atomic) and their own struct rpc_worker.
+ */
+struct rpc_server {
+    grpc_server *server;
+    grpc_completion_queue *shutdown_cq; /* pluck queue for the shutdown tag */
+    void *methods[RPC_METHOD_COUNT];    /* handles, NULL if unregistered */
+    struct rpc_worker *workers;         /* nworkers, cache-line aligned */
+    pthread_t *threads;
+    size_t nworkers;
+    size_t nstarted; /* threads running */
+    _Atomic bool stopping;
+    int port;
+};
+
+static void
+rpc_gpr_log(gpr_log_func_args *args)
+{
+    enum log_level lvl = LOG_DEBUG;
+
+    if (args->severity == GPR_LOG_SEVERITY_ERROR)
+        lvl = LOG_ERROR;
+    else if (args->severity == GPR_LOG_SEVERITY_INFO)
+        lvl = LOG_INFO;
+    if (log_enabled(lvl))
+        log_write(lvl, NULL, "grpc: %s", args->message);
+}
+
+static void *
+rpc_worker_main(void *arg)
+{
+    struct rpc_worker *w = arg;
+    grpc_event ev;
+
+    for (;;) {
+        ev = grpc_completion_queue_next(
+            w->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+        if (ev.type == GRPC_QUEUE_SHUTDOWN)
+            break;
+        if (ev.type == GRPC_OP_COMPLETE)
+            rpc_call_on_tag(ev.tag, ev.success != 0);
+    }
+    rpc_call_free_list(w);
+    return NULL;
+}
+
+/* Reads a whole PEM file into a NUL-terminated string (free()), or NULL. */
+static char *
+rpc_read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *data = NULL;
+    long n;
+
+    if (!f)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
+        fseek(f, 0, SEEK_SET) == 0 && (data = malloc((size_t)n + 1))) {
+        if (fread(data, 1, (size_t)n, f) == (size_t)n) {
+            data[n] = '\0';
+        } else {
+            free(data);
+            data = NULL;
+        }
+    }
+    fclose(f);
+    return data;
+}
+
+/* TLS credentials from the configured files, mTLS when client auth is on. */
+static grpc_server_credentials *
+rpc_tls_credentials(const struct config *cfg, char *err, size_t errlen)
+{
+    grpc_ssl_pem_key_cert_pair pair = {NULL, NULL};
+    char *ca = NULL;
+    grpc_server_credentials *creds = NULL;
+
+    pair.private_key = rpc_read_file(cfg->tls_key_path);
+    pair.cert_chain = rpc_read_file(cfg->tls_cert_path);
+    if (cfg->tls_require_client_auth)
+        ca = rpc_read_file(cfg->tls_client_ca_path);
+    if (!pair.private_key || !pair.cert_chain ||
+        (cfg->tls_require_client_auth && !ca)) {
+        snprintf(err, errlen, "cannot read the TLS files: %s", strerror(errno));
+    } else {
+        creds = grpc_ssl_server_credentials_create_ex(
+            ca, &pair, 1,
+            cfg->tls_require_client_auth
+                ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE,
+            NULL);
+        if (!creds)
+            snprintf(err, errlen, "cannot build TLS credentials");
+    }
+    free((char *)pair.private_key);
+    free((char *)pair.cert_chain);
+    free(ca);
+    return creds;
+}
+
+/* host:port, with brackets around a bare IPv6 address. */
+static void
+rpc_format_addr(char *out, size_t outlen, const char *host, int port)
+{
+    bool bare_v6 = strchr(host, ':') && host[0] != '[';
+
+    snprintf(out, outlen, bare_v6 ? "[%s]:%d" : "%s:%d", host, port);
+}
+
+static grpc_arg
+rpc_int_arg(const char *key, int value)
+{
+    grpc_arg a;
+
+    a.type = GRPC_ARG_INTEGER;
+    a.key = (char *)key;
+    a.value.integer = value;
+    return a;
+}
+
+/* The server with its limits (SPEC 11) and every method registered. */
+static grpc_server *
+rpc_server_new(const struct config *cfg, void **methods)
+{
+    grpc_arg a[5];
+    grpc_channel_args args = {TC_ARRAY_LEN(a), a};
+    grpc_server *srv;
+
+    a[0] = rpc_int_arg(GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
+                       (int)(cfg->max_value_bytes + RPC_RECV_MARGIN_BYTES));
+    a[1] = rpc_int_arg(GRPC_ARG_MAX_METADATA_SIZE, RPC_MAX_METADATA_BYTES);
+    a[2] = rpc_int_arg(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                       RPC_MAX_CONCURRENT_STREAMS);
+    a[3] = rpc_int_arg(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+                       RPC_MAX_CONNECTION_IDLE_MS);
+    /* A port in use must fail to bind, even by another tiny-cached. */
+    a[4] = rpc_int_arg(GRPC_ARG_ALLOW_REUSEPORT, 0);
+    srv = grpc_server_create(&args, NULL);
+    for (size_t i = 0; i < TC_ARRAY_LEN(rpc_methods); i++)
+        methods[rpc_methods[i].method] = grpc_server_register_method(
+            srv, rpc_methods[i].path, NULL,
+            GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+    return srv;
+}
+
+/* Binds the configured address; the port, or 0 with err filled. */
+static int
+rpc_server_bind(struct rpc_server *s, const struct config *cfg, char *err,
+                size_t errlen)
+{
+    grpc_server_credentials *creds;
+    char addr[RPC_ADDR_MAX];
+    int port;
+
+    if (cfg->tls_enabled)
+        creds = rpc_tls_credentials(cfg, err, errlen);
+    else
+        creds = grpc_insecure_server_credentials_create();
+    if (!creds)
+        return 0;
+    rpc_format_addr(addr, sizeof addr, cfg->host, cfg->port);
+    port = grpc_server_add_http2_port(s->server, addr, creds);
+    grpc_server_credentials_release(creds);
+    if (port == 0)
+        snprintf(err, errlen,
+                 "gRPC cannot listen on %s (address in use or not available)",
+                 addr);
+    return port;
+}
+
+static bool
+rpc_server_idle(struct rpc_server *s)
+{
+    for (size_t i = 0; i < s->nworkers; i++) {
+        struct rpc_worker *w = &s->workers[i];
+
+        if (atomic_load_explicit(&w->posted, memory_order_acquire) != 0 ||
+            atomic_load_explicit(&w->live, memory_order_acquire) != 0)
+            return false;
+    }
+    return true;
+}
+
+static gpr_timespec
+rpc_after_ms(int64_t ms)
+{
+    return gpr_time_add(gpr_now(GPR_CLOCK_REALTIME),
+                        gpr_time_from_millis(ms, GPR_TIMESPAN));
+}
+
+/* Waits for the shutdown tag; cancels calls once none is in flight or
+ * grace_ms has passed. */
+static void
+rpc_server_drain(struct rpc_server *s, int64_t grace_ms)
+{
+    gpr_timespec end = rpc_after_ms(grace_ms);
+    struct timespec poll = {0, RPC_DRAIN_POLL_MS * 1000000L};
+    bool cancelled = false;
+    grpc_event ev;
+
+    grpc_server_shutdown_and_notify(s->server, s->shutdown_cq, s);
+    for (;;) {
+        ev = grpc_completion_queue_pluck(s->shutdown_cq, s,
+                                         rpc_after_ms(RPC_DRAIN_POLL_MS), NULL);
+        if (ev.type == GRPC_OP_COMPLETE)
+            break;
+        if (!cancelled &&
+            (rpc_server_idle(s) ||
+             gpr_time_cmp(gpr_now(GPR_CLOCK_REALTIME), end) >= 0)) {
+            if (!rpc_server_idle(s))
+                log_warn(NULL, "grace period over: cancelling calls");
+            grpc_server_cancel_all_calls(s->server);
+            cancelled = true;
+        }
+    }
+    while (!rpc_server_idle(s))
+        nanosleep(&poll, NULL);
+}
+
+/* Destroys the server, then each worker's queue and thread, then gRPC. */
+static void
+rpc_server_teardown(struct rpc_server *s)
+{
+    grpc_server_destroy(s->server);
+    for (size_t i = 0; i < s->nworkers; i++)
+        grpc_completion_queue_shutdown(s->workers[i].cq);
+    for (size_t i = 0; i < s->nstarted; i++)
+        pthread_join(s->threads[i], NULL);
+    for (size_t i = 0; i < s->nworkers; i++) {
+        rpc_call_free_list(&s->workers[i]);
+        grpc_completion_queue_destroy(s->workers[i].cq);
+        buf_fini(&s->workers[i].scratch);
+    }
+    grpc_completion_queue_shutdown(s->shutdown_cq);
+    while (grpc_completion_queue_pluck(s->shutdown_cq, NULL,
+                                       gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
+               .type != GRPC_QUEUE_SHUTDOWN)
+        ;
+    grpc_completion_queue_destroy(s->shutdown_cq);
+    free(s->threads);
+    free(s->workers);
+    free(s);
+    grpc_shutdown_blocking();
+}
+
+/* Creates the workers' queues and registers them with the server. */
+static int
+rpc_server_workers(struct rpc_server *s, const struct rpc_server_deps *d)
+{
+    size_t n = d->nworkers;
+
+    s->workers = aligned_alloc(TC_CACHELINE, n * sizeof *s->workers);
+    s->threads = calloc(n, sizeof *s->threads);
+    if (!s->workers || !s->threads)
+        return -1;
+    memset(s->workers, 0, n * sizeof *s->workers);
+    for (size_t i = 0; i < n; i++) {
+        struct rpc_worker *w = &s->workers[i];
+
+        w->server = s->server;
+        w->cq = grpc_completion_queue_create_for_next(NULL);
+        w->methods = s->methods;
+        w->cfg = d->cfg;
+        w->store = d->store;
+        w->stats = &d->stats[i];
+        w->stopping = &s->stopping;
+        buf_init(&w->scratch);
+        grpc_server_register_completion_queue(s->server, w->cq, NULL);
+        s->nworkers++;
+    }
+    return 0;
+}
+
+/* Posts a worker's first requests, before its thread runs (so the drain
+ * never sees a worker that has yet to post). */
+static int
+rpc_server_post_all(struct rpc_worker *w)
+{
+    for (size_t i = 0; i < TC_ARRAY_LEN(rpc_methods); i++)
+        for (int r = 0; r < RPC_REQUESTS_PER_METHOD; r++)
+            if (rpc_call_post(w, rpc_methods[i].method) != 0)
+                return -1;
+    return rpc_call_post(w, RPC_UNKNOWN);
+}
+
+static int
+rpc_server_threads(struct rpc_server *s, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < s->nworkers; i++) {
+        int e;
+
+        if (rpc_server_post_all(&s->workers[i]) != 0) {
+            snprintf(err, errlen, "cannot post gRPC requests");
+            return -1;
+        }
+        e = pthread_create(&s->threads[i], NULL, rpc_worker_main,
+                           &s->workers[i]);
+
+        if (e != 0) {
+            snprintf(err, errlen, "cannot start a gRPC worker thread: %s",
+                     strerror(e));
+            return -1;
+        }
+        s->nstarted++;
+    }
+    return 0;
+}
+
+struct rpc_server *
+rpc_server_start(const struct rpc_server_deps *d, char *err, size_t errlen)
+{
+    struct rpc_server *s = calloc(1, sizeof *s);
+
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    gpr_set_log_function(rpc_gpr_log);
+    grpc_init();
+    s->shutdown_cq = grpc_completion_queue_create_for_pluck(NULL);
+    s->server = rpc_server_new(d->cfg, s->methods);
+    if (rpc_server_workers(s, d) != 0) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    s->port = rpc_server_bind(s, d->cfg, err, errlen);
+    if (s->port == 0)
+        goto fail;
+    grpc_server_start(s->server);
+    if (rpc_server_threads(s, err, errlen) != 0)
+        goto fail;
+    return s;
+fail:
+    rpc_server_stop(s, 0);
+    return NULL;
+}
+
+int
+rpc_server_port(const struct rpc_server *s)
+{
+    return s->port;
+}
+
+void
+rpc_server_stop(struct rpc_server *s, uint32_t grace_s)
+{
+    if (!s)
+        return;
+    atomic_store(&s->stopping, true);
+    rpc_server_drain(s, (int64_t)grace_s * 1000);
+    rpc_server_teardown(s);
+}
