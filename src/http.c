@@ -9,8 +9,11 @@
  * Limits against slow or hostile clients (SPEC 11): at most
  * HTTP_MAX_CONNECTIONS connections, HTTP_TIMEOUT_S of inactivity closes a
  * connection, and a connection's memory pool (HTTP_POOL_BYTES) holds the
- * request line and headers, so a request whose URL plus headers do not fit
- * in about 8 KiB is answered 414 or 431 by libmicrohttpd itself.
+ * request line, the headers and the response's headers. A request whose URL
+ * plus headers take up to 8 KiB (measured: up to about 8.7 KB) is served;
+ * from about 9 KB on, libmicrohttpd answers 414 or 431 itself (those answers
+ * carry no x-request-id); in the narrow band between, the request fits but
+ * the response headers do not, and the connection is closed unanswered.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -35,7 +38,7 @@
 #define HTTP_THREADS         2u
 #define HTTP_MAX_CONNECTIONS 1024u
 #define HTTP_TIMEOUT_S       10u
-#define HTTP_POOL_BYTES      ((size_t)12 * 1024)
+#define HTTP_POOL_BYTES      ((size_t)9 * 1024)
 #define HTTP_BACKLOG         128
 #define HTTP_LOG_URL_MAX     128
 
@@ -168,25 +171,32 @@ http_request_id(struct MHD_Connection *c, char out[REQID_MAX + 1])
     reqid_accept_or_make(sent, sent == NULL ? 0 : len, out);
 }
 
-/* libmicrohttpd's access handler: answers every request on its first call,
- * before any upload is read (a body sent with another method is dropped
- * with the connection). */
+/* libmicrohttpd's access handler. A GET is answered on the second call,
+ * once the request is complete, so that the connection may be kept alive;
+ * anything else is answered on the first call, before any body is read
+ * (libmicrohttpd then closes the connection instead of reading it). */
 static enum MHD_Result
 http_answer(void *cls, struct MHD_Connection *c, const char *url,
             const char *method, const char *version, const char *upload,
             size_t *upload_size, void **con_cls)
 {
+    static char seen;
     struct http *h = cls;
     struct http_reply r = {0};
     char reqid[REQID_MAX + 1];
     char esc[HTTP_LOG_URL_MAX * 4 + 4];
     int route = http_route_find(url);
+    bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
 
-    (void)version, (void)upload, (void)upload_size, (void)con_cls;
+    (void)version, (void)upload, (void)upload_size;
+    if (get && *con_cls == NULL) {
+        *con_cls = &seen;
+        return MHD_YES;
+    }
     http_request_id(c, reqid);
     if (route < 0)
         http_error(&r, MHD_HTTP_NOT_FOUND, "not found");
-    else if (strcmp(method, MHD_HTTP_METHOD_GET) != 0)
+    else if (!get)
         http_error(&r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
     else
         http_render((enum http_route)route, &h->deps, &r);
