@@ -298,6 +298,15 @@ http_daemon_start(struct http *h, int fd)
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_POOL_BYTES, MHD_OPTION_END);
 }
 
+/* open (or close) when the host is a bare IPv6 address, else "". */
+static const char *
+http_bracket(const struct config *cfg, const char *bracket)
+{
+    const char *host = cfg->health_host;
+
+    return strchr(host, ':') != NULL && host[0] != '[' ? bracket : "";
+}
+
 struct http *
 http_start(const struct http_deps *deps, char *err, size_t errlen)
 {
@@ -322,7 +331,8 @@ http_start(const struct http_deps *deps, char *err, size_t errlen)
         goto fail;
     }
     atomic_store(&h->running, true);
-    log_info(NULL, "HTTP listening on %s:%d", cfg->health_host, h->port);
+    log_info(NULL, "HTTP listening on %s%s%s:%d", http_bracket(cfg, "["),
+             cfg->health_host, http_bracket(cfg, "]"), h->port);
     return h;
 fail:
     free(h);
