@@ -63,7 +63,9 @@ struct opt_entry {
 };
 
 #define OPT(f, e, t, lo, hi, d, field, a, h)                                   \
-    {f, e, t, lo, hi, d, offsetof(struct config, field), a, h}
+    {                                                                          \
+        f, e, t, lo, hi, d, offsetof(struct config, field), a, h               \
+    }
 
 static const struct opt_entry config_options[] = {
     OPT("--max-items", "CACHE_MAX_ITEMS", OPT_U64, 1, INT32_MAX, "1000",
@@ -73,8 +75,8 @@ static const struct opt_entry config_options[] = {
     OPT("--max-value-bytes", "CACHE_MAX_VALUE_BYTES", OPT_U64, 1,
         CONFIG_VALUE_CAP, NULL, max_value_bytes, "N",
         "largest value accepted; default and upper bound: max memory"),
-    OPT("--cleanup-interval", "CACHE_CLEANUP_INTERVAL", OPT_U32, 1, 86400,
-        "10", cleanup_interval_s, "SECONDS", "expiry sweep period"),
+    OPT("--cleanup-interval", "CACHE_CLEANUP_INTERVAL", OPT_U32, 1, 86400, "10",
+        cleanup_interval_s, "SECONDS", "expiry sweep period"),
     OPT("--host", "CACHE_HOST", OPT_HOST, 0, 0, "[::]", host, "HOST",
         "gRPC listen address or host name"),
     OPT("--port", "CACHE_PORT", OPT_INT, 0, 65535, "50051", port, "PORT",
@@ -122,8 +124,7 @@ struct opt_value {
 static const char *const config_level_names[] = {"DEBUG", "INFO", "WARNING",
                                                  "ERROR"};
 static const char *const config_bool_true[] = {"1", "true", "yes", "y", "on"};
-static const char *const config_bool_false[] = {"0", "false", "no", "n",
-                                                "off"};
+static const char *const config_bool_false[] = {"0", "false", "no", "n", "off"};
 
 /* Writes "<origin>: <message>" into err. */
 static TC_PRINTF(4, 5) void config_fail(char *err, size_t errlen,
@@ -175,8 +176,7 @@ config_parse_number(const struct opt_entry *e, const struct opt_value *v,
     }
     if (*p != '\0') {
         config_fail(err, errlen, v->origin,
-                    "'%s' has junk after the number (%" PRIu64 "..%" PRIu64
-                    ")",
+                    "'%s' has junk after the number (%" PRIu64 "..%" PRIu64 ")",
                     show, e->min, e->max);
         return false;
     }
@@ -238,8 +238,7 @@ config_host_name_ok(const char *s)
             if (label == 0 || s[-1] == '-')
                 return false;
             label = 0;
-        } else if (isalnum((unsigned char)*s) ||
-                   (*s == '-' && label > 0)) {
+        } else if (isalnum((unsigned char)*s) || (*s == '-' && label > 0)) {
             if (++label > 63)
                 return false;
         } else {
@@ -386,8 +385,8 @@ config_print_help(void)
         e = &config_options[i];
         range[0] = '\0';
         if (e->type == OPT_U64 || e->type == OPT_U32 || e->type == OPT_INT)
-            snprintf(range, sizeof range, "%" PRIu64 "..%" PRIu64 "; ",
-                     e->min, e->max);
+            snprintf(range, sizeof range, "%" PRIu64 "..%" PRIu64 "; ", e->min,
+                     e->max);
         printf("  %s=%s  (%s)\n      %s; %sdefault: %s\n", e->flag, e->arg,
                e->env, e->help, range, e->def ? e->def : "unset");
     }
@@ -448,7 +447,8 @@ config_read_argv(struct opt_value *vals, int argc, char **argv, char *err,
             return CONFIG_EXIT;
         } else if (c >= CONFIG_OPT_BASE) {
             vals[c - CONFIG_OPT_BASE].text = optarg;
-            vals[c - CONFIG_OPT_BASE].origin = config_options[c - CONFIG_OPT_BASE].flag;
+            vals[c - CONFIG_OPT_BASE].origin =
+                config_options[c - CONFIG_OPT_BASE].flag;
         } else {
             config_argv_error(c, argc, argv, err, errlen);
             return CONFIG_INVALID;
@@ -464,8 +464,7 @@ config_read_argv(struct opt_value *vals, int argc, char **argv, char *err,
 
 /* Opens path for reading as a BIO; NULL with err filled on failure. */
 static BIO *
-config_tls_open(const char *origin, const char *path, char *err,
-                size_t errlen)
+config_tls_open(const char *origin, const char *path, char *err, size_t errlen)
 {
     char show[CONFIG_SHOW_MAX * 4 + 4];
     struct stat st;
@@ -625,8 +624,8 @@ config_check_tls(const struct config *cfg, const struct opt_value *vals,
         return true;
     if (!config_tls_file(&cf, cfg->tls_cert_path, vals,
                          CONFIG_IDX(tls_cert_path), on, err, errlen) ||
-        !config_tls_file(&kf, cfg->tls_key_path, vals,
-                         CONFIG_IDX(tls_key_path), on, err, errlen))
+        !config_tls_file(&kf, cfg->tls_key_path, vals, CONFIG_IDX(tls_key_path),
+                         on, err, errlen))
         return false;
     if (cfg->tls_require_client_auth &&
         !config_tls_file(&af, cfg->tls_client_ca_path, vals,
@@ -660,10 +659,9 @@ config_resolve_value_bytes(struct config *cfg, const struct opt_value *vals,
         return true;
     }
     if (cfg->max_value_bytes > cfg->max_memory_bytes) {
-        config_fail(err, errlen, v->origin,
-                    "'%s' is above max memory (1..%" PRIu64 ")",
-                    config_show(v->text, show, sizeof show),
-                    cfg->max_memory_bytes);
+        config_fail(
+            err, errlen, v->origin, "'%s' is above max memory (1..%" PRIu64 ")",
+            config_show(v->text, show, sizeof show), cfg->max_memory_bytes);
         return false;
     }
     return true;
@@ -721,8 +719,7 @@ config_apply(struct config *cfg, struct opt_value *vals, char *err,
 }
 
 enum config_result
-config_load(struct config *cfg, int argc, char **argv, char *err,
-            size_t errlen)
+config_load(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
 {
     struct opt_value vals[CONFIG_NOPTS];
     enum config_result r;
@@ -755,8 +752,8 @@ config_fini(struct config *cfg)
 
 /* Appends " name=value" for row e of cfg to out. */
 static void
-config_log_one(const struct opt_entry *e, const struct config *cfg,
-               char *out, size_t outlen)
+config_log_one(const struct opt_entry *e, const struct config *cfg, char *out,
+               size_t outlen)
 {
     static const char *const formats[] = {"text", "json"};
     const char *field = (const char *)cfg + e->offset;
@@ -815,8 +812,7 @@ config_log(const struct config *cfg)
 
     for (i = 0; i < CONFIG_NOPTS; i++)
         config_log_one(&config_options[i], cfg, line, sizeof line);
-    log_info(NULL, "%s max-memory-bytes=%" PRIu64, line,
-             cfg->max_memory_bytes);
+    log_info(NULL, "%s max-memory-bytes=%" PRIu64, line, cfg->max_memory_bytes);
     if (!cfg->tls_enabled && !config_host_is_loopback(cfg->host))
         log_warn(NULL,
                  "gRPC listens on %s without TLS: there is no "
