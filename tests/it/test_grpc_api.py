@@ -1,0 +1,215 @@
+"""cache.CacheService and grpc.health.v1.Health over the wire (SPEC 3)."""
+
+import re
+import time
+
+import grpc
+import pytest
+
+import harness
+
+
+@pytest.fixture(scope="module")
+def server():
+    with harness.Server() as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    ch = server.channel()
+    yield harness.CacheClient(ch)
+    ch.close()
+
+
+def code_of(fn):
+    with pytest.raises(grpc.RpcError) as e:
+        fn()
+    return e.value.code()
+
+
+def test_set_get_delete_round_trip(client):
+    value = bytes(range(256)) + b"\x00\xff"
+    assert client.set("rt", value).status == client.m.OK
+    got = client.get("rt")
+    assert got.found and got.value == value
+    assert client.delete("rt").status == client.m.OK
+    assert not client.get("rt").found
+
+
+def test_empty_value_is_a_value(client):
+    client.set("empty", b"")
+    got = client.get("empty")
+    assert got.found and got.value == b""
+
+
+def test_get_missing_is_not_found_ok(client):
+    got = client.get("never-set")
+    assert not got.found and got.value == b""
+
+
+def test_delete_missing_is_ok(client):
+    assert client.delete("never-set-either").status == client.m.OK
+
+
+def test_overwrite_replaces_value(client):
+    client.set("ow", b"one")
+    client.set("ow", b"two")
+    assert client.get("ow").value == b"two"
+
+
+def test_keys_differing_after_nul_are_distinct(client):
+    client.set("a\x00b", b"1")
+    client.set("a", b"2")
+    client.set("a\x00c", b"3")
+    assert client.get("a\x00b").value == b"1"
+    assert client.get("a").value == b"2"
+    assert client.get("a\x00c").value == b"3"
+    client.delete("a\x00b")
+    assert client.get("a").value == b"2"
+    assert not client.get("a\x00b").found
+
+
+def test_empty_key_is_invalid(client):
+    assert code_of(lambda: client.get("")) == grpc.StatusCode.INVALID_ARGUMENT
+    assert code_of(lambda: client.set("", b"x")) == \
+        grpc.StatusCode.INVALID_ARGUMENT
+    assert code_of(lambda: client.delete("")) == \
+        grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_key_length_counts_code_points(client):
+    assert client.set("k" * 256, b"x").status == client.m.OK
+    assert client.set("\u00e9" * 256, b"x").status == client.m.OK
+    assert client.get("\U0001f600" * 256).found is False
+    for key in ("k" * 257, "\u00e9" * 257):
+        assert code_of(lambda: client.set(key, b"x")) == \
+            grpc.StatusCode.INVALID_ARGUMENT
+        assert code_of(lambda: client.get(key)) == \
+            grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_unknown_method_is_unimplemented_at_once(server):
+    ch = server.channel()
+    call = harness.raw_call(ch, "/cache.CacheService/Nope")
+    t0 = time.monotonic()
+    with pytest.raises(grpc.RpcError) as e:
+        call(b"", timeout=20)
+    assert e.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    assert time.monotonic() - t0 < 10
+    ch.close()
+
+
+def test_health_check(server):
+    ch = server.channel()
+    assert harness.health_check(ch, "") == "SERVING"
+    assert harness.health_check(ch, "cache.CacheService") == "SERVING"
+    with pytest.raises(grpc.RpcError) as e:
+        harness.health_check(ch, "no.such.Service")
+    assert e.value.code() == grpc.StatusCode.NOT_FOUND
+    ch.close()
+
+
+def test_health_watch_is_unimplemented(server):
+    h = harness.health_pb2()
+    ch = server.channel()
+    watch = ch.unary_stream(
+        "/grpc.health.v1.Health/Watch",
+        request_serializer=lambda m: m.SerializeToString(),
+        response_deserializer=h.HealthCheckResponse.FromString)
+    with pytest.raises(grpc.RpcError) as e:
+        list(watch(h.HealthCheckRequest(service=""), timeout=20))
+    assert e.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    ch.close()
+
+
+def _reqid(call_fn):
+    _, call = call_fn()
+    return dict(call.initial_metadata()).get("x-request-id")
+
+
+def test_request_id_echoed_when_valid(client):
+    rid = "req-123_ABC.xyz"
+    got = _reqid(lambda: client.Get.with_call(
+        client.m.CacheKey(key="x"), metadata=[("x-request-id", rid)]))
+    assert got == rid
+    long_ok = "r" * 64
+    assert _reqid(lambda: client.Get.with_call(
+        client.m.CacheKey(key="x"),
+        metadata=[("x-request-id", long_ok)])) == long_ok
+
+
+def test_request_id_replaced_when_invalid(client):
+    for bad in ("r" * 65, ""):
+        got = _reqid(lambda: client.Get.with_call(
+            client.m.CacheKey(key="x"), metadata=[("x-request-id", bad)]))
+        assert re.fullmatch(r"[0-9a-f]{32}", got), got
+
+
+def test_request_id_made_when_absent(client):
+    got = _reqid(lambda: client.Get.with_call(client.m.CacheKey(key="x")))
+    assert re.fullmatch(r"[0-9a-f]{32}", got), got
+
+
+def test_request_id_on_errors(client):
+    with pytest.raises(grpc.RpcError) as e:
+        client.get("", metadata=[("x-request-id", "err-id")])
+    assert dict(e.value.initial_metadata()).get("x-request-id") == "err-id"
+
+
+def test_request_id_in_debug_log():
+    with harness.Server(env={"CACHE_LOG_LEVEL": "debug"}) as s:
+        ch = s.channel()
+        c = harness.CacheClient(ch)
+        c.set("logged\x01key", b"secret-value",
+              metadata=[("x-request-id", "log-me-1")])
+        ch.close()
+        s.stop()
+        lines = [l for l in s.log_lines() if "log-me-1" in l]
+        assert lines, s.log_text()
+        assert "Set" in lines[0] and "OK" in lines[0]
+        assert "logged\\x01key" in lines[0]
+        assert "secret-value" not in s.log_text()
+
+
+def test_stats_after_known_sequence():
+    with harness.Server(env={"CACHE_MAX_ITEMS": 50,
+                             "CACHE_MAX_MEMORY_MB": 2}) as s:
+        ch = s.channel()
+        c = harness.CacheClient(ch)
+        c.set("s1", b"a" * 10)
+        c.set("s2", b"b" * 20)
+        c.get("s1")
+        c.get("s1")
+        c.get("nope")
+        c.delete("s2")
+        c.delete("nope")
+        with pytest.raises(grpc.RpcError):
+            c.get("")
+        st = c.stats()
+        assert (st.size, st.hits, st.misses) == (1, 2, 1)
+        assert (st.gets, st.sets, st.deletes) == (3, 2, 2)
+        assert st.hit_rate == pytest.approx(2 / 3)
+        assert st.evictions == st.lru_evictions == 0
+        assert st.max_items == 50
+        assert st.max_memory_bytes == 2 * 1048576
+        assert st.max_value_bytes == 2 * 1048576
+        assert 0 < st.memory_usage_bytes <= st.max_memory_bytes
+        assert st.rejected_oversize == st.rejected_capacity == 0
+        ch.close()
+
+
+def test_stats_empty_cache_hit_rate_zero():
+    with harness.Server() as s:
+        ch = s.channel()
+        st = harness.CacheClient(ch).stats()
+        assert st.hit_rate == 0 and st.size == 0 and st.hits == 0
+        ch.close()
+
+
+def test_plaintext_on_all_interfaces_warns():
+    with harness.Server(env={"CACHE_HOST": "0.0.0.0"}) as s:
+        assert any("WARNING" in l and "TLS" in l for l in s.log_lines()), \
+            s.log_text()
+    with harness.Server() as s:
+        assert not any("WARNING" in l for l in s.log_lines()), s.log_text()

@@ -1,0 +1,112 @@
+"""Limits and eviction over the wire (SPEC 3, 5, 11)."""
+
+import socket
+
+import grpc
+import pytest
+
+import harness
+
+
+def code_of(fn):
+    with pytest.raises(grpc.RpcError) as e:
+        fn()
+    return e.value.code()
+
+
+def test_global_lru_eviction_max_items_3():
+    with harness.Server(env={"CACHE_MAX_ITEMS": 3}) as s:
+        ch = s.channel()
+        c = harness.CacheClient(ch)
+        for k in ("k1", "k2", "k3"):
+            c.set(k, b"v")
+        assert c.get("k1").found        # k2 is now the oldest
+        c.set("k4", b"v")
+        assert not c.get("k2").found
+        assert all(c.get(k).found for k in ("k1", "k3", "k4"))
+        c.set("k3", b"again")           # overwrite: no eviction
+        st = c.stats()
+        assert st.size == 3
+        assert st.evictions == st.lru_evictions == 1
+        c.set("k5", b"v")               # k1 is the oldest now
+        assert not c.get("k1").found
+        assert c.stats().evictions == 2
+        ch.close()
+
+
+def test_memory_limit_evicts_and_rejects():
+    with harness.Server(env={"CACHE_MAX_MEMORY_MB": 1}) as s:
+        ch = s.channel()
+        c = harness.CacheClient(ch)
+        big = b"x" * (600 * 1024)
+        c.set("m1", big)
+        c.set("m2", big)
+        assert not c.get("m1").found
+        assert c.get("m2").value == big
+        st = c.stats()
+        assert st.lru_evictions == 1
+        assert st.memory_usage_bytes <= st.max_memory_bytes == 1048576
+        ch.close()
+
+
+def test_value_over_max_value_bytes_keeps_old_value():
+    with harness.Server(env={"CACHE_MAX_VALUE_BYTES": 1000}) as s:
+        ch = s.channel()
+        c = harness.CacheClient(ch)
+        c.set("v", b"old")
+        assert c.set("ok", b"y" * 1000).status == c.m.OK
+        assert code_of(lambda: c.set("v", b"z" * 1001)) == \
+            grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert c.get("v").value == b"old"
+        st = c.stats()
+        assert st.rejected_oversize == 1 and st.max_value_bytes == 1000
+        ch.close()
+
+
+def test_body_over_receive_limit_is_refused_before_decoding():
+    # receive limit = 1000 + 4096 bytes
+    with harness.Server(env={"CACHE_MAX_VALUE_BYTES": 1000}) as s:
+        ch = s.channel()
+        c = harness.CacheClient(ch)
+        assert code_of(lambda: c.set("big", b"z" * 6000, timeout=10)) == \
+            grpc.StatusCode.RESOURCE_EXHAUSTED
+        junk = harness.raw_call(ch, "/cache.CacheService/Get")
+        assert code_of(lambda: junk(b"\xff" * 6000, timeout=10)) == \
+            grpc.StatusCode.RESOURCE_EXHAUSTED
+        # just under the limit, the store decides (value too large)
+        assert code_of(lambda: c.set("big", b"z" * 5000, timeout=10)) == \
+            grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert c.set("small", b"v").status == c.m.OK
+        st = c.stats()
+        assert st.sets == 1 + 1 and st.rejected_oversize == 1
+        ch.close()
+
+
+def test_port_in_use_exits_1():
+    with socket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        sk.listen()
+        port = sk.getsockname()[1]
+        rc, err = harness.run_daemon(env={"CACHE_PORT": port})
+    assert rc == 1, err
+    assert str(port) in err and "listen" in err
+
+
+def test_port_in_use_by_another_daemon_exits_1():
+    with harness.Server() as s:
+        rc, err = harness.run_daemon(env={"CACHE_PORT": s.grpc_port})
+        assert rc == 1, err
+        ch = s.channel()
+        assert harness.health_check(ch) == "SERVING"
+        ch.close()
+
+
+def test_http_port_in_use_still_stops_grpc_in_order():
+    with socket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        sk.listen()
+        port = sk.getsockname()[1]
+        rc, err = harness.run_daemon(env={"CACHE_HEALTH_PORT": port})
+    assert rc == 1, err
+    assert "gRPC listening" in err and "gRPC stopped" in err
+    assert not any(l.endswith(" ready") for l in err.splitlines())
