@@ -1,0 +1,305 @@
+"""The deployment files agree with the daemon: deploy/kubernetes/*.yaml,
+deploy/compose.yaml, deploy/Dockerfile and the systemd unit use variables
+the daemon knows, with values it accepts, its ports, probe paths that exist
+(checked against a live daemon), memory limits above the cache's limit and
+stop timeouts above the shutdown delay and grace."""
+
+import functools
+import glob
+import os
+import re
+import subprocess
+import urllib.error
+import urllib.request
+
+import yaml
+
+import harness
+
+SPEC_HTTP_PATHS = {"/health", "/ready", "/live", "/stats", "/metrics", "/"}
+GRPC_PORT = 50051
+HTTP_PORT = 8080
+MIB = 1 << 20
+DEFAULT_DELAY_S = 0
+DEFAULT_GRACE_S = 5
+DEFAULT_MEMORY_MB = 100
+
+
+def deploy_path(*parts):
+    return os.path.join(harness.srcdir(), "deploy", *parts)
+
+
+@functools.lru_cache(maxsize=None)
+def known_variables():
+    """CACHE_* variables of `tiny-cached --help`."""
+    out = subprocess.run([harness.daemon_path(), "--help"],
+                         env=harness.base_env(), capture_output=True,
+                         timeout=10)
+    assert out.returncode == 0, out.stderr
+    names = set(re.findall(r"\((CACHE_[A-Z0-9_]+)\)", out.stdout.decode()))
+    assert names, "no variables in --help"
+    return names
+
+
+def man_variables():
+    with open(os.path.join(harness.srcdir(), "man", "tiny-cached.8")) as f:
+        return set(re.findall(r"Ev (CACHE_[A-Z0-9_]+)", f.read()))
+
+
+@functools.lru_cache(maxsize=None)
+def manifests():
+    docs = []
+    files = sorted(glob.glob(deploy_path("kubernetes", "*.yaml")))
+    assert files, "no manifests in deploy/kubernetes"
+    for path in files:
+        with open(path) as f:
+            docs.extend(d for d in yaml.safe_load_all(f) if d)
+    return docs
+
+
+def one(kind):
+    found = [d for d in manifests() if d["kind"] == kind]
+    assert len(found) == 1, "expected one %s, found %d" % (kind, len(found))
+    return found[0]
+
+
+def pod_spec():
+    return one("Deployment")["spec"]["template"]["spec"]
+
+
+def container():
+    cs = pod_spec()["containers"]
+    assert len(cs) == 1
+    return cs[0]
+
+
+def container_env():
+    return {e["name"]: e["value"] for e in container().get("env", [])}
+
+
+def container_ports():
+    """{name: port} of the container."""
+    return {p["name"]: p["containerPort"] for p in container()["ports"]}
+
+
+def k8s_bytes(q):
+    m = re.fullmatch(r"(\d+)(Ki|Mi|Gi|k|M|G)?", str(q))
+    assert m, "unexpected quantity %r" % q
+    unit = {"Ki": 1 << 10, "Mi": MIB, "Gi": 1 << 30, "k": 10**3, "M": 10**6,
+            "G": 10**9, None: 1}[m.group(2)]
+    return int(m.group(1)) * unit
+
+
+def docker_bytes(q):
+    m = re.fullmatch(r"(\d+)([bkmg])?", str(q).lower())
+    assert m, "unexpected size %r" % q
+    return int(m.group(1)) << {"b": 0, "k": 10, "m": 20, "g": 30,
+                               None: 0}[m.group(2)]
+
+
+def headroom_ok(limit_bytes, cache_mb):
+    """The rule of tiny-cached(8) MEMORY: about 1.25 x cache + 128 MiB."""
+    return limit_bytes >= cache_mb * MIB * 5 // 4 + 128 * MIB
+
+
+def http_get(url):
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.status, r.headers.get("Content-Type", "")
+    except urllib.error.HTTPError as e:
+        return e.code, ""
+
+
+def probes():
+    c = container()
+    return {k: c[k] for k in ("startupProbe", "livenessProbe",
+                              "readinessProbe") if k in c}
+
+
+def test_manifests_hold_the_expected_kinds():
+    kinds = sorted(d["kind"] for d in manifests())
+    assert kinds == ["Deployment", "PodDisruptionBudget", "Service",
+                     "ServiceMonitor"]
+    for d in manifests():
+        assert d["metadata"]["name"] == "tiny-cache"
+
+
+def test_manifest_variables_are_the_daemons():
+    env = container_env()
+    names = {n for n in env if n.startswith("CACHE_")}
+    assert names, "the Deployment sets no CACHE_* variable"
+    assert names <= known_variables(), names - known_variables()
+    assert names <= man_variables(), names - man_variables()
+
+
+def test_ports_are_the_daemons():
+    ports = container_ports()
+    assert ports == {"grpc": GRPC_PORT, "http": HTTP_PORT}
+    env = container_env()
+    assert int(env.get("CACHE_PORT", GRPC_PORT)) == GRPC_PORT
+    assert int(env.get("CACHE_HEALTH_PORT", HTTP_PORT)) == HTTP_PORT
+    svc = one("Service")["spec"]
+    for p in svc["ports"]:
+        assert p["targetPort"] in ports
+        assert p["port"] == ports[p["targetPort"]]
+
+
+def test_probes_use_spec_paths_and_the_grpc_port():
+    ps = probes()
+    assert set(ps) == {"startupProbe", "livenessProbe", "readinessProbe"}
+    assert ps["livenessProbe"]["httpGet"]["path"] == "/live"
+    assert ps["readinessProbe"]["httpGet"]["path"] == "/ready"
+    grpc_probes = [p["grpc"] for p in ps.values() if "grpc" in p]
+    assert grpc_probes, "no native gRPC probe"
+    for g in grpc_probes:
+        assert g["port"] == GRPC_PORT
+    for p in ps.values():
+        if "httpGet" in p:
+            assert p["httpGet"]["path"] in SPEC_HTTP_PATHS
+            port = p["httpGet"]["port"]
+            assert port in container_ports() or port == HTTP_PORT
+
+
+def test_probe_paths_answer_on_a_live_daemon():
+    """The Deployment's own settings, on loopback and free ports."""
+    env = dict(container_env())
+    env.update({"CACHE_HOST": "127.0.0.1", "CACHE_PORT": "0",
+                "CACHE_HEALTH_HOST": "127.0.0.1", "CACHE_HEALTH_PORT": "0"})
+    sm_path = one("ServiceMonitor")["spec"]["endpoints"][0]["path"]
+    with harness.Server(env=env) as s:
+        for name, p in probes().items():
+            if "httpGet" in p:
+                status, _ = http_get(s.http_url(p["httpGet"]["path"]))
+                assert status == 200, (name, p)
+            if "grpc" in p:
+                with s.channel() as ch:
+                    service = p["grpc"].get("service", "")
+                    assert harness.health_check(ch, service) == "SERVING"
+        status, ctype = http_get(s.http_url(sm_path))
+        assert status == 200
+        assert ctype.startswith("text/plain")
+        assert s.stop() == 0
+
+
+def test_memory_limit_leaves_headroom_above_the_cache():
+    res = container()["resources"]
+    limit = k8s_bytes(res["limits"]["memory"])
+    assert k8s_bytes(res["requests"]["memory"]) <= limit
+    cache_mb = int(container_env().get("CACHE_MAX_MEMORY_MB",
+                                       DEFAULT_MEMORY_MB))
+    assert headroom_ok(limit, cache_mb), (limit, cache_mb)
+
+
+def test_security_context_is_locked_down():
+    pod = pod_spec().get("securityContext", {})
+    sc = container()["securityContext"]
+    assert sc.get("runAsNonRoot", pod.get("runAsNonRoot")) is True
+    assert sc.get("runAsUser", pod.get("runAsUser", 0)) != 0
+    assert sc["readOnlyRootFilesystem"] is True
+    assert sc["allowPrivilegeEscalation"] is False
+    assert sc["capabilities"]["drop"] == ["ALL"]
+    assert "add" not in sc["capabilities"]
+    seccomp = sc.get("seccompProfile", pod.get("seccompProfile"))
+    assert seccomp == {"type": "RuntimeDefault"}
+
+
+def test_termination_grace_covers_shutdown_delay_and_grace():
+    env = container_env()
+    need = (int(env.get("CACHE_SHUTDOWN_DELAY", DEFAULT_DELAY_S))
+            + int(env.get("CACHE_SHUTDOWN_GRACE", DEFAULT_GRACE_S)) + 1)
+    assert pod_spec()["terminationGracePeriodSeconds"] > need
+
+
+def test_selectors_reach_the_pods():
+    labels = one("Deployment")["spec"]["template"]["metadata"]["labels"]
+    sel = one("Deployment")["spec"]["selector"]["matchLabels"]
+    assert sel.items() <= labels.items()
+    assert one("Service")["spec"]["selector"].items() <= labels.items()
+    pdb = one("PodDisruptionBudget")["spec"]
+    assert pdb["selector"]["matchLabels"].items() <= labels.items()
+    assert pdb["minAvailable"] < one("Deployment")["spec"]["replicas"]
+    svc = one("Service")
+    sm = one("ServiceMonitor")["spec"]
+    assert sm["selector"]["matchLabels"].items() <= \
+        svc["metadata"]["labels"].items()
+    svc_ports = {p["name"] for p in svc["spec"]["ports"]}
+    for ep in sm["endpoints"]:
+        assert ep["port"] in svc_ports
+        assert ep["path"] == "/metrics"
+
+
+def test_compose_file_agrees_with_the_daemon():
+    with open(deploy_path("compose.yaml")) as f:
+        svc = yaml.safe_load(f)["services"]["tiny-cache"]
+    env = svc.get("environment", {})
+    assert set(env) <= known_variables(), set(env) - known_variables()
+    published = {p.rsplit(":", 1)[1] for p in svc["ports"]}
+    assert published == {str(GRPC_PORT), str(HTTP_PORT)}
+    for p in svc["ports"]:
+        assert p.startswith("127.0.0.1:"), "publish on loopback only: %s" % p
+    cache_mb = int(env.get("CACHE_MAX_MEMORY_MB", DEFAULT_MEMORY_MB))
+    assert headroom_ok(docker_bytes(svc["mem_limit"]), cache_mb)
+    assert svc["read_only"] is True
+    assert svc["cap_drop"] == ["ALL"]
+    assert svc["build"]["dockerfile"] == "deploy/Dockerfile"
+
+
+def test_dockerfile_builds_like_ci_and_runs_unprivileged():
+    with open(deploy_path("Dockerfile")) as f:
+        text = f.read()
+    froms = re.findall(r"^FROM (\S+)", text, re.M)
+    assert len(froms) == 2 and all(f == "debian:bookworm-slim" for f in froms)
+    assert ".ci/deps" in text
+    for step in ("autoreconf -fi", "../configure", "make check",
+                 "make install DESTDIR="):
+        assert step in text, step
+    users = re.findall(r"^USER (\S+)", text, re.M)
+    assert users and users[-1].split(":")[0] not in ("root", "0")
+    assert re.search(r"^HEALTHCHECK .*\n?.*CMD", text, re.M)
+    exposed = re.findall(r"^EXPOSE (.*)$", text, re.M)
+    assert set(" ".join(exposed).split()) == {str(GRPC_PORT), str(HTTP_PORT)}
+
+
+def unit_settings():
+    """{key: [values]} of contrib/tiny-cached.service.in."""
+    path = os.path.join(harness.srcdir(), "contrib", "tiny-cached.service.in")
+    settings = {}
+    with open(path) as f:
+        for line in f:
+            m = re.match(r"^([A-Za-z]+)=(.*)$", line.strip())
+            if m:
+                settings.setdefault(m.group(1), []).append(m.group(2))
+    return settings
+
+
+def env_file_settings():
+    path = os.path.join(harness.srcdir(), "contrib", "default", "tiny-cached")
+    with open(path) as f:
+        return dict(re.findall(r"^(CACHE_[A-Z0-9_]+)=(.*)$", f.read(), re.M))
+
+
+def test_systemd_unit_is_a_hardened_notify_service():
+    u = unit_settings()
+    assert u["Type"] == ["notify"]
+    assert u["ExecStart"][0].split()[0] == "@sbindir@/tiny-cached"
+    assert u["EnvironmentFile"] == ["-@sysconfdir@/default/tiny-cached"]
+    assert u["Restart"] == ["on-failure"]
+    for key in ("DynamicUser", "NoNewPrivileges", "ProtectHome", "PrivateTmp",
+                "PrivateDevices", "MemoryDenyWriteExecute"):
+        assert u[key] == ["yes"], key
+    assert u["ProtectSystem"] == ["strict"]
+    assert "AF_UNIX" in u["RestrictAddressFamilies"][0]
+    assert u["SystemCallFilter"]
+
+
+def test_systemd_unit_limits_cover_the_environment_file():
+    u = unit_settings()
+    env = env_file_settings()
+    assert set(env) <= known_variables()
+    cache_mb = int(env.get("CACHE_MAX_MEMORY_MB", DEFAULT_MEMORY_MB))
+    assert headroom_ok(k8s_bytes(u["MemoryMax"][0].replace("M", "Mi")),
+                       cache_mb)
+    stop_s = int(u["TimeoutStopSec"][0].rstrip("s"))
+    need = (int(env.get("CACHE_SHUTDOWN_DELAY", DEFAULT_DELAY_S))
+            + int(env.get("CACHE_SHUTDOWN_GRACE", DEFAULT_GRACE_S)) + 1)
+    assert stop_s > need
