@@ -206,6 +206,15 @@ http_answer(void *cls, struct MHD_Connection *c, const char *url,
     return http_queue(c, &r, reqid);
 }
 
+/* URLs are matched as sent, never percent-decoded: "/%00" or "/%68ealth"
+ * is no alias of a real path. */
+static size_t
+http_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls, (void)c;
+    return strlen(s);
+}
+
 /* libmicrohttpd's own messages, routed into log.c. */
 static void http_log(void *cls, const char *fmt, va_list ap) TC_PRINTF(2, 0);
 
@@ -295,7 +304,8 @@ http_daemon_start(struct http *h, int fd)
         http_log, h, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
         MHD_OPTION_THREAD_POOL_SIZE, HTTP_THREADS, MHD_OPTION_CONNECTION_LIMIT,
         HTTP_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT, HTTP_TIMEOUT_S,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_POOL_BYTES, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_POOL_BYTES,
+        MHD_OPTION_UNESCAPE_CALLBACK, http_unescape, NULL, MHD_OPTION_END);
 }
 
 /* open (or close) when the host is a bare IPv6 address, else "". */
