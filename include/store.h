@@ -68,6 +68,9 @@ enum store_status store_del(struct store *st, const char *key, size_t klen);
 void store_stats(struct store *st, struct shard_stats *total,
                  struct shard_stats *per_shard);
 uint32_t store_shard_count(const struct store *st);
+/* The global reservation counters: entries and accounted bytes held or
+ * reserved. Equal to the shards' totals whenever no call is in flight. */
+void store_usage(struct store *st, uint64_t *items, uint64_t *bytes);
 const struct store_config *store_config(const struct store *st);
 
 /* Runs one full cleanup pass over every shard now, slice by slice, as the

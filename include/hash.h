@@ -1,0 +1,22 @@
+/*
+ * hash.h: keyed hashing of keys (SipHash-1-3), so that clients who do not
+ * know the per-process secret cannot craft keys that pile into one chain.
+ */
+#ifndef HASH_H
+#define HASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct hash_key {
+    uint64_t k0, k1;
+};
+
+/* Fills k from getrandom(2); falls back to time and address bits. */
+void hash_key_random(struct hash_key *k);
+/* SipHash-1-3 of n bytes at p under k. */
+uint64_t hash_sip13(const struct hash_key *k, const void *p, size_t n);
+/* SipHash-2-4, the reference variant, for checking the implementation. */
+uint64_t hash_sip24(const struct hash_key *k, const void *p, size_t n);
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * htable.h: chained hash table of entries with incremental resize; no locks
+ * (the shard's lock covers it).
+ *
+ * Buckets are a power of two; an entry lives in bucket (hash & mask). When
+ * entries outnumber buckets the table doubles: a second array is allocated
+ * and buckets move over HTABLE_REHASH_STEP at a time on each insert or
+ * removal (and on each cleanup slice), so no call pays for the whole table.
+ * While rehashing, lookups try the old array, then the new one.
+ * Hashes are not stored: moving an entry recomputes its key's hash.
+ */
+#ifndef HTABLE_H
+#define HTABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "entry.h"
+#include "hash.h"
+
+#define HTABLE_INITIAL_BUCKETS 16
+#define HTABLE_REHASH_STEP     4
+
+struct htable {
+    struct entry **tab[2]; /* tab[1] is non-NULL only while rehashing */
+    size_t mask[2];
+    size_t count;          /* entries in both arrays */
+    size_t rehash_idx;     /* next bucket of tab[0] to move */
+    const struct hash_key *key;
+};
+
+/* 0, or -1 (ENOMEM) with nothing allocated. key is borrowed. */
+int htable_init(struct htable *t, const struct hash_key *key);
+/* Frees the bucket arrays, not the entries. */
+void htable_fini(struct htable *t);
+uint64_t htable_hash(const struct htable *t, const char *key, size_t klen);
+struct entry *htable_find(const struct htable *t, uint64_t h, const char *key,
+                          size_t klen);
+/* Inserts e, whose key is not in the table; may start a resize (if its
+ * allocation fails the table just keeps its size). */
+void htable_insert(struct htable *t, struct entry *e, uint64_t h);
+/* Removes e, which is in the table. */
+void htable_remove(struct htable *t, struct entry *e, uint64_t h);
+bool htable_rehashing(const struct htable *t);
+/* Moves up to n buckets to the new array; finishes the resize at the end. */
+void htable_rehash(struct htable *t, size_t n);
+
+/* Visits the entries of up to n buckets starting at *cursor; each entry for
+ * which drop() returns true is removed from the table (drop must not touch
+ * the table). Advances *cursor; returns true when it wrapped to 0 (a full
+ * pass ended). While a resize runs, moves n buckets instead of visiting. */
+bool htable_sweep(struct htable *t, size_t *cursor, size_t n,
+                  bool (*drop)(struct entry *e, void *ctx), void *ctx);
+
+#endif

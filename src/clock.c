@@ -1,0 +1,43 @@
+/*
+ * clock.c: the monotonic clock the store uses, a fake one for tests, and
+ * the wall/monotonic second readings for uptimes and timestamps.
+ */
+#include <time.h>
+
+#include "clock.h"
+#include "tc.h"
+
+static uint64_t
+clock_monotonic_now(void *ctx TC_UNUSED)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+const struct clock clock_monotonic = {clock_monotonic_now, NULL};
+
+uint64_t
+clock_fake_now(void *ctx)
+{
+    return *(const uint64_t *)ctx;
+}
+
+double
+clock_wall_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double
+clock_mono_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}

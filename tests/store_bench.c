@@ -1,0 +1,182 @@
+/*
+ * store_bench.c: store micro-benchmark (not a test). Loads 1,000,000
+ * entries of 16-byte keys and 100-byte values, then times gets and sets on
+ * keys drawn uniformly at random from a pre-generated list, and prints one
+ * figure per line as "name: value". See docs/benchmarks.md.
+ *
+ * usage: store-bench [entries [ops-per-phase]]
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store.h"
+
+#define KEY_BYTES   16
+#define VALUE_BYTES 100
+
+struct bench {
+    struct store *st;
+    char *keys;   /* entries keys of KEY_BYTES, all present after load */
+    char *absent; /* entries keys never stored */
+    size_t entries;
+    size_t ops;
+};
+
+enum op { OP_GET_HIT, OP_GET_MISS, OP_SET };
+
+struct run {
+    struct bench *b;
+    enum op op;
+    uint64_t seed;
+    uint64_t done;
+};
+
+static double
+now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static long
+rss_bytes(void)
+{
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+
+    if (f != NULL) {
+        if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    return resident * sysconf(_SC_PAGESIZE);
+}
+
+static uint64_t
+xorshift(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static void
+make_keys(char *keys, size_t n, uint64_t seed)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i, j;
+
+    for (i = 0; i < n; i++)
+        for (j = 0; j < KEY_BYTES; j++)
+            keys[i * KEY_BYTES + j] = hex[xorshift(&seed) & 15];
+}
+
+static void *
+run_main(void *arg)
+{
+    static const char value[VALUE_BYTES];
+    struct run *r = arg;
+    struct bench *b = r->b;
+    const char *base = r->op == OP_GET_MISS ? b->absent : b->keys;
+    struct buf out;
+    size_t i, k;
+
+    buf_init(&out);
+    for (i = 0; i < b->ops; i++) {
+        k = (size_t)(xorshift(&r->seed) % b->entries) * KEY_BYTES;
+        if (r->op == OP_SET)
+            store_set(b->st, base + k, KEY_BYTES, value, VALUE_BYTES, 0);
+        else
+            store_get(b->st, base + k, KEY_BYTES, &out);
+    }
+    r->done = b->ops;
+    buf_fini(&out);
+    return NULL;
+}
+
+/* Operations per second of nthreads threads doing op. */
+static double
+phase(struct bench *b, enum op op, int nthreads)
+{
+    struct run runs[2];
+    pthread_t th[2];
+    double t0, t;
+    int i;
+
+    t0 = now_s();
+    for (i = 0; i < nthreads; i++) {
+        runs[i] = (struct run){b, op, 0x9e3779b97f4a7c15ULL * (uint64_t)(i + 1),
+                               0};
+        pthread_create(&th[i], NULL, run_main, &runs[i]);
+    }
+    for (i = 0; i < nthreads; i++)
+        pthread_join(th[i], NULL);
+    t = now_s() - t0;
+    return (double)b->ops * nthreads / t;
+}
+
+static double
+load(struct bench *b)
+{
+    static const char value[VALUE_BYTES];
+    double t0 = now_s();
+    size_t i;
+
+    for (i = 0; i < b->entries; i++)
+        if (store_set(b->st, b->keys + i * KEY_BYTES, KEY_BYTES, value,
+                      VALUE_BYTES, 0) != STORE_OK) {
+            fprintf(stderr, "store-bench: load failed at %zu\n", i);
+            exit(1);
+        }
+    return (double)b->entries / (now_s() - t0);
+}
+
+int
+main(int argc, char **argv)
+{
+    struct store_config cfg = {16, 1u << 30, 4ULL << 30, 1u << 20, 3600};
+    struct bench b = {0};
+    struct shard_stats s;
+    long rss0, rss1;
+    double set_new;
+
+    b.entries = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000000;
+    b.ops = argc > 2 ? strtoul(argv[2], NULL, 10) : 3000000;
+    b.keys = malloc(b.entries * KEY_BYTES);
+    b.absent = malloc(b.entries * KEY_BYTES);
+    if (b.entries == 0 || b.keys == NULL || b.absent == NULL)
+        return 1;
+    make_keys(b.keys, b.entries, 42);
+    make_keys(b.absent, b.entries, 4242);
+    b.st = store_create(&cfg, &clock_monotonic);
+    if (b.st == NULL)
+        return 1;
+    rss0 = rss_bytes();
+    set_new = load(&b);
+    rss1 = rss_bytes();
+    store_stats(b.st, &s, NULL);
+    printf("entries: %llu\n", (unsigned long long)s.size);
+    printf("get_hit_1t: %.0f\n", phase(&b, OP_GET_HIT, 1));
+    printf("get_hit_2t: %.0f\n", phase(&b, OP_GET_HIT, 2));
+    printf("get_miss_1t: %.0f\n", phase(&b, OP_GET_MISS, 1));
+    printf("set_new_1t: %.0f\n", set_new);
+    printf("set_overwrite_1t: %.0f\n", phase(&b, OP_SET, 1));
+    printf("set_overwrite_2t: %.0f\n", phase(&b, OP_SET, 2));
+    printf("overhead_bytes_per_entry: %.1f\n",
+           (double)(rss1 - rss0) / (double)b.entries -
+               (KEY_BYTES + VALUE_BYTES));
+    printf("accounted_bytes_per_entry: %.1f\n",
+           (double)s.memory_usage_bytes / (double)b.entries -
+               (KEY_BYTES + VALUE_BYTES));
+    store_destroy(b.st);
+    free(b.keys);
+    free(b.absent);
+    return 0;
+}
