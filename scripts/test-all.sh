@@ -1,0 +1,60 @@
+#!/bin/sh
+# Sets up, builds and runs every test, as CI does (as root on Debian 12):
+#  1. a -Werror build and `make check` (unit and integration tests);
+#  2. `make check` again in its own folder built with ASan + UBSan;
+#  3. the store's concurrency test built with ThreadSanitizer;
+#  4. `make distcheck`, and the systemd unit checks.
+# Build folders go under build-ci/ (or $TC_CI_DIR). Exits non-zero on any
+# failure, after printing the failing test logs.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+out=${TC_CI_DIR:-$top/build-ci}
+jobs=$(nproc)
+
+step() { printf '\n=== %s\n' "$*"; }
+
+show_logs() {
+    for f in "$1"/*.log "$1"/tests/it/*.log; do
+        [ -f "$f" ] || continue
+        case "$f" in */config.log | */test-suite.log) continue ;; esac
+        grep -q '^FAIL\|^ERROR' "${f%.log}.trs" 2>/dev/null && cat "$f"
+    done
+    [ -f "$1/test-suite.log" ] && cat "$1/test-suite.log"
+    return 1
+}
+
+check_in() { # folder, configure flags...
+    dir=$1
+    shift
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    (cd "$dir" && "$top/configure" --quiet "$@" && make -j"$jobs" --quiet &&
+        make -j"$jobs" check) || show_logs "$dir"
+}
+
+step "installing packages"
+"$top/scripts/deps.sh"
+cd "$top"
+step "autoreconf"
+autoreconf -fi
+
+step "build with -Werror, make check"
+check_in "$out/werror" --enable-werror
+
+step "ASan + UBSan build, make check"
+ASAN_OPTIONS=detect_leaks=1 check_in "$out/asan" --enable-werror --enable-sanitizers
+
+step "ThreadSanitizer: store concurrency test"
+rm -rf "$out/tsan" && mkdir -p "$out/tsan"
+(cd "$out/tsan" && "$top/configure" --quiet --enable-tsan &&
+    make -j"$jobs" --quiet check_store_mt && ./check_store_mt)
+
+if [ -x "$top/scripts/check-distcheck.sh" ]; then
+    step "make distcheck"
+    "$top/scripts/check-distcheck.sh" "$out/werror"
+fi
+if [ -x "$top/scripts/check-systemd-unit.sh" ]; then
+    step "systemd unit checks"
+    "$top/scripts/check-systemd-unit.sh" "$out/werror"
+fi
+step "all tests passed"
