@@ -1,7 +1,7 @@
 /*
  * entry.h: one cache entry = one allocation.
  *
- *   offset 0   hnext    next entry in the hash bucket chain
+ *   offset 0   hlink    next entry in the hash bucket chain (tagged, htable.c)
  *          8   prev     LRU neighbour, more recently used
  *         16   next     LRU neighbour, less recently used
  *         24   meta     use stamp (bits 0-47) | key length (48-58) | flags
@@ -41,7 +41,7 @@
 #define ENTRY_FLAG_SHIFT 59
 
 struct entry {
-    struct entry *hnext;
+    uintptr_t hlink;
     struct entry *prev;
     struct entry *next;
     uint64_t meta;

@@ -8,6 +8,11 @@
  * removal (and on each cleanup slice), so no call pays for the whole table.
  * While rehashing, lookups try the old array, then the new one.
  * Hashes are not stored: moving an entry recomputes its key's hash.
+ *
+ * Chain links (bucket slots and entry->hlink) are tagged pointers: the low
+ * 48 bits address the next entry (user-space addresses on x86-64 and arm64
+ * fit), the high 16 bits are bits 32-47 of that entry's hash, so a lookup
+ * skips most non-matching entries without touching their memory.
  */
 #ifndef HTABLE_H
 #define HTABLE_H
@@ -23,7 +28,7 @@
 #define HTABLE_REHASH_STEP     4
 
 struct htable {
-    struct entry **tab[2]; /* tab[1] is non-NULL only while rehashing */
+    uintptr_t *tab[2];     /* tab[1] is non-NULL only while rehashing */
     size_t mask[2];
     size_t count;          /* entries in both arrays */
     size_t rehash_idx;     /* next bucket of tab[0] to move */

@@ -59,7 +59,8 @@ entry_create(const char *key, size_t klen, const void *val, size_t vlen,
     e = malloc(n < sizeof *e ? sizeof *e : n);
     if (e == NULL)
         return NULL;
-    e->hnext = e->prev = e->next = NULL;
+    e->hlink = 0;
+    e->prev = e->next = NULL;
     e->meta = (stamp & ENTRY_STAMP_MASK) | ((uint64_t)klen << ENTRY_KLEN_SHIFT) |
               ((uint64_t)flags << ENTRY_FLAG_SHIFT);
     e->vlen = (uint32_t)vlen;

@@ -8,9 +8,34 @@
  * when count exceeds the buckets, the next one is at least as many inserts
  * away as there are buckets to move, so one always ends before the next.
  */
+#include <assert.h>
 #include <stdlib.h>
 
 #include "htable.h"
+
+#define LINK_ADDR_BITS 48
+#define LINK_ADDR_MASK ((UINT64_C(1) << LINK_ADDR_BITS) - 1)
+
+_Static_assert(sizeof(uintptr_t) == 8, "tagged links need 64-bit pointers");
+
+static inline uintptr_t
+link_make(struct entry *e, uint64_t h)
+{
+    assert(((uintptr_t)e & ~LINK_ADDR_MASK) == 0);
+    return (uintptr_t)e | (uintptr_t)((h >> 32) << LINK_ADDR_BITS);
+}
+
+static inline struct entry *
+link_entry(uintptr_t l)
+{
+    return (struct entry *)(l & LINK_ADDR_MASK);
+}
+
+static inline bool
+link_tag_matches(uintptr_t l, uint64_t h)
+{
+    return (l >> LINK_ADDR_BITS) == ((h >> 32) & 0xffff);
+}
 
 int
 htable_init(struct htable *t, const struct hash_key *key)
@@ -48,11 +73,15 @@ htable_rehashing(const struct htable *t)
 }
 
 static struct entry *
-chain_find(struct entry *e, const char *key, size_t klen)
+chain_find(uintptr_t l, uint64_t h, const char *key, size_t klen)
 {
-    for (; e != NULL; e = e->hnext)
-        if (entry_key_eq(e, key, klen))
+    struct entry *e;
+
+    for (; l != 0; l = e->hlink) {
+        e = link_entry(l);
+        if (link_tag_matches(l, h) && entry_key_eq(e, key, klen))
             return e;
+    }
     return NULL;
 }
 
@@ -61,14 +90,14 @@ htable_find(const struct htable *t, uint64_t h, const char *key, size_t klen)
 {
     struct entry *e;
 
-    e = chain_find(t->tab[0][h & t->mask[0]], key, klen);
+    e = chain_find(t->tab[0][h & t->mask[0]], h, key, klen);
     if (e == NULL && t->tab[1] != NULL)
-        e = chain_find(t->tab[1][h & t->mask[1]], key, klen);
+        e = chain_find(t->tab[1][h & t->mask[1]], h, key, klen);
     return e;
 }
 
 /* The bucket that holds (or will hold) an entry of hash h. */
-static struct entry **
+static uintptr_t *
 bucket_of(struct htable *t, uint64_t h)
 {
     size_t i = h & t->mask[0];
@@ -81,17 +110,20 @@ bucket_of(struct htable *t, uint64_t h)
 void
 htable_rehash(struct htable *t, size_t n)
 {
-    struct entry *e, *next, **dst;
+    uintptr_t l, next, *dst;
+    struct entry *e;
+    uint64_t h;
 
     while (t->tab[1] != NULL && n-- > 0) {
-        for (e = t->tab[0][t->rehash_idx]; e != NULL; e = next) {
-            next = e->hnext;
-            dst = &t->tab[1][htable_hash(t, entry_key(e), entry_klen(e)) &
-                             t->mask[1]];
-            e->hnext = *dst;
-            *dst = e;
+        for (l = t->tab[0][t->rehash_idx]; l != 0; l = next) {
+            e = link_entry(l);
+            next = e->hlink;
+            h = htable_hash(t, entry_key(e), entry_klen(e));
+            dst = &t->tab[1][h & t->mask[1]];
+            e->hlink = *dst;
+            *dst = link_make(e, h);
         }
-        t->tab[0][t->rehash_idx++] = NULL;
+        t->tab[0][t->rehash_idx++] = 0;
         if (t->rehash_idx > t->mask[0]) {
             free(t->tab[0]);
             t->tab[0] = t->tab[1];
@@ -121,12 +153,12 @@ maybe_grow(struct htable *t)
 void
 htable_insert(struct htable *t, struct entry *e, uint64_t h)
 {
-    struct entry **b;
+    uintptr_t *b;
 
     htable_rehash(t, HTABLE_REHASH_STEP);
     b = bucket_of(t, h);
-    e->hnext = *b;
-    *b = e;
+    e->hlink = *b;
+    *b = link_make(e, h);
     t->count++;
     maybe_grow(t);
 }
@@ -134,12 +166,13 @@ htable_insert(struct htable *t, struct entry *e, uint64_t h)
 void
 htable_remove(struct htable *t, struct entry *e, uint64_t h)
 {
-    struct entry **pp;
+    uintptr_t *pp;
 
-    for (pp = bucket_of(t, h); *pp != e; pp = &(*pp)->hnext)
+    for (pp = bucket_of(t, h); link_entry(*pp) != e;
+         pp = &link_entry(*pp)->hlink)
         ;
-    *pp = e->hnext;
-    e->hnext = NULL;
+    *pp = e->hlink;
+    e->hlink = 0;
     t->count--;
     htable_rehash(t, HTABLE_REHASH_STEP);
 }
@@ -148,7 +181,8 @@ bool
 htable_sweep(struct htable *t, size_t *cursor, size_t n,
              bool (*drop)(struct entry *e, void *ctx), void *ctx)
 {
-    struct entry **pp, *e;
+    struct entry *e;
+    uintptr_t *pp;
 
     if (t->tab[1] != NULL) {
         htable_rehash(t, n);
@@ -157,13 +191,14 @@ htable_sweep(struct htable *t, size_t *cursor, size_t n,
     if (*cursor > t->mask[0])
         *cursor = 0;
     while (n-- > 0) {
-        for (pp = &t->tab[0][*cursor]; (e = *pp) != NULL;) {
+        for (pp = &t->tab[0][*cursor]; *pp != 0;) {
+            e = link_entry(*pp);
             if (drop(e, ctx)) {
-                *pp = e->hnext;
-                e->hnext = NULL;
+                *pp = e->hlink;
+                e->hlink = 0;
                 t->count--;
             } else {
-                pp = &e->hnext;
+                pp = &e->hlink;
             }
         }
         if (++*cursor > t->mask[0]) {
