@@ -14,7 +14,6 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -23,14 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-
 #include "config.h"
+#include "config_tls.h"
 #include "log.h"
 #include "tc_autoconf.h"
 
@@ -56,15 +51,16 @@ struct opt_entry {
     const char *env;  /* "CACHE_MAX_ITEMS" */
     enum opt_type type;
     uint64_t min, max;
-    const char *def; /* default, parsed like any value; NULL: none */
-    size_t offset;   /* of the field in struct config */
-    const char *arg; /* argument name in --help */
+    const char *def;      /* default, parsed like any value; NULL: none */
+    const char *def_help; /* the default as --help shows it when def is NULL */
+    size_t offset;        /* of the field in struct config */
+    const char *arg;      /* argument name in --help */
     const char *help;
 };
 
 #define OPT(f, e, t, lo, hi, d, field, a, h)                                   \
     {                                                                          \
-        f, e, t, lo, hi, d, offsetof(struct config, field), a, h               \
+        f, e, t, lo, hi, d, "unset", offsetof(struct config, field), a, h      \
     }
 
 static const struct opt_entry config_options[] = {
@@ -72,9 +68,10 @@ static const struct opt_entry config_options[] = {
         max_items, "N", "most entries the cache holds"),
     OPT("--max-memory-mb", "CACHE_MAX_MEMORY_MB", OPT_U64, 1, 1048576, "100",
         max_memory_mb, "MB", "most accounted memory, in MiB"),
-    OPT("--max-value-bytes", "CACHE_MAX_VALUE_BYTES", OPT_U64, 1,
-        CONFIG_VALUE_CAP, NULL, max_value_bytes, "N",
-        "largest value accepted; default and upper bound: max memory"),
+    {"--max-value-bytes", "CACHE_MAX_VALUE_BYTES", OPT_U64, 1, CONFIG_VALUE_CAP,
+     NULL, "max memory in bytes, at most 2147479551",
+     offsetof(struct config, max_value_bytes), "N",
+     "largest value accepted; above max memory is an error"},
     OPT("--cleanup-interval", "CACHE_CLEANUP_INTERVAL", OPT_U32, 1, 86400, "10",
         cleanup_interval_s, "SECONDS", "expiry sweep period"),
     OPT("--host", "CACHE_HOST", OPT_HOST, 0, 0, "[::]", host, "HOST",
@@ -385,10 +382,10 @@ config_print_help(void)
         e = &config_options[i];
         range[0] = '\0';
         if (e->type == OPT_U64 || e->type == OPT_U32 || e->type == OPT_INT)
-            snprintf(range, sizeof range, "%" PRIu64 "..%" PRIu64 "; ", e->min,
+            snprintf(range, sizeof range, "%" PRIu64 "..%" PRIu64 ", ", e->min,
                      e->max);
-        printf("  %s=%s  (%s)\n      %s; %sdefault: %s\n", e->flag, e->arg,
-               e->env, e->help, range, e->def ? e->def : "unset");
+        printf("  %s=%s  (%s)\n      %s\n      %sdefault: %s\n", e->flag,
+               e->arg, e->env, e->help, range, e->def ? e->def : e->def_help);
     }
     printf("  -h, --help\n      print this help and exit\n"
            "  -V, --version\n      print the version and exit\n");
@@ -462,81 +459,6 @@ config_read_argv(struct opt_value *vals, int argc, char **argv, char *err,
     return CONFIG_OK;
 }
 
-/* Opens path for reading as a BIO; NULL with err filled on failure. */
-static BIO *
-config_tls_open(const char *origin, const char *path, char *err, size_t errlen)
-{
-    char show[CONFIG_SHOW_MAX * 4 + 4];
-    struct stat st;
-    FILE *fp;
-    BIO *bio;
-
-    config_show(path, show, sizeof show);
-    fp = fopen(path, "r");
-    if (fp == NULL) {
-        config_fail(err, errlen, origin, "'%s' cannot be read: %s", show,
-                    strerror(errno));
-        return NULL;
-    }
-    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
-        config_fail(err, errlen, origin, "'%s' is not a regular file", show);
-        fclose(fp);
-        return NULL;
-    }
-    bio = BIO_new_fp(fp, BIO_CLOSE);
-    if (bio == NULL) {
-        config_fail(err, errlen, origin, "'%s': out of memory", show);
-        fclose(fp);
-    }
-    return bio;
-}
-
-/* Never asks for a passphrase: an encrypted key is refused. */
-static int
-config_tls_no_passphrase(char *buf, int size, int rwflag, void *u)
-{
-    (void)buf, (void)size, (void)rwflag, (void)u;
-    return -1;
-}
-
-/* Reads the first PEM certificate of path; NULL with err filled. */
-static X509 *
-config_tls_read_cert(const char *origin, const char *path, char *err,
-                     size_t errlen)
-{
-    char show[CONFIG_SHOW_MAX * 4 + 4];
-    BIO *bio = config_tls_open(origin, path, err, errlen);
-    X509 *x;
-
-    if (bio == NULL)
-        return NULL;
-    x = PEM_read_bio_X509(bio, NULL, config_tls_no_passphrase, NULL);
-    BIO_free(bio);
-    if (x == NULL)
-        config_fail(err, errlen, origin, "'%s' holds no PEM certificate",
-                    config_show(path, show, sizeof show));
-    return x;
-}
-
-static EVP_PKEY *
-config_tls_read_key(const char *origin, const char *path, char *err,
-                    size_t errlen)
-{
-    char show[CONFIG_SHOW_MAX * 4 + 4];
-    BIO *bio = config_tls_open(origin, path, err, errlen);
-    EVP_PKEY *k;
-
-    if (bio == NULL)
-        return NULL;
-    k = PEM_read_bio_PrivateKey(bio, NULL, config_tls_no_passphrase, NULL);
-    BIO_free(bio);
-    if (k == NULL)
-        config_fail(err, errlen, origin,
-                    "'%s' holds no unencrypted PEM private key",
-                    config_show(path, show, sizeof show));
-    return k;
-}
-
 /* Name of a setting for an error about it: where its value came from, or
  * "--flag (VARIABLE)" when it has none. */
 static const char *
@@ -564,82 +486,28 @@ config_index(size_t offset)
 
 #define CONFIG_IDX(field) config_index(offsetof(struct config, field))
 
-/* One TLS file setting: its path and the name errors give it. */
-struct tls_file {
-    const char *path;
-    const char *origin;
-    char buf[96];
-};
-
-/* Fills f for the path setting at row i; false with err if it is unset. */
-static bool
-config_tls_file(struct tls_file *f, const char *path,
-                const struct opt_value *vals, size_t i, const char *why,
-                char *err, size_t errlen)
-{
-    f->path = path;
-    f->origin = config_origin(vals, i, f->buf, sizeof f->buf);
-    if (path == NULL)
-        config_fail(err, errlen, f->origin, "required when %s", why);
-    return path != NULL;
-}
-
-/* Certificate and key parse and belong together. */
-static bool
-config_tls_check_pair(const struct tls_file *cf, const struct tls_file *kf,
-                      char *err, size_t errlen)
-{
-    char show[CONFIG_SHOW_MAX * 4 + 4];
-    EVP_PKEY *key = NULL;
-    X509 *cert;
-    bool ok = false;
-
-    cert = config_tls_read_cert(cf->origin, cf->path, err, errlen);
-    if (cert != NULL)
-        key = config_tls_read_key(kf->origin, kf->path, err, errlen);
-    if (key != NULL) {
-        ok = X509_check_private_key(cert, key) == 1;
-        if (!ok)
-            config_fail(err, errlen, kf->origin,
-                        "'%s' does not match the certificate",
-                        config_show(kf->path, show, sizeof show));
-    }
-    EVP_PKEY_free(key);
-    X509_free(cert);
-    return ok;
-}
-
-/* With TLS on: cert and key set, readable, PEM, and matching; with client
- * auth on, a readable PEM CA file too. TLS off: the paths are not read. */
+/* With TLS on, the TLS files must be usable (config_tls.c); with TLS off
+ * they are not read. */
 static bool
 config_check_tls(const struct config *cfg, const struct opt_value *vals,
                  char *err, size_t errlen)
 {
-    struct tls_file cf, kf, af;
-    const char *on = "TLS is enabled";
-    X509 *ca;
-    bool ok;
+    char names[3][96];
+    struct config_tls_file cert, key, ca;
 
     if (!cfg->tls_enabled)
         return true;
-    if (!config_tls_file(&cf, cfg->tls_cert_path, vals,
-                         CONFIG_IDX(tls_cert_path), on, err, errlen) ||
-        !config_tls_file(&kf, cfg->tls_key_path, vals, CONFIG_IDX(tls_key_path),
-                         on, err, errlen))
-        return false;
-    if (cfg->tls_require_client_auth &&
-        !config_tls_file(&af, cfg->tls_client_ca_path, vals,
-                         CONFIG_IDX(tls_client_ca_path),
-                         "client auth is required", err, errlen))
-        return false;
-    ok = config_tls_check_pair(&cf, &kf, err, errlen);
-    if (ok && cfg->tls_require_client_auth) {
-        ca = config_tls_read_cert(af.origin, af.path, err, errlen);
-        ok = ca != NULL;
-        X509_free(ca);
-    }
-    ERR_clear_error();
-    return ok;
+    cert.path = cfg->tls_cert_path;
+    cert.name = config_origin(vals, CONFIG_IDX(tls_cert_path), names[0],
+                              sizeof names[0]);
+    key.path = cfg->tls_key_path;
+    key.name = config_origin(vals, CONFIG_IDX(tls_key_path), names[1],
+                             sizeof names[1]);
+    ca.path = cfg->tls_client_ca_path;
+    ca.name = config_origin(vals, CONFIG_IDX(tls_client_ca_path), names[2],
+                            sizeof names[2]);
+    return config_tls_check(
+        &cert, &key, cfg->tls_require_client_auth ? &ca : NULL, err, errlen);
 }
 
 /* CACHE_MAX_VALUE_BYTES: default max memory capped at CONFIG_VALUE_CAP;
@@ -796,14 +664,6 @@ config_log_one(const struct opt_entry *e, const struct config *cfg, char *out,
     snprintf(out + len, outlen - len, " %s=%s", e->flag + 2, val);
 }
 
-/* True for an address that only local clients can reach. */
-static bool
-config_host_is_loopback(const char *host)
-{
-    return strcmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0 ||
-           strncmp(host, "127.", 4) == 0;
-}
-
 void
 config_log(const struct config *cfg)
 {
@@ -813,10 +673,4 @@ config_log(const struct config *cfg)
     for (i = 0; i < CONFIG_NOPTS; i++)
         config_log_one(&config_options[i], cfg, line, sizeof line);
     log_info(NULL, "%s max-memory-bytes=%" PRIu64, line, cfg->max_memory_bytes);
-    if (!cfg->tls_enabled && !config_host_is_loopback(cfg->host))
-        log_warn(NULL,
-                 "gRPC listens on %s without TLS: there is no "
-                 "authentication, anyone who reaches the port can read and "
-                 "write the cache",
-                 cfg->host);
 }
