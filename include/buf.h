@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 struct buf {
-    char  *data;
+    char *data;
     size_t len;
     size_t cap;
 };
@@ -18,9 +18,9 @@ struct buf {
 void buf_init(struct buf *b);
 /* Makes room for at least n bytes; keeps contents. 0, or -1 (ENOMEM) with b
  * unchanged. */
-int  buf_reserve(struct buf *b, size_t n);
+int buf_reserve(struct buf *b, size_t n);
 /* Replaces the contents with n bytes from p. 0, or -1 with b unchanged. */
-int  buf_set(struct buf *b, const void *p, size_t n);
+int buf_set(struct buf *b, const void *p, size_t n);
 void buf_fini(struct buf *b);
 
 #endif

@@ -28,10 +28,10 @@
 #define HTABLE_REHASH_STEP     4
 
 struct htable {
-    uintptr_t *tab[2];     /* tab[1] is non-NULL only while rehashing */
+    uintptr_t *tab[2]; /* tab[1] is non-NULL only while rehashing */
     size_t mask[2];
-    size_t count;          /* entries in both arrays */
-    size_t rehash_idx;     /* next bucket of tab[0] to move */
+    size_t count;      /* entries in both arrays */
+    size_t rehash_idx; /* next bucket of tab[0] to move */
     const struct hash_key *key;
 };
 

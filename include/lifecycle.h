@@ -8,9 +8,10 @@
 #include <stdatomic.h>
 
 enum lifecycle_phase {
-    PHASE_STARTING = 0, /* store and gRPC not yet up: health 503 / NOT_SERVING */
-    PHASE_SERVING,      /* ready */
-    PHASE_STOPPING,     /* shutdown began: 503 / NOT_SERVING, calls still run */
+    PHASE_STARTING =
+        0,          /* store and gRPC not yet up: health 503 / NOT_SERVING */
+    PHASE_SERVING,  /* ready */
+    PHASE_STOPPING, /* shutdown began: 503 / NOT_SERVING, calls still run */
 };
 
 extern _Atomic int lifecycle_phase_now;

@@ -31,8 +31,10 @@ enum rpc_method {
 /* Upper bounds of the latency buckets in microseconds; a last +Inf bucket
  * follows. Counts are per bucket (not cumulative); metrics.c accumulates. */
 #define REQSTATS_BOUNDS_US                                                     \
-    {50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000,        \
-     250000, 500000, 1000000}
+    {                                                                          \
+        50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000,      \
+            250000, 500000, 1000000                                            \
+    }
 #define REQSTATS_BUCKETS 15
 
 struct reqstats {

@@ -75,8 +75,8 @@ struct entry *shard_lru_victim_locked(struct shard *sh, const char *skip_key,
 struct shard_sweep {
     struct entry *victims; /* removed entries, linked by next; caller puts */
     uint64_t removed;
-    uint64_t bytes;        /* accounted bytes of the victims */
-    bool pass_done;        /* the sweep wrapped around the table */
+    uint64_t bytes; /* accounted bytes of the victims */
+    bool pass_done; /* the sweep wrapped around the table */
 };
 
 /* Takes the lock, sweeps up to SHARD_SLICE_BUCKETS buckets for entries

@@ -31,7 +31,7 @@ struct shard_stats {
 };
 
 /* Adds every field of src to dst. */
-void   stats_add(struct shard_stats *dst, const struct shard_stats *src);
+void stats_add(struct shard_stats *dst, const struct shard_stats *src);
 /* hits / (hits + misses), 0 when both are 0. */
 double stats_hit_rate(const struct shard_stats *s);
 

@@ -23,19 +23,19 @@
 
 enum store_status {
     STORE_OK = 0,
-    STORE_NOT_FOUND,   /* get: missing or expired; del: nothing to delete */
-    STORE_BAD_KEY,     /* empty, over 256 code points, or not UTF-8 */
-    STORE_TOO_LARGE,   /* value over max_value_bytes, or over the budget */
-    STORE_NO_SPACE,    /* nothing left to evict */
-    STORE_NO_MEMORY,   /* malloc failed */
+    STORE_NOT_FOUND, /* get: missing or expired; del: nothing to delete */
+    STORE_BAD_KEY,   /* empty, over 256 code points, or not UTF-8 */
+    STORE_TOO_LARGE, /* value over max_value_bytes, or over the budget */
+    STORE_NO_SPACE,  /* nothing left to evict */
+    STORE_NO_MEMORY, /* malloc failed */
 };
 
 struct store_config {
-    uint32_t shards;            /* power of two, 1..1024 */
-    uint64_t max_items;         /* >= 1 */
-    uint64_t max_memory_bytes;  /* >= 1 */
-    uint64_t max_value_bytes;   /* 1..max_memory_bytes */
-    uint32_t cleanup_interval_s;/* >= 1 */
+    uint32_t shards;             /* power of two, 1..1024 */
+    uint64_t max_items;          /* >= 1 */
+    uint64_t max_memory_bytes;   /* >= 1 */
+    uint64_t max_value_bytes;    /* 1..max_memory_bytes */
+    uint32_t cleanup_interval_s; /* >= 1 */
 };
 
 struct store;

@@ -61,7 +61,8 @@ entry_create(const char *key, size_t klen, const void *val, size_t vlen,
         return NULL;
     e->hlink = 0;
     e->prev = e->next = NULL;
-    e->meta = (stamp & ENTRY_STAMP_MASK) | ((uint64_t)klen << ENTRY_KLEN_SHIFT) |
+    e->meta = (stamp & ENTRY_STAMP_MASK) |
+              ((uint64_t)klen << ENTRY_KLEN_SHIFT) |
               ((uint64_t)flags << ENTRY_FLAG_SHIFT);
     e->vlen = (uint32_t)vlen;
     p = e->data;

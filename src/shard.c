@@ -59,8 +59,8 @@ shard_entry_bytes(const struct entry *e)
 static void
 publish_tail_locked(struct shard *sh)
 {
-    uint64_t stamp = sh->lru.tail != NULL ? entry_stamp(sh->lru.tail)
-                                          : SHARD_EMPTY_STAMP;
+    uint64_t stamp =
+        sh->lru.tail != NULL ? entry_stamp(sh->lru.tail) : SHARD_EMPTY_STAMP;
 
     atomic_store_explicit(&sh->tail_stamp, stamp, memory_order_relaxed);
 }

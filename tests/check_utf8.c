@@ -16,11 +16,11 @@ count(const char *s)
 START_TEST(test_utf8_counts_code_points)
 {
     ck_assert_int_eq(count("abc"), 3);
-    ck_assert_int_eq(count("\xc3\xa9t\xc3\xa9"), 3);         /* été */
-    ck_assert_int_eq(count("\xe2\x82\xac"), 1);              /* € */
-    ck_assert_int_eq(count("\xf0\x9f\x98\x80"), 1);          /* U+1F600 */
-    ck_assert_int_eq(count("\xf4\x8f\xbf\xbf"), 1);          /* U+10FFFF */
-    ck_assert_int_eq(utf8_count("a\0b", 3, 1000), 3);        /* U+0000 */
+    ck_assert_int_eq(count("\xc3\xa9t\xc3\xa9"), 3);  /* été */
+    ck_assert_int_eq(count("\xe2\x82\xac"), 1);       /* € */
+    ck_assert_int_eq(count("\xf0\x9f\x98\x80"), 1);   /* U+1F600 */
+    ck_assert_int_eq(count("\xf4\x8f\xbf\xbf"), 1);   /* U+10FFFF */
+    ck_assert_int_eq(utf8_count("a\0b", 3, 1000), 3); /* U+0000 */
 }
 END_TEST
 

@@ -112,8 +112,8 @@ phase(struct bench *b, enum op op, int nthreads)
 
     t0 = now_s();
     for (i = 0; i < nthreads; i++) {
-        runs[i] = (struct run){b, op, 0x9e3779b97f4a7c15ULL * (uint64_t)(i + 1),
-                               0};
+        runs[i] =
+            (struct run){b, op, 0x9e3779b97f4a7c15ULL * (uint64_t)(i + 1), 0};
         pthread_create(&th[i], NULL, run_main, &runs[i]);
     }
     for (i = 0; i < nthreads; i++)
