@@ -1,5 +1,6 @@
 #!/bin/sh
 # Sets up, builds and runs every test, as CI does (as root on Debian 12):
+#  0. the house format (.clang-format) on src, include and tests;
 #  1. a -Werror build and `make check` (unit and integration tests);
 #  2. `make check` again in its own folder built with ASan + UBSan;
 #  3. the store's concurrency test built with ThreadSanitizer;
@@ -35,6 +36,8 @@ check_in() { # folder, configure flags...
 step "installing packages"
 "$top/scripts/deps.sh"
 cd "$top"
+step "clang-format --dry-run -Werror"
+clang-format --dry-run -Werror src/*.c include/*.h tests/*.c tests/*.h
 step "autoreconf"
 autoreconf -fi
 
