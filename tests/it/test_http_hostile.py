@@ -1,0 +1,232 @@
+"""Slow, greedy and garbage HTTP clients (SPEC 11): idle connections, a
+slowloris client, 10 KB URLs and headers, raw garbage, more connections than
+the limit, and the idle timeout. After each, both HTTP and gRPC must still
+answer. Everything runs on 127.0.0.1 with bounded loops and short socket
+timeouts."""
+
+import http.client
+import json
+import random
+import resource
+import socket
+import time
+
+import pytest
+
+import harness
+
+TIMEOUT_S = 10
+IDLE_TIMEOUT_S = 10     # the daemon's per-connection timeout
+CONNECTION_LIMIT = 1024
+
+
+def raise_fd_limit(want):
+    """Raises this process's open-file limit (inherited by the daemon) to
+    want when the hard limit allows; returns whether it did."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= want:
+        return True
+    if hard != resource.RLIM_INFINITY and hard < want:
+        return False
+    resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    return True
+
+
+FD_OK = raise_fd_limit(4096)
+
+
+@pytest.fixture(scope="module")
+def server():
+    with harness.Server(env={"CACHE_WORKERS": 2}) as s:
+        yield s
+
+
+def connect(port, timeout=TIMEOUT_S):
+    return socket.create_connection(("127.0.0.1", port), timeout=timeout)
+
+
+def health_status(port):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT_S)
+    try:
+        conn.request("GET", "/health")
+        resp = conn.getresponse()
+        body = json.loads(resp.read())
+        assert body["status"] == "healthy"
+        return resp.status
+    finally:
+        conn.close()
+
+
+def assert_both_answer(s):
+    """HTTP /health answers 200 and a gRPC Set/Get round trip works."""
+    assert health_status(s.http_port) == 200
+    with s.channel() as ch:
+        c = harness.CacheClient(ch)
+        c.set("hostile", b"still here", timeout=TIMEOUT_S)
+        assert c.get("hostile", timeout=TIMEOUT_S).value == b"still here"
+    assert s.proc.poll() is None
+
+
+def read_reply(sock):
+    """Everything the server sends until it closes (or TIMEOUT_S passes);
+    a reset counts as a close."""
+    data = b""
+    deadline = time.monotonic() + TIMEOUT_S
+    while time.monotonic() < deadline:
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionError:
+            break
+        if not chunk:
+            break
+        data += chunk
+        if b"\r\n\r\n" in data and b"Connection: close" not in data \
+                and b"connection: close" not in data:
+            break
+    return data
+
+
+def status_of(reply):
+    """The status code of a raw HTTP reply, or None for no reply."""
+    if not reply.startswith(b"HTTP/1."):
+        return None
+    return int(reply.split(b" ", 2)[1])
+
+
+def send_raw(port, payload, half_close=False):
+    """Sends payload on a new connection (then, with half_close, the end of
+    the stream, so the server need not wait for its timeout); returns the
+    reply's status code, None when it closed without one."""
+    with connect(port) as sock:
+        try:
+            sock.sendall(payload)
+            if half_close:
+                sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass  # the server may answer and close before reading it all
+        return status_of(read_reply(sock))
+
+
+def test_idle_connections_leave_http_and_grpc_answering(server):
+    socks = []
+    try:
+        for _ in range(200):
+            socks.append(connect(server.http_port))
+        assert_both_answer(server)
+    finally:
+        for sock in socks:
+            sock.close()
+    assert_both_answer(server)
+
+
+def test_slowloris_clients_leave_http_answering(server):
+    """20 clients each trickle a never-ending request, a header line at a
+    time; in between, real requests are served."""
+    socks = []
+    try:
+        for _ in range(20):
+            sock = connect(server.http_port)
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+            socks.append(sock)
+        for i in range(10):
+            for sock in socks:
+                sock.sendall(b"X-Slow-%d: %s\r\n" % (i, b"a" * 10))
+            assert health_status(server.http_port) == 200
+            time.sleep(0.05)
+        assert_both_answer(server)
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+@pytest.mark.parametrize("size", [10 * 1024, 64 * 1024])
+def test_long_url_gets_4xx(server, size):
+    path = b"/" + b"a" * size
+    status = send_raw(server.http_port,
+                      b"GET " + path + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert status in (414, 431)
+    assert_both_answer(server)
+
+
+def test_long_header_gets_4xx(server):
+    status = send_raw(server.http_port,
+                      b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: "
+                      + b"b" * (10 * 1024) + b"\r\n\r\n")
+    assert status in (413, 431)
+    assert_both_answer(server)
+
+
+def test_many_headers_get_4xx(server):
+    headers = b"".join(b"X-H%d: v\r\n" % i for i in range(2000))
+    status = send_raw(server.http_port,
+                      b"GET /health HTTP/1.1\r\nHost: x\r\n" + headers
+                      + b"\r\n")
+    assert status in (413, 431)
+    assert_both_answer(server)
+
+
+def test_request_just_under_8kib_is_served(server):
+    status = send_raw(server.http_port,
+                      b"GET /live HTTP/1.1\r\nHost: x\r\nConnection: close"
+                      b"\r\nX-Pad: " + b"p" * (8 * 1024 - 100) + b"\r\n\r\n")
+    assert status == 200
+
+
+GARBAGE = [
+    bytes(random.Random(1).getrandbits(8) for _ in range(4096)),
+    b"\r\n" * 4000,
+    b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 512,
+    b"GET / HTTP/9.9\r\n\r\n",
+    b"GET\x00/health HTTP/1.1\r\n\r\n",
+    b"GET /health HTTP/1.1\r\nno colon here\r\n\r\n",
+    b"GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+    b"GET /health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    b"zzzz\r\n",
+    b"POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n"
+    + b"x" * 1000,
+    b"G" * (100 * 1024),
+]
+
+
+@pytest.mark.parametrize("payload", GARBAGE,
+                         ids=["random", "crlf", "tls", "version", "nul",
+                              "nocolon", "badlength", "badchunk", "bigbody",
+                              "endlessline"])
+def test_garbage_gets_an_error_or_a_close(server, payload):
+    status = send_raw(server.http_port, payload, half_close=True)
+    assert status is None or 400 <= status < 500 or status == 505
+    assert_both_answer(server)
+
+
+@pytest.mark.skipif(not FD_OK, reason="open-file hard limit below 4096")
+def test_connection_limit_keeps_the_process_serving(server):
+    """More connections than the limit: the excess ones wait in the listen
+    backlog; gRPC keeps answering, and once the clients go, HTTP does too."""
+    socks = []
+    try:
+        for _ in range(CONNECTION_LIMIT + 100):
+            socks.append(connect(server.http_port))
+        with server.channel() as ch:
+            c = harness.CacheClient(ch)
+            c.set("limit", b"ok", timeout=TIMEOUT_S)
+            assert c.get("limit", timeout=TIMEOUT_S).value == b"ok"
+    finally:
+        for sock in socks:
+            sock.close()
+    deadline = time.monotonic() + TIMEOUT_S
+    while True:
+        try:
+            assert_both_answer(server)
+            break
+        except (OSError, http.client.HTTPException):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+
+
+def test_idle_connection_is_closed_by_the_timeout(server):
+    with connect(server.http_port, timeout=IDLE_TIMEOUT_S * 3) as sock:
+        try:
+            assert sock.recv(1) == b""
+        except ConnectionResetError:
+            pass
+    assert_both_answer(server)
