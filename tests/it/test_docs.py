@@ -26,13 +26,15 @@ SPEC_VARIABLES = {
 # Options without a variable.
 COMMAND_FLAGS = {"--help", "--version"}
 
-# "  --max-items=N  (CACHE_MAX_ITEMS)\n      help; 1..2147483647; default: 1000"
+# "  --max-items=N  (CACHE_MAX_ITEMS)" then indented lines with the help,
+# the range "1..2147483647" and "default: 1000".
 HELP_OPTION = re.compile(
-    r"^\s+(--[a-z][a-z0-9-]*)=\S+\s+\((CACHE_[A-Z0-9_]+)\)\n"
-    r"\s+(.*)$", re.M)
-HELP_RANGE = re.compile(r"(\d+)\.\.(\d+);")
-HELP_DEFAULT = re.compile(r"default: (\S+)$")
-TABLE_ROW = re.compile(r'OPT\(\s*"(--[a-z0-9-]+)",\s*"(CACHE_[A-Z0-9_]+)"')
+    r"^  (--[a-z][a-z0-9-]*)=\S+\s+\((CACHE_[A-Z0-9_]+)\)\n"
+    r"((?:    .*\n?)*)", re.M)
+HELP_RANGE = re.compile(r"(\d+)\.\.(\d+)")
+HELP_DEFAULT = re.compile(r"default: (\S+?)[.,;]?$", re.M)
+# A row of config_options: "--flag", "CACHE_VARIABLE", ...
+TABLE_ROW = re.compile(r'"(--[a-z0-9-]+)",\s*"(CACHE_[A-Z0-9_]+)"')
 
 
 def man_path():
