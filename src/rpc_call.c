@@ -252,6 +252,9 @@ rpc_call_dispatch(struct rpc_call *c, struct rpc_reply *rep)
         if (grpc_slice_str_cmp(c->details.method,
                                "/grpc.health.v1.Health/Watch") == 0)
             c->method = RPC_HEALTH_WATCH;
+        /* The method path stands in for the key in the DEBUG line. */
+        rpc_reply_key_log(rep, GRPC_SLICE_START_PTR(c->details.method),
+                          GRPC_SLICE_LENGTH(c->details.method));
         return;
     }
     if (grpc_byte_buffer_length(c->payload) >
@@ -349,9 +352,12 @@ rpc_call_finish(struct rpc_call *c)
         char *peer = grpc_call_get_peer(c->call);
 
         log_write(LOG_DEBUG, c->reqid,
-                  "%s key=\"%s\" peer=%s duration_us=%llu result=%s",
-                  rpc_method_names[c->method], c->key_log, peer,
-                  (unsigned long long)us,
+                  "%s %s=\"%s\" peer=%s duration_us=%llu result=%s",
+                  rpc_method_names[c->method],
+                  c->method == RPC_UNKNOWN || c->method == RPC_HEALTH_WATCH
+                      ? "path"
+                      : "key",
+                  c->key_log, peer, (unsigned long long)us,
                   code < REQSTATS_CODES ? rpc_code_names[code] : "?");
         gpr_free(peer);
     }

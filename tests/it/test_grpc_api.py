@@ -13,6 +13,7 @@ import harness
 def server():
     with harness.Server() as s:
         yield s
+        assert s.stop(timeout=20) == 0, s.log_text()
 
 
 @pytest.fixture(scope="module")

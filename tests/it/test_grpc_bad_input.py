@@ -27,6 +27,7 @@ BAD_UTF8 = [
 def server():
     with harness.Server() as s:
         yield s
+        assert s.stop(timeout=20) == 0, s.log_text()
 
 
 def raw(server, method):

@@ -78,6 +78,7 @@ def test_tls_serves_and_refuses_plaintext(pki):
                                   grpc.StatusCode.DEADLINE_EXCEEDED)
         plain.close()
         assert not any("WARNING" in l and "TLS" in l for l in s.log_lines())
+        assert s.stop(timeout=20) == 0
 
 
 def test_mtls_requires_a_client_certificate(pki):
@@ -96,3 +97,4 @@ def test_mtls_requires_a_client_certificate(pki):
         ch = secure(s, read, client="client")
         assert harness.health_check(ch, timeout=10) == "SERVING"
         ch.close()
+        assert s.stop(timeout=20) == 0

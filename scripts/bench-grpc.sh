@@ -1,0 +1,147 @@
+#!/bin/bash
+# bench-grpc.sh: gRPC throughput of tiny-cached against the C++ reference
+# server (../shared/reference-server), driven by h2load with the same
+# pre-encoded requests. Run from the repository root:
+#
+#   scripts/bench-grpc.sh [BUILD_DIR]        (default: build)
+#
+# Environment: ROUNDS (5), N (200000 calls per run), WARMUP (5000),
+# RUNS ("16x16 4x64": connections x streams per connection),
+# SERVERS ("ref tc tc1": reference, tiny-cached with CACHE_WORKERS unset,
+# tiny-cached with one worker), METHODS ("Get Set").
+#
+# Every run starts a fresh server, warms it up, sets the Get key (100-byte
+# value), then runs h2load. Server CPU per call is the change of utime +
+# stime in /proc/PID/stat over the measured run divided by the calls. Server
+# order rotates every round. Prints one line per run, then medians.
+# Needs: h2load (nghttp2-client), and for the reference server g++,
+# libgrpc++-dev, protobuf-compiler, protobuf-compiler-grpc.
+set -euo pipefail
+
+BUILD=${1:-build}
+ROUNDS=${ROUNDS:-5}
+N=${N:-200000}
+WARMUP=${WARMUP:-5000}
+RUNS=${RUNS:-"16x16 4x64"}
+SERVERS=${SERVERS:-"ref tc tc1"}
+METHODS=${METHODS:-"Get Set"}
+PORT=${PORT:-50071}
+TC=$BUILD/tiny-cached
+REF=$PWD/.reference/reference-server
+WORK=$(mktemp -d)
+SERVER_PID=
+trap 'stop_server; rm -rf "$WORK"' EXIT
+
+[ -x "$TC" ] || { echo "bench-grpc.sh: $TC not built" >&2; exit 1; }
+make -s -C ../shared/reference-server OUT="$PWD/.reference" >/dev/null
+
+# A gRPC message: 5-byte frame header (not compressed, big-endian length),
+# then the protobuf bytes given in hex.
+frame() {
+    local hex=$1 len=$((${#1} / 2))
+    printf '00%08x%s' "$len" "$hex" | xxd -r -p
+}
+KEY_HEX=$(printf 'bench-key' | xxd -p)           # 9 bytes
+VALUE_HEX=$(head -c 100 /dev/zero | tr '\0' 'v' | xxd -p | tr -d '\n')
+frame "0a09${KEY_HEX}" > "$WORK/Get.bin"
+frame "0a09${KEY_HEX}1264${VALUE_HEX}" > "$WORK/Set.bin"
+
+CPU_TICKS=$(getconf CLK_TCK)
+
+cpu_ticks() {
+    awk '{print $14 + $15}' "/proc/$1/stat"
+}
+
+wait_port() {
+    for _ in $(seq 200); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && return 0
+        sleep 0.05
+    done
+    echo "bench-grpc.sh: nothing listening on $PORT" >&2
+    exit 1
+}
+
+start_server() {
+    case $1 in
+    ref) "$REF" "127.0.0.1:$PORT" >"$WORK/server.log" 2>&1 & ;;
+    tc) CACHE_HOST=127.0.0.1 CACHE_PORT=$PORT CACHE_HEALTH_PORT=0 \
+        "$TC" >"$WORK/server.log" 2>&1 & ;;
+    tc1) CACHE_HOST=127.0.0.1 CACHE_PORT=$PORT CACHE_HEALTH_PORT=0 \
+        CACHE_WORKERS=1 "$TC" >"$WORK/server.log" 2>&1 & ;;
+    esac
+    SERVER_PID=$!
+    wait_port
+}
+
+stop_server() {
+    if [ -n "$SERVER_PID" ]; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+        SERVER_PID=
+    fi
+}
+
+h2() { # method n connections streams
+    h2load -n "$2" -c "$3" -m "$4" \
+        --header 'content-type: application/grpc' --header 'te: trailers' \
+        -d "$WORK/$1.bin" "http://127.0.0.1:$PORT/cache.CacheService/$1"
+}
+
+# One measured run; prints: server method run req/s mean-latency cpu-us/call
+run_one() {
+    local srv=$1 method=$2 run=$3 c=${3%x*} m=${3#*x} t0 t1 out
+    start_server "$srv"
+    h2 Set 1 1 1 >/dev/null
+    h2 "$method" "$WARMUP" "$c" "$m" >/dev/null
+    t0=$(cpu_ticks "$SERVER_PID")
+    out=$(h2 "$method" "$N" "$c" "$m")
+    t1=$(cpu_ticks "$SERVER_PID")
+    stop_server
+    if ! grep -q "succeeded, 0 failed, 0 errored" <<<"$out"; then
+        echo "bench-grpc.sh: failed calls in $srv $method $run" >&2
+        grep "requests:" <<<"$out" >&2
+    fi
+    awk -v s="$srv" -v me="$method" -v r="$run" -v n="$N" \
+        -v dt=$((t1 - t0)) -v hz="$CPU_TICKS" '
+        /^finished in/ { rps = $4 }
+        /^time for request:/ { mean = $5 }
+        END { printf "%s %s %s %.0f %s %.1f\n", s, me, r, rps, mean,
+                     dt * 1e6 / hz / n }' <<<"$out"
+}
+
+echo "# $(date -u +%FT%TZ) $(nproc) CPUs, N=$N, rounds=$ROUNDS"
+echo "# server method run req/s mean-latency cpu-us/call"
+servers=($SERVERS)
+for round in $(seq "$ROUNDS"); do
+    # rotate the server order each round
+    k=$(( (round - 1) % ${#servers[@]} ))
+    order=("${servers[@]:k}" "${servers[@]:0:k}")
+    for run in $RUNS; do
+        for method in $METHODS; do
+            for srv in "${order[@]}"; do
+                run_one "$srv" "$method" "$run" | tee -a "$WORK/results"
+            done
+        done
+    done
+done
+
+echo "# medians: server method run req/s cpu-us/call (ratio to ref)"
+for run in $RUNS; do
+    for method in $METHODS; do
+        for srv in $SERVERS; do
+            awk -v s="$srv" -v me="$method" -v r="$run" \
+                '$1 == s && $2 == me && $3 == r { print $4, $6 }' \
+                "$WORK/results" | sort -n -k1,1 | awk '{ rps[NR] = $1 }
+                END { print rps[int((NR + 1) / 2)] }' > "$WORK/rps"
+            awk -v s="$srv" -v me="$method" -v r="$run" \
+                '$1 == s && $2 == me && $3 == r { print $6 }' \
+                "$WORK/results" | sort -n | awk '{ v[NR] = $1 }
+                END { print v[int((NR + 1) / 2)] }' > "$WORK/cpu"
+            echo "$srv $method $run $(cat "$WORK/rps") $(cat "$WORK/cpu")"
+        done
+    done
+done | awk '$1 == "ref" { ref[$2 $3] = $4; refc[$2 $3] = $5 }
+    { rows[NR] = $0; k[NR] = $2 $3; r[NR] = $4; c[NR] = $5 }
+    END { for (i = 1; i <= NR; i++)
+        printf "%s  x%.2f req/s  x%.2f cpu\n", rows[i],
+               r[i] / ref[k[i]], c[i] / refc[k[i]] }'
