@@ -18,6 +18,9 @@
 #define RPC_FIELD1_TRUE_1 0x01
 #define RPC_FIELD2_BYTES  0x12
 #define RPC_VARINT_MAX    10
+/* A worker's Get scratch buffer larger than this is freed after use, so one
+ * large value does not pin its size in every worker. */
+#define RPC_SCRATCH_KEEP_BYTES (1024 * 1024)
 
 /* The gRPC outcome of each store status, in one place (SPEC 3). */
 static const struct {
@@ -116,6 +119,8 @@ rpc_cache_get(struct rpc_worker *w, const uint8_t *req, size_t len,
     if (st == STORE_OK) {
         out->body = rpc_encode_value(&w->scratch);
         out->has_body = true;
+        if (w->scratch.cap > RPC_SCRATCH_KEEP_BYTES)
+            buf_fini(&w->scratch); /* leaves it empty and usable */
     } else if (st == STORE_NOT_FOUND) {
         out->body = grpc_empty_slice();
         out->has_body = true;

@@ -110,3 +110,18 @@ def test_http_port_in_use_still_stops_grpc_in_order():
     assert rc == 1, err
     assert "gRPC listening" in err and "gRPC stopped" in err
     assert not any(l.endswith(" ready") for l in err.splitlines())
+
+
+def test_large_value_round_trip():
+    # several MB: the request arrives in many slices and is flattened
+    with harness.Server(env={"CACHE_MAX_MEMORY_MB": 32}) as s:
+        ch = s.channel(options=[("grpc.max_receive_message_length", -1),
+                                ("grpc.max_send_message_length", -1)])
+        c = harness.CacheClient(ch)
+        big = bytes(range(256)) * (5 * 4096)    # 5 MiB
+        assert c.set("big", big, timeout=30).status == c.m.OK
+        for _ in range(2):
+            assert c.get("big", timeout=30).value == big
+        assert c.get("small-after-big").found is False
+        ch.close()
+        assert s.stop(timeout=20) == 0
