@@ -13,6 +13,7 @@
 
 #include <dirent.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,55 @@ metrics_f64(FILE *f, const char *name, const char *type, const char *help,
     fprintf(f, "%s %.6f\n", name, v);
 }
 
+/* Each shard counter: its name in SHARD_COUNTERS, where it lives in struct
+ * shard_stats, and what it counts (a counter missing from the help table
+ * below still shows up, with a generic help line). */
+struct metrics_counter {
+    const char *name;
+    size_t offset;
+};
+
+static const struct metrics_counter metrics_counters[] = {
+#define METRICS_COUNTER(n) {#n, offsetof(struct shard_stats, n)},
+    SHARD_COUNTERS(METRICS_COUNTER)
+#undef METRICS_COUNTER
+};
+
+static const struct {
+    const char *name;
+    const char *help;
+} metrics_helps[] = {
+    {"hits", "Gets that found a live entry"},
+    {"misses", "Gets of a missing or expired key"},
+    {"gets", "Get calls with a valid key"},
+    {"sets", "Set calls with a valid key"},
+    {"deletes", "Delete calls with a valid key"},
+    {"lru_evictions", "Live entries evicted to make room"},
+    {"expired_removals",
+     "Expired entries removed (on access, by cleanup or as victims)"},
+    {"rejected_oversize", "Sets refused: value over max_value_bytes or the "
+                          "memory limit on its own"},
+    {"rejected_capacity", "Sets refused: no room could be made"},
+};
+
+static const char *
+metrics_help(const char *name)
+{
+    for (size_t i = 0; i < TC_ARRAY_LEN(metrics_helps); i++)
+        if (strcmp(metrics_helps[i].name, name) == 0)
+            return metrics_helps[i].help;
+    return "Cache events";
+}
+
+static uint64_t
+metrics_field(const struct shard_stats *s, size_t offset)
+{
+    uint64_t v;
+
+    memcpy(&v, (const char *)s + offset, sizeof v);
+    return v;
+}
+
 static void
 metrics_cache_totals(FILE *f, const struct http_deps *d,
                      const struct shard_stats *t)
@@ -115,11 +165,15 @@ metrics_cache_totals(FILE *f, const struct http_deps *d,
     metrics_u64(f, METRICS_NS "evictions_total", "counter",
                 "Live entries evicted to make room (= lru_evictions).",
                 t->lru_evictions);
-#define METRICS_TOTAL(name)                                                    \
-    metrics_u64(f, METRICS_NS #name "_total", "counter",                       \
-                "Cache " #name " over all shards.", t->name);
-    SHARD_COUNTERS(METRICS_TOTAL)
-#undef METRICS_TOTAL
+    for (size_t i = 0; i < TC_ARRAY_LEN(metrics_counters); i++) {
+        const struct metrics_counter *c = &metrics_counters[i];
+
+        fprintf(f, "# HELP " METRICS_NS "%s_total %s.\n", c->name,
+                metrics_help(c->name));
+        fprintf(f, "# TYPE " METRICS_NS "%s_total counter\n", c->name);
+        fprintf(f, METRICS_NS "%s_total %" PRIu64 "\n", c->name,
+                metrics_field(t, c->offset));
+    }
     metrics_f64(f, METRICS_NS "hit_rate", "gauge",
                 "hits / (hits + misses), 0 before any lookup.",
                 stats_hit_rate(t));
@@ -133,31 +187,37 @@ metrics_cache_totals(FILE *f, const struct http_deps *d,
                 store_shard_count(d->store));
 }
 
+/* One per-shard series: name (after "tiny_cache_shard_"), type, help, and
+ * the field at offset of each shard's figures. */
+static void
+metrics_shard_series(FILE *f, const char *name, const char *type,
+                     const char *help, const struct shard_stats *per,
+                     uint32_t n, size_t offset)
+{
+    fprintf(f, "# HELP " METRICS_NS "shard_%s %s, per shard.\n", name, help);
+    fprintf(f, "# TYPE " METRICS_NS "shard_%s %s\n", name, type);
+    for (uint32_t i = 0; i < n; i++)
+        fprintf(f, METRICS_NS "shard_%s{shard=\"%" PRIu32 "\"} %" PRIu64 "\n",
+                name, i, metrics_field(&per[i], offset));
+}
+
 static void
 metrics_shards(FILE *f, const struct shard_stats *per, uint32_t n)
 {
-    metrics_head(f, METRICS_NS "shard_entries", "gauge", "Entries per shard.");
-    for (uint32_t i = 0; i < n; i++)
-        fprintf(f,
-                METRICS_NS "shard_entries{shard=\"%" PRIu32 "\"} %" PRIu64 "\n",
-                i, per[i].size);
-    metrics_head(f, METRICS_NS "shard_memory_usage_bytes", "gauge",
-                 "Accounted bytes per shard.");
-    for (uint32_t i = 0; i < n; i++)
-        fprintf(f,
-                METRICS_NS "shard_memory_usage_bytes{shard=\"%" PRIu32
-                           "\"} %" PRIu64 "\n",
-                i, per[i].memory_usage_bytes);
-#define METRICS_SHARD(name)                                                    \
-    metrics_head(f, METRICS_NS "shard_" #name "_total", "counter",             \
-                 "Cache " #name " per shard.");                                \
-    for (uint32_t i = 0; i < n; i++)                                           \
-        fprintf(f,                                                             \
-                METRICS_NS "shard_" #name "_total{shard=\"%" PRIu32            \
-                           "\"} %" PRIu64 "\n",                                \
-                i, per[i].name);
-    SHARD_COUNTERS(METRICS_SHARD)
-#undef METRICS_SHARD
+    char name[64];
+
+    metrics_shard_series(f, "entries", "gauge", "Entries", per, n,
+                         offsetof(struct shard_stats, size));
+    metrics_shard_series(f, "memory_usage_bytes", "gauge", "Accounted bytes",
+                         per, n,
+                         offsetof(struct shard_stats, memory_usage_bytes));
+    for (size_t i = 0; i < TC_ARRAY_LEN(metrics_counters); i++) {
+        const struct metrics_counter *c = &metrics_counters[i];
+
+        snprintf(name, sizeof name, "%s_total", c->name);
+        metrics_shard_series(f, name, "counter", metrics_help(c->name), per, n,
+                             c->offset);
+    }
 }
 
 /* The workers' counters summed; the sums are in the same layout. */

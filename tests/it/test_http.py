@@ -63,6 +63,7 @@ def server():
            "CACHE_WORKERS": 2}
     with harness.Server(env=env) as s:
         yield s
+        assert s.stop() == 0, "unclean exit after the tests (see its log)"
 
 
 @pytest.fixture(scope="module")

@@ -39,6 +39,7 @@ FD_OK = raise_fd_limit(4096)
 def server():
     with harness.Server(env={"CACHE_WORKERS": 2}) as s:
         yield s
+        assert s.stop() == 0, "unclean exit after the tests (see its log)"
 
 
 def connect(port, timeout=TIMEOUT_S):
@@ -67,11 +68,11 @@ def assert_both_answer(s):
     assert s.proc.poll() is None
 
 
-def read_reply(sock):
-    """Everything the server sends until it closes (or TIMEOUT_S passes);
-    a reset counts as a close."""
+def read_reply(sock, timeout=TIMEOUT_S):
+    """Everything the server sends until it closes (or timeout passes); a
+    reset counts as a close."""
     data = b""
-    deadline = time.monotonic() + TIMEOUT_S
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             chunk = sock.recv(65536)
@@ -93,15 +94,12 @@ def status_of(reply):
     return int(reply.split(b" ", 2)[1])
 
 
-def send_raw(port, payload, half_close=False):
-    """Sends payload on a new connection (then, with half_close, the end of
-    the stream, so the server need not wait for its timeout); returns the
-    reply's status code, None when it closed without one."""
+def send_raw(port, payload):
+    """Sends payload on a new connection; returns the reply's status code,
+    None when the server closed without one."""
     with connect(port) as sock:
         try:
             sock.sendall(payload)
-            if half_close:
-                sock.shutdown(socket.SHUT_WR)
         except OSError:
             pass  # the server may answer and close before reading it all
         return status_of(read_reply(sock))
@@ -188,13 +186,32 @@ GARBAGE = [
 ]
 
 
-@pytest.mark.parametrize("payload", GARBAGE,
-                         ids=["random", "crlf", "tls", "version", "nul",
-                              "nocolon", "badlength", "badchunk", "bigbody",
-                              "endlessline"])
-def test_garbage_gets_an_error_or_a_close(server, payload):
-    status = send_raw(server.http_port, payload, half_close=True)
-    assert status is None or 400 <= status < 500 or status == 505
+GARBAGE_IDS = ["random", "crlf", "tls", "version", "nul", "nocolon",
+               "badlength", "badchunk", "bigbody", "endlessline"]
+
+
+def test_garbage_gets_an_error_or_a_close(server):
+    """Each payload on its own connection, then the end of the stream; and
+    one connection that stays silent, which the idle timeout must close.
+    Some payloads (no line end at all) are also only dropped by the idle
+    timeout, so all are sent at once and each may take up to that timeout."""
+    socks = {"silent": connect(server.http_port, timeout=IDLE_TIMEOUT_S * 3)}
+    try:
+        for name, payload in zip(GARBAGE_IDS, GARBAGE):
+            sock = connect(server.http_port, timeout=IDLE_TIMEOUT_S * 3)
+            socks[name] = sock
+            try:
+                sock.sendall(payload)
+                sock.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass  # the server may answer and close before reading it all
+        statuses = {name: status_of(read_reply(sock, IDLE_TIMEOUT_S * 3))
+                    for name, sock in socks.items()}
+    finally:
+        for sock in socks.values():
+            sock.close()
+    for name, status in statuses.items():
+        assert status is None or 400 <= status < 500 or status == 505, name
     assert_both_answer(server)
 
 
@@ -221,12 +238,3 @@ def test_connection_limit_keeps_the_process_serving(server):
         except (OSError, http.client.HTTPException):
             assert time.monotonic() < deadline
             time.sleep(0.1)
-
-
-def test_idle_connection_is_closed_by_the_timeout(server):
-    with connect(server.http_port, timeout=IDLE_TIMEOUT_S * 3) as sock:
-        try:
-            assert sock.recv(1) == b""
-        except ConnectionResetError:
-            pass
-    assert_both_answer(server)
