@@ -13,6 +13,7 @@
 #define RPC_CALL_H
 
 #include <grpc/grpc.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -40,6 +41,7 @@ struct rpc_worker {
     struct store *store;
     struct reqstats *stats;       /* this worker's own counters */
     const _Atomic bool *stopping; /* set once shutdown begins */
+    sem_t *posted_sem;            /* posted once the first requests are */
     struct buf scratch;           /* Get values are copied here */
     struct rpc_call *free_calls;  /* finished calls kept for reuse */
     size_t nfree;

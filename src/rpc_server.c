@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,7 @@ struct rpc_server {
     size_t nworkers;
     size_t nstarted; /* threads running */
     _Atomic bool stopping;
+    sem_t posted; /* a new worker has posted */
     int port;
 };
 
@@ -78,12 +80,29 @@ rpc_gpr_log(gpr_log_func_args *args)
         log_write(lvl, NULL, "grpc: %s", args->message);
 }
 
+/* Posts the worker's first requests: RPC_REQUESTS_PER_METHOD per method and
+ * one for unregistered methods. */
+static void
+rpc_worker_post_all(struct rpc_worker *w)
+{
+    int failed = 0;
+
+    for (size_t i = 0; i < TC_ARRAY_LEN(rpc_methods); i++)
+        for (int r = 0; r < RPC_REQUESTS_PER_METHOD; r++)
+            failed |= rpc_call_post(w, rpc_methods[i].method);
+    failed |= rpc_call_post(w, RPC_UNKNOWN);
+    if (failed)
+        log_error(NULL, "cannot post every gRPC request");
+}
+
 static void *
 rpc_worker_main(void *arg)
 {
     struct rpc_worker *w = arg;
     grpc_event ev;
 
+    rpc_worker_post_all(w);
+    sem_post(w->posted_sem);
     for (;;) {
         ev = grpc_completion_queue_next(
             w->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
@@ -223,7 +242,7 @@ rpc_server_bind(struct rpc_server *s, const struct config *cfg, char *err,
 static bool
 rpc_server_idle(struct rpc_server *s)
 {
-    for (size_t i = 0; i < s->nworkers; i++) {
+    for (size_t i = 0; i < s->nstarted; i++) {
         struct rpc_worker *w = &s->workers[i];
 
         if (atomic_load_explicit(&w->posted, memory_order_acquire) != 0 ||
@@ -278,11 +297,17 @@ rpc_server_teardown(struct rpc_server *s)
         grpc_completion_queue_shutdown(s->workers[i].cq);
     for (size_t i = 0; i < s->nstarted; i++)
         pthread_join(s->threads[i], NULL);
+    for (size_t i = s->nstarted; i < s->nworkers; i++)
+        while (grpc_completion_queue_next(
+                   s->workers[i].cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
+                   .type != GRPC_QUEUE_SHUTDOWN)
+            ;
     for (size_t i = 0; i < s->nworkers; i++) {
         rpc_call_free_list(&s->workers[i]);
         grpc_completion_queue_destroy(s->workers[i].cq);
         buf_fini(&s->workers[i].scratch);
     }
+    sem_destroy(&s->posted);
     grpc_completion_queue_shutdown(s->shutdown_cq);
     while (grpc_completion_queue_pluck(s->shutdown_cq, NULL,
                                        gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
@@ -316,6 +341,7 @@ rpc_server_workers(struct rpc_server *s, const struct rpc_server_deps *d)
         w->store = d->store;
         w->stats = &d->stats[i];
         w->stopping = &s->stopping;
+        w->posted_sem = &s->posted;
         buf_init(&w->scratch);
         grpc_server_register_completion_queue(s->server, w->cq, NULL);
         s->nworkers++;
@@ -323,30 +349,12 @@ rpc_server_workers(struct rpc_server *s, const struct rpc_server_deps *d)
     return 0;
 }
 
-/* Posts a worker's first requests, before its thread runs (so the drain
- * never sees a worker that has yet to post). */
-static int
-rpc_server_post_all(struct rpc_worker *w)
-{
-    for (size_t i = 0; i < TC_ARRAY_LEN(rpc_methods); i++)
-        for (int r = 0; r < RPC_REQUESTS_PER_METHOD; r++)
-            if (rpc_call_post(w, rpc_methods[i].method) != 0)
-                return -1;
-    return rpc_call_post(w, RPC_UNKNOWN);
-}
-
 static int
 rpc_server_threads(struct rpc_server *s, char *err, size_t errlen)
 {
     for (size_t i = 0; i < s->nworkers; i++) {
-        int e;
-
-        if (rpc_server_post_all(&s->workers[i]) != 0) {
-            snprintf(err, errlen, "cannot post gRPC requests");
-            return -1;
-        }
-        e = pthread_create(&s->threads[i], NULL, rpc_worker_main,
-                           &s->workers[i]);
+        int e = pthread_create(&s->threads[i], NULL, rpc_worker_main,
+                               &s->workers[i]);
 
         if (e != 0) {
             snprintf(err, errlen, "cannot start a gRPC worker thread: %s",
@@ -354,6 +362,9 @@ rpc_server_threads(struct rpc_server *s, char *err, size_t errlen)
             return -1;
         }
         s->nstarted++;
+        /* The drain counts on every started worker having posted. */
+        while (sem_wait(&s->posted) != 0)
+            ;
     }
     return 0;
 }
@@ -369,6 +380,7 @@ rpc_server_start(const struct rpc_server_deps *d, char *err, size_t errlen)
     }
     gpr_set_log_function(rpc_gpr_log);
     grpc_init();
+    sem_init(&s->posted, 0, 0);
     s->shutdown_cq = grpc_completion_queue_create_for_pluck(NULL);
     s->server = rpc_server_new(d->cfg, s->methods);
     if (rpc_server_workers(s, d) != 0) {

@@ -3,6 +3,8 @@
 import random
 import threading
 
+import pytest
+
 import harness
 
 THREADS = 8
@@ -41,8 +43,9 @@ def worker(target, idx, out):
     ch.close()
 
 
-def test_mixed_calls_from_8_threads_keep_stats_consistent():
-    with harness.Server(env={"CACHE_WORKERS": 2}) as s:
+@pytest.mark.parametrize("workers", [1, 2, 5])
+def test_mixed_calls_from_8_threads_keep_stats_consistent(workers):
+    with harness.Server(env={"CACHE_WORKERS": workers}) as s:
         out = {}
         ts = [threading.Thread(target=worker, args=(s.target, i, out))
               for i in range(THREADS)]
@@ -58,3 +61,4 @@ def test_mixed_calls_from_8_threads_keep_stats_consistent():
                 field
         assert st.evictions == 0
         ch.close()
+        assert s.stop(timeout=20) == 0
