@@ -234,6 +234,18 @@ http_log(void *cls, const char *fmt, va_list ap)
     log_write(level, NULL, "HTTP: %s", line);
 }
 
+/* host without the brackets of "[::1]", into out. */
+static void
+http_unbracket(const char *host, char *out, size_t outlen)
+{
+    size_t n = strlen(host);
+
+    if (n >= 2 && host[0] == '[' && host[n - 1] == ']')
+        snprintf(out, outlen, "%.*s", (int)(n - 2), host + 1);
+    else
+        snprintf(out, outlen, "%s", host);
+}
+
 /* Binds and listens on host:port (host may be a name, or an address in
  * brackets). Returns the socket, or -1 with a line in err. */
 static int
@@ -241,13 +253,9 @@ http_listen(const char *host, int port, char *err, size_t errlen)
 {
     struct addrinfo hints = {0}, *res = NULL, *ai;
     char name[CONFIG_HOST_MAX], serv[16];
-    size_t n = strlen(host);
     int fd = -1, rc, saved = 0, one = 1;
 
-    if (n >= 2 && host[0] == '[' && host[n - 1] == ']')
-        snprintf(name, sizeof name, "%.*s", (int)(n - 2), host + 1);
-    else
-        snprintf(name, sizeof name, "%s", host);
+    http_unbracket(host, name, sizeof name);
     snprintf(serv, sizeof serv, "%d", port);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;

@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import time
 
@@ -332,3 +333,14 @@ def test_health_503_during_shutdown_delay_while_grpc_serves():
             assert c.get("k").value == b"v"
             assert harness.health_check(ch) == "NOT_SERVING"
         assert s.wait(timeout=TIMEOUT_S + 3) == 0
+
+
+def test_health_port_in_use_exits_1():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        code, err = harness.run_daemon(env={"CACHE_HEALTH_PORT": port})
+    assert code == 1
+    assert "HTTP: cannot listen on 127.0.0.1:%d" % port in err
+    assert "Address already in use" in err
