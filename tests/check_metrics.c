@@ -284,7 +284,7 @@ START_TEST(test_metrics_process_series)
     ck_assert_double_ge(sample(text, "process_cpu_seconds_total"), 0);
     start = sample(text, "process_start_time_seconds");
     ck_assert_double_le(start, now + 1);
-    ck_assert_double_gt(start, now - 3600);
+    ck_assert_double_gt(start, now - 600);
     ck_assert_double_ge(sample(text, "tiny_cache_uptime_seconds"), 5);
     free(text);
 }
@@ -376,6 +376,30 @@ START_TEST(test_json_health_follows_phase)
 }
 END_TEST
 
+START_TEST(test_json_root_and_error)
+{
+    json_t *j = parse(http_json_root(&deps));
+
+    ck_assert_str_eq(json_string_value(json_object_get(j, "service")),
+                     "tiny-cache");
+    ck_assert_str_eq(json_string_value(json_object_get(j, "version")),
+                     PACKAGE_VERSION);
+    ck_assert_int_eq(jint(j, "grpc_port"), 50051);
+    ck_assert_int_eq(json_array_size(json_object_get(j, "endpoints")), 6);
+    json_decref(j);
+    j = parse(http_json_error(404, "not found"));
+    ck_assert_str_eq(json_string_value(json_object_get(j, "error")),
+                     "not found");
+    ck_assert_int_eq(jint(j, "status"), 404);
+    json_decref(j);
+    j = parse(http_json_live(&deps));
+    ck_assert_str_eq(json_string_value(json_object_get(j, "status")), "alive");
+    ck_assert_double_ge(json_real_value(json_object_get(j, "uptime_seconds")),
+                        5);
+    json_decref(j);
+}
+END_TEST
+
 static Suite *
 metrics_suite(void)
 {
@@ -395,6 +419,7 @@ metrics_suite(void)
     tcase_add_checked_fixture(tj, setup, teardown);
     tcase_add_test(tj, test_json_stats_totals_equal_sum_of_shards);
     tcase_add_test(tj, test_json_health_follows_phase);
+    tcase_add_test(tj, test_json_root_and_error);
     suite_add_tcase(s, tj);
     return s;
 }
