@@ -1,6 +1,8 @@
 """cache.CacheService and grpc.health.v1.Health over the wire (SPEC 3)."""
 
 import re
+import shutil
+import subprocess
 import time
 
 import grpc
@@ -214,3 +216,60 @@ def test_plaintext_on_all_interfaces_warns():
             s.log_text()
     with harness.Server() as s:
         assert not any("WARNING" in l for l in s.log_lines()), s.log_text()
+
+
+FAIL_MALLOC_C = r"""
+#include <errno.h>
+#include <stdlib.h>
+extern void *__libc_malloc(size_t);
+static size_t fail_size;
+static int loaded;
+void *malloc(size_t n)
+{
+    if (!loaded) {
+        const char *s = getenv("TC_FAIL_MALLOC_SIZE");
+        fail_size = s ? strtoul(s, NULL, 10) : 0;
+        loaded = 1;
+    }
+    if (n == fail_size && fail_size) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return __libc_malloc(n);
+}
+"""
+
+
+def _asan_build():
+    out = subprocess.run(["ldd", harness.daemon_path()], capture_output=True,
+                         text=True).stdout
+    return "libasan" in out
+
+
+def test_internal_error_details_quote_request_id(tmp_path):
+    """A store allocation failure: INTERNAL, details with the request id
+    only, a WARNING with the id, and the server keeps serving. malloc fails
+    for exactly the size of the entry (36-byte header + key + value)."""
+    if shutil.which("gcc") is None or _asan_build():
+        pytest.skip("needs gcc and a build without ASan")
+    src = tmp_path / "failmalloc.c"
+    src.write_text(FAIL_MALLOC_C)
+    lib = tmp_path / "failmalloc.so"
+    subprocess.run(["gcc", "-shared", "-fPIC", "-O2", "-o", str(lib),
+                    str(src)], check=True)
+    key, value = "k" * 211, b"v" * 2999
+    env = {"LD_PRELOAD": str(lib),
+           "TC_FAIL_MALLOC_SIZE": 36 + len(key) + len(value)}
+    with harness.Server(env=env) as s:
+        ch = s.channel()
+        c = harness.CacheClient(ch)
+        with pytest.raises(grpc.RpcError) as e:
+            c.set(key, value, metadata=[("x-request-id", "oom-1")])
+        assert e.value.code() == grpc.StatusCode.INTERNAL
+        assert e.value.details() == \
+            "Internal server error (request_id=oom-1)"
+        assert not c.get(key).found
+        assert c.set(key, value[:-1]).status == c.m.OK
+        ch.close()
+        s.stop()
+        assert any("WARNING" in l and "oom-1" in l for l in s.log_lines())
