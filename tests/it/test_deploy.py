@@ -249,7 +249,7 @@ def test_dockerfile_builds_like_ci_and_runs_unprivileged():
         text = f.read()
     froms = re.findall(r"^FROM (\S+)", text, re.M)
     assert len(froms) == 2 and all(f == "debian:bookworm-slim" for f in froms)
-    assert ".ci/deps" in text
+    assert "scripts/deps.sh" in text
     for step in ("autoreconf -fi", "../configure", "make check",
                  "make install DESTDIR="):
         assert step in text, step
