@@ -105,8 +105,12 @@ run_one() {
         -v dt=$((t1 - t0)) -v hz="$CPU_TICKS" '
         /^finished in/ { rps = $4 }
         /^time for request:/ { mean = $5 }
-        END { printf "%s %s %s %.0f %s %.1f\n", s, me, r, rps, mean,
-                     dt * 1e6 / hz / n }' <<<"$out"
+        END {
+            ms = mean + 0
+            if (mean ~ /us$/) ms /= 1000
+            else if (mean !~ /ms$/) ms *= 1000
+            printf "%s %s %s %.0f %.2fms %.1f\n", s, me, r, rps, ms,
+                   dt * 1e6 / hz / n }' <<<"$out"
 }
 
 echo "# $(date -u +%FT%TZ) $(nproc) CPUs, N=$N, rounds=$ROUNDS"
@@ -125,23 +129,19 @@ for round in $(seq "$ROUNDS"); do
     done
 done
 
-echo "# medians: server method run req/s cpu-us/call (ratio to ref)"
+echo "# medians: server method run req/s mean-latency cpu-us/call (ratios to ref)"
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 for run in $RUNS; do
     for method in $METHODS; do
         for srv in $SERVERS; do
-            awk -v s="$srv" -v me="$method" -v r="$run" \
-                '$1 == s && $2 == me && $3 == r { print $4, $6 }' \
-                "$WORK/results" | sort -n -k1,1 | awk '{ rps[NR] = $1 }
-                END { print rps[int((NR + 1) / 2)] }' > "$WORK/rps"
-            awk -v s="$srv" -v me="$method" -v r="$run" \
-                '$1 == s && $2 == me && $3 == r { print $6 }' \
-                "$WORK/results" | sort -n | awk '{ v[NR] = $1 }
-                END { print v[int((NR + 1) / 2)] }' > "$WORK/cpu"
-            echo "$srv $method $run $(cat "$WORK/rps") $(cat "$WORK/cpu")"
+            sel() { awk -v s="$srv" -v me="$method" -v r="$run" -v c="$1" \
+                '$1 == s && $2 == me && $3 == r { print $c }' "$WORK/results"; }
+            echo "$srv $method $run $(sel 4 | median)" \
+                "$(sel 5 | tr -d ms | median)ms $(sel 6 | median)"
         done
     done
-done | awk '$1 == "ref" { ref[$2 $3] = $4; refc[$2 $3] = $5 }
-    { rows[NR] = $0; k[NR] = $2 $3; r[NR] = $4; c[NR] = $5 }
+done | awk '$1 == "ref" { ref[$2 $3] = $4; refc[$2 $3] = $6 }
+    { rows[NR] = $0; k[NR] = $2 $3; r[NR] = $4; c[NR] = $6 }
     END { for (i = 1; i <= NR; i++)
         printf "%s  x%.2f req/s  x%.2f cpu\n", rows[i],
                r[i] / ref[k[i]], c[i] / refc[k[i]] }'
