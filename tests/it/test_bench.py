@@ -1,0 +1,173 @@
+"""tiny-cache-bench against a real tiny-cached: the calls it reports are the
+calls the server counted, --fill, key patterns, report formats, usage and
+connection errors."""
+
+import json
+import os
+import socket
+import subprocess
+
+import pytest
+
+import harness
+
+
+def bench_path():
+    return os.path.join(harness.builddir(), "tiny-cache-bench")
+
+
+def bench(port, *args, timeout=120):
+    """Runs the bench with -p port; returns (status, stdout, stderr)."""
+    argv = [bench_path()]
+    if port is not None:
+        argv += ["-p", str(port)]
+    p = subprocess.run(argv + list(args), capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+def bench_json(port, *args):
+    rc, out, err = bench(port, "--json", *args)
+    assert rc == 0, err
+    return json.loads(out)
+
+
+@pytest.fixture
+def server():
+    with harness.Server(env={"CACHE_MAX_ITEMS": 100000}) as s:
+        ch = s.channel()
+        s.client = harness.CacheClient(ch)
+        yield s
+        ch.close()
+
+
+def counters(s):
+    st = s.client.stats(timeout=10)
+    return st.gets, st.sets, st.deletes
+
+
+def test_reported_calls_equal_server_counters(server):
+    before = counters(server)
+    r = bench_json(server.grpc_port, "-n", "3000", "-c", "3", "-m", "8",
+                   "-t", "2", "--ratio", "5:3:2", "--keyspace", "200")
+    after = counters(server)
+    assert r["requests"] == 3000
+    assert r["gets"] + r["sets"] + r["deletes"] == 3000
+    assert min(r["gets"], r["sets"], r["deletes"]) > 0
+    assert r["status_counts"] == {"OK": 3000}
+    assert (r["gets"], r["sets"], r["deletes"]) == \
+        tuple(a - b for a, b in zip(after, before))
+    assert r["hits"] + r["misses"] == r["gets"]
+
+
+def test_json_report_keys(server):
+    r = bench_json(server.grpc_port, "-n", "500", "-c", "2", "-m", "4")
+    for key in ("requests_per_second", "latency_us", "status_counts",
+                "gets", "sets", "deletes"):
+        assert key in r
+    lat = r["latency_us"]
+    assert set(lat) == {"p50", "p90", "p99", "p999", "max"}
+    assert 0 < lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["p999"] \
+        <= lat["max"]
+    assert r["requests_per_second"] > 0
+    assert "fill" not in r
+
+
+def test_fill_sets_every_key_then_gets_all_hit(server):
+    before = counters(server)
+    r = bench_json(server.grpc_port, "--fill", "--keyspace", "500", "-n",
+                   "2000", "--ratio", "1:0:0", "-c", "4", "-m", "4", "-t", "2")
+    after = counters(server)
+    assert r["fill"]["sets"] == 500
+    assert r["fill"]["status_counts"] == {"OK": 500}
+    assert server.client.stats(timeout=10).size == 500
+    assert (r["gets"], r["hits"], r["misses"]) == (2000, 2000, 0)
+    assert after[1] - before[1] == r["sets"] + r["fill"]["sets"]
+    assert after[0] - before[0] == r["gets"]
+
+
+def test_key_prefix_and_value_size(server):
+    bench_json(server.grpc_port, "--fill", "--keyspace", "5", "--key-prefix",
+               "bench/", "--value-size", "30", "-n", "1", "-c", "1", "-m", "1")
+    v = server.client.get("bench/000000000004", timeout=10)
+    assert v.found and len(v.value) == 30
+    assert not server.client.get("bench/000000000005", timeout=10).found
+
+
+def test_seq_pattern_covers_keyspace(server):
+    r = bench_json(server.grpc_port, "--pattern", "seq", "--ratio", "0:1:0",
+                   "--keyspace", "64", "-n", "64", "-c", "1", "-m", "1", "-t",
+                   "1", "--value-size", "0")
+    assert r["sets"] == 64
+    assert server.client.stats(timeout=10).size == 64
+
+
+@pytest.mark.parametrize("pattern", ["random", "zipf"])
+def test_patterns_stay_in_keyspace(server, pattern):
+    r = bench_json(server.grpc_port, "--pattern", pattern, "--ratio", "0:1",
+                   "--keyspace", "50", "-n", "2000", "-c", "2", "-m", "8")
+    assert r["status_counts"] == {"OK": 2000}
+    assert 0 < server.client.stats(timeout=10).size <= 50
+
+
+def test_duration_run(server):
+    r = bench_json(server.grpc_port, "-d", "1", "-c", "2", "-m", "4")
+    assert r["elapsed_s"] >= 1.0
+    assert r["requests"] > 0
+    assert r["status_counts"] == {"OK": r["requests"]}
+
+
+def test_text_report(server):
+    rc, out, err = bench(server.grpc_port, "-n", "300", "-c", "1", "-m", "2",
+                         "--fill", "--keyspace", "10")
+    assert rc == 0, err
+    assert "requests/s" in out
+    assert "p99.9" in out
+    assert "status       OK 300" in out
+    assert "fill         10 sets" in out
+    assert "\r" not in err
+
+
+def test_failed_calls_counted_by_status_and_exit_1():
+    with harness.Server(env={"CACHE_MAX_VALUE_BYTES": 1024}) as s:
+        rc, out, _ = bench(s.grpc_port, "--json", "-n", "100", "-c", "1",
+                           "--ratio", "0:1", "--value-size", "2000")
+    assert rc == 1
+    r = json.loads(out)
+    assert r["status_counts"] == {"RESOURCE_EXHAUSTED": 100}
+    assert r["sets"] == 100
+
+
+@pytest.mark.parametrize("args", [
+    ["-n", "10", "-d", "1"],
+    ["--ratio", "0:0:0"],
+    ["--ratio", "1"],
+    ["--ratio", "1:2:3:4"],
+    ["--ratio", "a:b"],
+    ["--pattern", "gauss"],
+    ["-c", "2", "-t", "3"],
+    ["-c", "0"],
+    ["-m", "0"],
+    ["-n", "0"],
+    ["-d", "0"],
+    ["--keyspace", "0"],
+    ["--value-size", "-1"],
+    ["--key-prefix", "k" * 101],
+    ["--cert", "c.pem"],
+    ["-p", "0"],
+    ["extra"],
+])
+def test_usage_errors_exit_2(args):
+    rc, out, err = bench(None, *args)
+    assert rc == 2, err
+    assert out == ""
+    assert "usage" in err
+
+
+def test_unreachable_server_exits_1():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    rc, out, err = bench(port, "-n", "10")
+    assert rc == 1
+    assert "cannot connect" in err
