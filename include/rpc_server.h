@@ -17,7 +17,13 @@
 #include "reqstats.h"
 #include "store.h"
 
-/* Receive limit over max_value_bytes: room for the key and the framing. */
+/* Receive limit over max_value_bytes: room for the key and the framing.
+ * gRPC 1.51 enforces it only once a whole message has arrived (upstream
+ * grpc/grpc#43012): a larger body is buffered, then refused with
+ * RESOURCE_EXHAUSTED before any decoding, so it bounds what a call keeps,
+ * not what a client can make the transport buffer for a moment. A gRPC
+ * resource quota (GRPC_ARG_RESOURCE_QUOTA) would bound that too, but made
+ * this version crash under memory pressure when tried. */
 #define RPC_RECV_MARGIN_BYTES 4096
 /* Limits on every connection (SPEC 11). */
 #define RPC_MAX_METADATA_BYTES     8192
