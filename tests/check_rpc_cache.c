@@ -1,0 +1,283 @@
+/*
+ * check_rpc_cache.c: cache.CacheService's handlers without a network:
+ * requests packed with protobuf-c, replies checked byte for byte against
+ * protobuf-c's own encoding, and the store-status-to-gRPC-code table.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache_wire.pb-c.h"
+#include "check_run.h"
+#include "rpc_cache.h"
+
+#define MIB (1024u * 1024u)
+
+static struct rpc_worker w;
+static struct rpc_reply rep;
+
+static void
+setup(void)
+{
+    struct store_config sc = {4, 10, 4 * MIB, 2 * MIB, 60};
+
+    memset(&w, 0, sizeof w);
+    memset(&rep, 0, sizeof rep);
+    w.store = store_create(&sc, &clock_monotonic);
+    ck_assert_ptr_nonnull(w.store);
+    buf_init(&w.scratch);
+}
+
+static void
+teardown(void)
+{
+    if (rep.has_body)
+        grpc_slice_unref(rep.body);
+    store_destroy(w.store);
+    buf_fini(&w.scratch);
+}
+
+/* Runs handler h on a packed message; rep holds the reply. */
+static void
+call(rpc_handler h, const ProtobufCMessage *m)
+{
+    size_t n = protobuf_c_message_get_packed_size(m);
+    uint8_t *req = malloc(n + 1);
+
+    protobuf_c_message_pack(m, req);
+    if (rep.has_body)
+        grpc_slice_unref(rep.body);
+    memset(&rep, 0, sizeof rep);
+    h(&w, req, n, &rep);
+    free(req);
+}
+
+static void
+do_set(const char *key, size_t klen, const void *val, size_t vlen)
+{
+    Cache__CacheItem m = CACHE__CACHE_ITEM__INIT;
+
+    m.key.data = (uint8_t *)key;
+    m.key.len = klen;
+    m.value.data = (uint8_t *)val;
+    m.value.len = vlen;
+    call(rpc_cache_set, &m.base);
+}
+
+static void
+do_key(rpc_handler h, const char *key, size_t klen)
+{
+    Cache__CacheKey m = CACHE__CACHE_KEY__INIT;
+
+    m.key.data = (uint8_t *)key;
+    m.key.len = klen;
+    call(h, &m.base);
+}
+
+/* The reply body equals protobuf-c's encoding of m. */
+static void
+assert_body_is(const ProtobufCMessage *m)
+{
+    size_t n = protobuf_c_message_get_packed_size(m);
+    uint8_t *want = malloc(n + 1);
+
+    protobuf_c_message_pack(m, want);
+    ck_assert(rep.has_body);
+    ck_assert_uint_eq(GRPC_SLICE_LENGTH(rep.body), n);
+    ck_assert_mem_eq(GRPC_SLICE_START_PTR(rep.body), want, n);
+    free(want);
+}
+
+START_TEST(test_rpc_cache_get_encodes_like_protobuf_c)
+{
+    static const size_t lens[] = {0, 1, 127, 128, 300, 16383, 16384, 100000};
+    Cache__CacheValue v = CACHE__CACHE_VALUE__INIT;
+    char *val = malloc(100000);
+
+    for (size_t i = 0; i < 100000; i++)
+        val[i] = (char)(i * 7);
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        do_set("k", 1, val, lens[i]);
+        ck_assert_int_eq(rep.code, GRPC_STATUS_OK);
+        do_key(rpc_cache_get, "k", 1);
+        ck_assert_int_eq(rep.code, GRPC_STATUS_OK);
+        v.found = 1;
+        v.value.data = (uint8_t *)val;
+        v.value.len = lens[i];
+        assert_body_is(&v.base);
+    }
+    free(val);
+}
+END_TEST
+
+START_TEST(test_rpc_cache_get_missing_is_ok_and_empty)
+{
+    Cache__CacheValue v = CACHE__CACHE_VALUE__INIT;
+
+    do_key(rpc_cache_get, "nope", 4);
+    ck_assert_int_eq(rep.code, GRPC_STATUS_OK);
+    assert_body_is(&v.base);
+    ck_assert_uint_eq(GRPC_SLICE_LENGTH(rep.body), 0);
+}
+END_TEST
+
+START_TEST(test_rpc_cache_set_and_delete_answer_status_ok)
+{
+    Cache__CacheResponse ok = CACHE__CACHE_RESPONSE__INIT;
+
+    ok.status = CACHE__CACHE_STATUS__OK;
+    do_set("d", 1, "v", 1);
+    assert_body_is(&ok.base);
+    do_key(rpc_cache_delete, "d", 1);
+    ck_assert_int_eq(rep.code, GRPC_STATUS_OK);
+    assert_body_is(&ok.base);
+    do_key(rpc_cache_delete, "d", 1); /* idempotent */
+    ck_assert_int_eq(rep.code, GRPC_STATUS_OK);
+    assert_body_is(&ok.base);
+}
+END_TEST
+
+START_TEST(test_rpc_cache_bad_keys_are_invalid_argument)
+{
+    static const struct {
+        const char *key;
+        size_t len;
+    } bad[] = {{"", 0}, {"\xff", 1}, {"\xc0\x80", 2}, {"\xed\xa0\x80", 3}};
+    char longkey[258];
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        do_key(rpc_cache_get, bad[i].key, bad[i].len);
+        ck_assert_int_eq(rep.code, GRPC_STATUS_INVALID_ARGUMENT);
+        ck_assert(!rep.has_body);
+        do_set(bad[i].key, bad[i].len, "v", 1);
+        ck_assert_int_eq(rep.code, GRPC_STATUS_INVALID_ARGUMENT);
+        do_key(rpc_cache_delete, bad[i].key, bad[i].len);
+        ck_assert_int_eq(rep.code, GRPC_STATUS_INVALID_ARGUMENT);
+    }
+    memset(longkey, 'x', sizeof longkey);
+    do_set(longkey, 256, "v", 1);
+    ck_assert_int_eq(rep.code, GRPC_STATUS_OK);
+    do_set(longkey, 257, "v", 1);
+    ck_assert_int_eq(rep.code, GRPC_STATUS_INVALID_ARGUMENT);
+}
+END_TEST
+
+START_TEST(test_rpc_cache_key_with_nul_keeps_its_length)
+{
+    do_set("a\0b", 3, "1", 1);
+    do_key(rpc_cache_get, "a", 1);
+    ck_assert_int_eq(rep.code, GRPC_STATUS_OK);
+    ck_assert_uint_eq(GRPC_SLICE_LENGTH(rep.body), 0);
+    do_key(rpc_cache_get, "a\0b", 3);
+    ck_assert_uint_gt(GRPC_SLICE_LENGTH(rep.body), 0);
+}
+END_TEST
+
+START_TEST(test_rpc_cache_too_large_is_resource_exhausted)
+{
+    char *big = calloc(1, 2 * MIB + 1);
+
+    do_set("v", 1, "old", 3);
+    do_set("v", 1, big, 2 * MIB + 1);
+    ck_assert_int_eq(rep.code, GRPC_STATUS_RESOURCE_EXHAUSTED);
+    ck_assert(!rep.has_body);
+    do_key(rpc_cache_get, "v", 1);
+    ck_assert_uint_eq(GRPC_SLICE_LENGTH(rep.body), 2 + 2 + 3);
+    free(big);
+}
+END_TEST
+
+START_TEST(test_rpc_cache_undecodable_body_is_invalid_argument)
+{
+    static const uint8_t junk[] = {0x0a, 0x05, 'a', 'b'};
+    static const rpc_handler hs[] = {rpc_cache_get, rpc_cache_set,
+                                     rpc_cache_delete, rpc_cache_stats};
+
+    for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++) {
+        memset(&rep, 0, sizeof rep);
+        hs[i](&w, junk, sizeof junk, &rep);
+        ck_assert_int_eq(rep.code, GRPC_STATUS_INVALID_ARGUMENT);
+        ck_assert_str_eq(rep.details, "request body does not decode");
+        ck_assert(!rep.has_body);
+    }
+}
+END_TEST
+
+START_TEST(test_rpc_cache_empty_body_means_empty_key)
+{
+    memset(&rep, 0, sizeof rep);
+    rpc_cache_get(&w, NULL, 0, &rep);
+    ck_assert_int_eq(rep.code, GRPC_STATUS_INVALID_ARGUMENT);
+}
+END_TEST
+
+START_TEST(test_rpc_cache_stats_totals_and_limits)
+{
+    Cache__Empty e = CACHE__EMPTY__INIT;
+    Cache__CacheStats *st;
+
+    do_set("s1", 2, "v", 1);
+    do_key(rpc_cache_get, "s1", 2);
+    do_key(rpc_cache_get, "s2", 2);
+    do_key(rpc_cache_delete, "s9", 2);
+    call(rpc_cache_stats, &e.base);
+    ck_assert_int_eq(rep.code, GRPC_STATUS_OK);
+    st = cache__cache_stats__unpack(NULL, GRPC_SLICE_LENGTH(rep.body),
+                                    GRPC_SLICE_START_PTR(rep.body));
+    ck_assert_ptr_nonnull(st);
+    ck_assert_int_eq(st->size, 1);
+    ck_assert_int_eq(st->hits, 1);
+    ck_assert_int_eq(st->misses, 1);
+    ck_assert_int_eq(st->gets, 2);
+    ck_assert_int_eq(st->sets, 1);
+    ck_assert_int_eq(st->deletes, 1);
+    ck_assert_double_eq(st->hit_rate, 0.5);
+    ck_assert_int_eq(st->max_items, 10);
+    ck_assert_int_eq(st->max_memory_bytes, 4 * MIB);
+    ck_assert_int_eq(st->max_value_bytes, 2 * MIB);
+    ck_assert_int_eq(st->evictions, st->lru_evictions);
+    ck_assert_int_gt(st->memory_usage_bytes, 0);
+    cache__cache_stats__free_unpacked(st, NULL);
+}
+END_TEST
+
+START_TEST(test_rpc_cache_large_get_releases_scratch)
+{
+    char *val = calloc(1, MIB + 1);
+
+    do_set("big", 3, val, MIB + 1);
+    do_key(rpc_cache_get, "big", 3);
+    ck_assert_uint_gt(GRPC_SLICE_LENGTH(rep.body), MIB);
+    ck_assert_uint_eq(w.scratch.cap, 0);
+    do_set("small", 5, "v", 1);
+    do_key(rpc_cache_get, "small", 5);
+    ck_assert_uint_gt(w.scratch.cap, 0);
+    free(val);
+}
+END_TEST
+
+static Suite *
+rpc_cache_suite(void)
+{
+    Suite *s = suite_create("rpc_cache");
+    TCase *tc = tcase_create("handlers");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_rpc_cache_get_encodes_like_protobuf_c);
+    tcase_add_test(tc, test_rpc_cache_get_missing_is_ok_and_empty);
+    tcase_add_test(tc, test_rpc_cache_set_and_delete_answer_status_ok);
+    tcase_add_test(tc, test_rpc_cache_bad_keys_are_invalid_argument);
+    tcase_add_test(tc, test_rpc_cache_key_with_nul_keeps_its_length);
+    tcase_add_test(tc, test_rpc_cache_too_large_is_resource_exhausted);
+    tcase_add_test(tc, test_rpc_cache_undecodable_body_is_invalid_argument);
+    tcase_add_test(tc, test_rpc_cache_empty_body_means_empty_key);
+    tcase_add_test(tc, test_rpc_cache_stats_totals_and_limits);
+    tcase_add_test(tc, test_rpc_cache_large_get_releases_scratch);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    return check_run(rpc_cache_suite());
+}
