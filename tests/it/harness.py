@@ -15,7 +15,11 @@ API (other test files rely on it):
 
 Servers bind 127.0.0.1 port 0 for gRPC and HTTP; the ports are read from the
 daemon's log lines "gRPC listening on HOST:PORT" and "HTTP listening on
-HOST:PORT", and Server waits for the line "ready".
+HOST:PORT", and Server waits for the line "ready". Every CACHE_* variable of
+the calling environment is dropped; CACHE_SHUTDOWN_GRACE defaults to 2 (see
+base_env); an env value of None removes that variable.
+Also: raw_call(channel, path) for raw request bytes, Server.channel(),
+Server.http_url(path), Server.wait(timeout), Server.final_log().
 """
 
 import importlib.util
