@@ -150,10 +150,15 @@ main_http(struct daemon *d, char *err, size_t errlen)
 static void
 main_teardown(struct daemon *d)
 {
+    if (d->rpc)
+        log_info(NULL, "gRPC: refusing new calls, draining (grace %us)",
+                 d->cfg.shutdown_grace_s);
     rpc_server_stop(d->rpc, d->cfg.shutdown_grace_s);
     if (d->rpc)
         log_info(NULL, "gRPC stopped");
     http_stop(d->http);
+    if (d->http)
+        log_info(NULL, "HTTP stopped");
     store_destroy(d->store);
     free(d->stats);
     config_fini(&d->cfg);
