@@ -161,10 +161,12 @@ def test_probes_use_spec_paths_and_the_grpc_port():
 
 
 def test_probe_paths_answer_on_a_live_daemon():
-    """The Deployment's own settings, on loopback and free ports."""
+    """The Deployment's own settings, on loopback and free ports, without
+    the shutdown delay (it would only make the test wait)."""
     env = dict(container_env())
     env.update({"CACHE_HOST": "127.0.0.1", "CACHE_PORT": "0",
-                "CACHE_HEALTH_HOST": "127.0.0.1", "CACHE_HEALTH_PORT": "0"})
+                "CACHE_HEALTH_HOST": "127.0.0.1", "CACHE_HEALTH_PORT": "0",
+                "CACHE_SHUTDOWN_DELAY": "0"})
     sm_path = one("ServiceMonitor")["spec"]["endpoints"][0]["path"]
     with harness.Server(env=env) as s:
         for name, p in probes().items():
