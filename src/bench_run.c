@@ -10,8 +10,10 @@
  * without a deadline on the minimal channel stack; requests are encoded by
  * hand (CacheKey and CacheItem are a few bytes before the value) into a
  * fresh small slice, and a Set's value is one slice per worker that every
- * request references. One clock read per call: the completion time of a
- * call is the start time of the next.
+ * request references. A worker takes every completion already queued in
+ * one go, records them, then restarts their slots: one clock read per batch
+ * serves as the completion time of its calls and the start time of the
+ * next ones.
  */
 #include <errno.h>
 #include <math.h>
@@ -76,6 +78,7 @@ struct bench_worker {
     pthread_t thread;
     grpc_completion_queue *cq;
     struct bench_slot *slots;
+    struct bench_slot **ready; /* completed slots, nslots of them */
     size_t nslots;
     grpc_slice value;
     uint64_t quota;    /* calls left to start, -n runs */
@@ -409,33 +412,51 @@ bench_result_init(struct bench_result *r)
     bench_hist_init(&r->hist);
 }
 
+/*
+ * Wait for at least one completion, then take those already queued, up to
+ * max: completions are handled in batches, then their slots restarted.
+ * Returns how many slots were put in ready (0: the queue is shutting down).
+ */
+static size_t
+bench_collect(struct bench_worker *w, struct bench_slot **ready, size_t max)
+{
+    gpr_timespec wait = gpr_inf_future(GPR_CLOCK_REALTIME);
+    size_t n = 0;
+
+    while (n < max) {
+        grpc_event ev = grpc_completion_queue_next(w->cq, wait, NULL);
+
+        if (ev.type != GRPC_OP_COMPLETE)
+            break;
+        ready[n++] = ev.tag;
+        wait = gpr_inf_past(GPR_CLOCK_REALTIME);
+    }
+    return n;
+}
+
 /* Start a call in every slot, then complete and restart until done. */
 static void *
 bench_worker_main(void *arg)
 {
     struct bench_worker *w = arg;
-    uint64_t now = bench_now_ns(), key;
-    size_t inflight = 0;
+    uint64_t now = bench_now_ns(), key, done = 0;
+    size_t inflight = 0, n;
     enum bench_op op;
 
     for (size_t i = 0; i < w->nslots; i++)
         if (bench_next(w, &op, &key) &&
             bench_slot_start(&w->slots[i], op, key, now))
             inflight++;
-    while (inflight > 0) {
-        grpc_event ev = grpc_completion_queue_next(
-            w->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
-        struct bench_slot *s = ev.tag;
-
-        if (ev.type != GRPC_OP_COMPLETE)
-            break;
+    while (inflight > 0 && (n = bench_collect(w, w->ready, inflight)) > 0) {
         now = bench_now_ns();
-        bench_slot_finish(s, now);
-        atomic_store_explicit(
-            &w->done, atomic_load_explicit(&w->done, memory_order_relaxed) + 1,
-            memory_order_relaxed);
-        if (!bench_next(w, &op, &key) || !bench_slot_start(s, op, key, now))
-            inflight--;
+        for (size_t i = 0; i < n; i++)
+            bench_slot_finish(w->ready[i], now);
+        done += n;
+        atomic_store_explicit(&w->done, done, memory_order_relaxed);
+        for (size_t i = 0; i < n; i++)
+            if (!bench_next(w, &op, &key) ||
+                !bench_slot_start(w->ready[i], op, key, now))
+                inflight--;
     }
     pthread_mutex_lock(&w->b->mu);
     w->b->running--;
@@ -616,7 +637,9 @@ bench_worker_setup(struct bench *b, unsigned i)
     for (size_t k = 0; k < b->opts.value_size; k++)
         GRPC_SLICE_START_PTR(w->value)[k] = (uint8_t)('a' + k % 26);
     w->nslots = (size_t)((b->opts.connections - i + t - 1) / t) * m;
-    if ((w->slots = calloc(w->nslots, sizeof *w->slots)) == NULL)
+    w->slots = calloc(w->nslots, sizeof *w->slots);
+    w->ready = calloc(w->nslots, sizeof *w->ready);
+    if (w->slots == NULL || w->ready == NULL)
         return -1;
     for (unsigned j = i; j < b->opts.connections; j += t)
         for (unsigned k = 0; k < m; k++)
@@ -675,11 +698,12 @@ bench_worker_teardown(struct bench_worker *w)
 {
     if (w->cq == NULL)
         return;
-    for (size_t i = 0; i < w->nslots; i++) {
+    for (size_t i = 0; w->slots != NULL && i < w->nslots; i++) {
         grpc_metadata_array_destroy(&w->slots[i].initial);
         grpc_metadata_array_destroy(&w->slots[i].trailing);
     }
     free(w->slots);
+    free(w->ready);
     grpc_slice_unref(w->value);
     grpc_completion_queue_shutdown(w->cq);
     while (grpc_completion_queue_next(w->cq, gpr_inf_future(GPR_CLOCK_REALTIME),
