@@ -4,6 +4,7 @@ connection errors."""
 
 import json
 import os
+import pty
 import socket
 import subprocess
 
@@ -171,3 +172,34 @@ def test_unreachable_server_exits_1():
     rc, out, err = bench(port, "-n", "10")
     assert rc == 1
     assert "cannot connect" in err
+
+
+def test_progress_line_on_a_terminal(server):
+    """Progress lines go to standard error only when it is a terminal (a
+    pty here); the report is still whole on standard output."""
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.run([bench_path(), "-p", str(server.grpc_port), "-d",
+                            "2.5", "-c", "1", "-m", "2", "--json"],
+                           stdout=subprocess.PIPE, stderr=slave,
+                           stdin=subprocess.DEVNULL, timeout=60)
+        os.close(slave)
+        slave = None
+        err = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            err += chunk
+    finally:
+        if slave is not None:
+            os.close(slave)
+        os.close(master)
+    assert p.returncode == 0
+    assert json.loads(p.stdout)["requests"] > 0
+    lines = [l for l in err.decode().split("\r") if "calls/s" in l]
+    assert len(lines) >= 2
+    assert "run: 1 s," in err.decode()
