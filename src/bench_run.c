@@ -92,7 +92,9 @@ struct bench_worker {
 /*
  * The run. opts, conns, workers and zipf are set up by bench_create() and
  * read-only afterwards; phase is written by the main thread before the
- * workers start; stop is set by the main thread when -d runs out; running
+ * workers start; stop is set by the main thread when -d runs out, or by a
+ * worker when a call fails with UNAVAILABLE (the server is gone or going:
+ * the phase ends instead of failing every call left); running
  * (guarded by mu, signalled on cv) counts workers still in their phase.
  */
 struct bench {
@@ -224,6 +226,8 @@ bench_next(struct bench_worker *w, enum bench_op *op, uint64_t *key)
 {
     struct bench *b = w->b;
 
+    if (atomic_load_explicit(&b->stop, memory_order_relaxed))
+        return false;
     if (b->phase == BENCH_PHASE_FILL) {
         if (w->next_key >= w->end_key)
             return false;
@@ -235,8 +239,6 @@ bench_next(struct bench_worker *w, enum bench_op *op, uint64_t *key)
         if (w->quota == 0)
             return false;
         w->quota--;
-    } else if (atomic_load_explicit(&b->stop, memory_order_relaxed)) {
-        return false;
     }
     *op = bench_pick_op(w);
     *key = bench_pick_key(w);
@@ -387,6 +389,8 @@ bench_slot_finish(struct bench_slot *s, uint64_t now)
 
     bench_hist_record(&r->hist, now - s->start_ns);
     bench_count(r, s->op, s->status);
+    if (s->status == GRPC_STATUS_UNAVAILABLE)
+        atomic_store_explicit(&s->w->b->stop, true, memory_order_relaxed);
     if (s->op == BENCH_GET && s->status == GRPC_STATUS_OK) {
         if (bench_found(s->recv))
             r->hits++;

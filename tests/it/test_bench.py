@@ -7,6 +7,7 @@ import os
 import pty
 import socket
 import subprocess
+import time
 
 import pytest
 
@@ -203,3 +204,24 @@ def test_progress_line_on_a_terminal(server):
     lines = [l for l in err.decode().split("\r") if "calls/s" in l]
     assert len(lines) >= 2
     assert "run: 1 s," in err.decode()
+
+
+def test_server_going_away_ends_run_early():
+    with harness.Server() as s:
+        p = subprocess.Popen([bench_path(), "-p", str(s.grpc_port), "-d",
+                              "60", "-c", "2", "-m", "4", "--json"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             stdin=subprocess.DEVNULL)
+        try:
+            time.sleep(1)
+            s.proc.kill()
+            out, _ = p.communicate(timeout=30)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    assert p.returncode == 1
+    r = json.loads(out)
+    assert r["elapsed_s"] < 30
+    assert r["status_counts"].get("UNAVAILABLE", 0) > 0
+    assert r["status_counts"].get("OK", 0) > 0
