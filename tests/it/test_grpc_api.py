@@ -1,5 +1,6 @@
 """cache.CacheService and grpc.health.v1.Health over the wire (SPEC 3)."""
 
+import json
 import re
 import shutil
 import subprocess
@@ -273,3 +274,16 @@ def test_internal_error_details_quote_request_id(tmp_path):
         ch.close()
         s.stop()
         assert any("WARNING" in l and "oom-1" in l for l in s.log_lines())
+
+
+def test_json_logs_stay_json_and_carry_the_request_id():
+    with harness.Server(env={"CACHE_LOG_FORMAT": "json",
+                             "CACHE_LOG_LEVEL": "debug"}) as s:
+        ch = s.channel()
+        harness.CacheClient(ch).get("x", metadata=[("x-request-id", "j-1")])
+        ch.close()
+        assert s.stop() == 0
+        objs = [json.loads(l) for l in s.log_lines()]
+        mine = [o for o in objs if o["request_id"] == "j-1"]
+        assert mine and mine[0]["level"] == "DEBUG"
+        assert mine[0]["message"].startswith("Get ")
