@@ -1,6 +1,8 @@
 """Limits and eviction over the wire (SPEC 3, 5, 11)."""
 
+import shutil
 import socket
+import subprocess
 
 import grpc
 import pytest
@@ -125,3 +127,16 @@ def test_large_value_round_trip():
         assert c.get("small-after-big").found is False
         ch.close()
         assert s.stop(timeout=20) == 0
+
+
+def test_http2_settings_announce_the_limits():
+    # 100 concurrent streams and 8 KiB of metadata per connection (SPEC 11)
+    if shutil.which("nghttp") is None:
+        pytest.skip("needs nghttp (nghttp2-client)")
+    with harness.Server() as s:
+        out = subprocess.run(["nghttp", "-nv", "-t", "10",
+                              "http://%s/x" % s.target], capture_output=True,
+                             text=True, timeout=30).stdout
+        recv = out.split("recv SETTINGS", 1)[1].split("send", 1)[0]
+        assert "SETTINGS_MAX_CONCURRENT_STREAMS(0x03):100" in recv
+        assert "SETTINGS_MAX_HEADER_LIST_SIZE(0x06):8192" in recv
