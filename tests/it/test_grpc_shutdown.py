@@ -55,7 +55,8 @@ def test_delay_keeps_serving_while_health_says_not_serving():
         c.set("d", b"v")
         assert harness.health_check(ch) == "SERVING"
         s.proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 1.5
+        t0 = time.monotonic()
+        deadline = t0 + 1.5
         seen = None
         while time.monotonic() < deadline:
             seen = harness.health_check(ch, "cache.CacheService", timeout=5)
@@ -65,6 +66,9 @@ def test_delay_keeps_serving_while_health_says_not_serving():
         assert seen == "NOT_SERVING"
         assert c.get("d", timeout=5).value == b"v"   # still served
         assert s.wait(timeout=10) == 0
+        # SPEC 10: exit within DELAY + GRACE + 1 s (2 + 2 + 1 here)
+        assert time.monotonic() - t0 < 5
+        assert any("gRPC stopped" in l for l in s.log_lines())
         ch.close()
 
 
