@@ -210,6 +210,8 @@ main(int argc, char **argv)
     char err[MAIN_ERR_MAX];
     sigset_t sigs;
 
+    /* A closed stderr or peer must give EPIPE, not end the daemon. */
+    signal(SIGPIPE, SIG_IGN);
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
