@@ -28,10 +28,11 @@
 struct rpc_call;
 
 /*
- * One worker thread's state. Only its thread writes it, except the two
- * counters, which the thread stores (relaxed) and rpc_server_stop() reads
- * to know when the drain is over. The fields above them are set before the
- * thread starts and never change.
+ * One worker thread's state. Only its thread writes it (its first requests
+ * are posted by the thread itself). The two counters at the end are stored
+ * by that thread with release order and read by rpc_server_stop() to know
+ * when the drain is over. The fields from server to posted_sem are set
+ * before the thread starts and never change.
  */
 struct rpc_worker {
     grpc_server *server;
@@ -52,7 +53,8 @@ struct rpc_worker {
 /* What a method handler produces for one request. */
 struct rpc_reply {
     grpc_status_code code; /* status to send */
-    const char *details;   /* static text, or NULL */
+    const char *details;   /* static text, or NULL; with INTERNAL only
+                              logged, never sent */
     grpc_slice body;       /* the response message when has_body */
     bool has_body;
     char key_log[RPC_KEY_LOG_MAX]; /* escaped key at DEBUG, else "" */
