@@ -17,17 +17,16 @@ struct http_deps {
     struct store *store;
     struct reqstats *workers; /* array of nworkers, written by gRPC workers */
     size_t nworkers;
-    int grpc_port;            /* the port gRPC really bound */
-    double start_mono_s;      /* clock_mono_s() at process start */
-    double start_wall_s;      /* clock_wall_s() at process start */
+    int grpc_port;       /* the port gRPC really bound */
+    double start_mono_s; /* clock_mono_s() at process start */
+    double start_wall_s; /* clock_wall_s() at process start */
 };
 
 struct http;
 
 /* Binds cfg->health_host:health_port and starts serving. NULL on failure,
  * with one line for people in err (a port in use, say). */
-struct http *http_start(const struct http_deps *deps, char *err,
-                        size_t errlen);
+struct http *http_start(const struct http_deps *deps, char *err, size_t errlen);
 /* The port really bound (useful with port 0). */
 int http_port(const struct http *h);
 /* Stops serving and frees everything. NULL is a no-op. */
