@@ -112,9 +112,6 @@ uint8_t *client_encode_item(const char *key, size_t key_len,
                             int32_t ttl_s, size_t *len);
 uint8_t *client_encode_health(const char *service, size_t *len);
 
-/* Name of a gRPC status code ("OK", "NOT_FOUND", ...; "UNKNOWN_CODE"). */
-const char *client_status_name(grpc_status_code code);
-
 /* Slurp a file; malloc'd, NUL-terminated. NULL with errno on failure. */
 char *client_read_file(const char *path, size_t *len);
 

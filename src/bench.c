@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "status_name.h"
 #include "tc.h"
 
 #define BENCH_EXIT_OK      0
@@ -414,9 +415,7 @@ bench_total(const struct bench_result *r)
 static const char *
 bench_status_name(int slot)
 {
-    return slot < BENCH_STATUS_SLOTS - 1
-               ? client_status_name((grpc_status_code)slot)
-               : "OTHER";
+    return slot < BENCH_STATUS_SLOTS - 1 ? status_name(slot) : "OTHER";
 }
 
 static double

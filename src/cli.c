@@ -23,6 +23,7 @@
 #include "cache_wire.pb-c.h"
 #include "client.h"
 #include "grpc/health/v1/health.pb-c.h"
+#include "status_name.h"
 #include "tc.h"
 
 enum cli_exit {
@@ -376,7 +377,7 @@ cli_call(struct cli *cli, struct client *c, enum client_method m,
     if (reply->status == GRPC_STATUS_OK)
         return 0;
     fprintf(stderr, "tiny-cache-cli: %s (%d): %s",
-            client_status_name(reply->status), (int)reply->status,
+            status_name(reply->status), (int)reply->status,
             reply->details ? reply->details : "");
     if (reply->request_id[0] != '\0')
         fprintf(stderr, " [request_id=%s]", reply->request_id);

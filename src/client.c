@@ -40,26 +40,6 @@ static const char *const client_paths[CLIENT_METHOD_COUNT] = {
     [CLIENT_HEALTH] = "/grpc.health.v1.Health/Check",
 };
 
-static const char *const client_status_names[] = {
-    "OK",
-    "CANCELLED",
-    "UNKNOWN",
-    "INVALID_ARGUMENT",
-    "DEADLINE_EXCEEDED",
-    "NOT_FOUND",
-    "ALREADY_EXISTS",
-    "PERMISSION_DENIED",
-    "RESOURCE_EXHAUSTED",
-    "FAILED_PRECONDITION",
-    "ABORTED",
-    "OUT_OF_RANGE",
-    "UNIMPLEMENTED",
-    "INTERNAL",
-    "UNAVAILABLE",
-    "DATA_LOSS",
-    "UNAUTHENTICATED",
-};
-
 void
 client_global_init(void)
 {
@@ -70,14 +50,6 @@ void
 client_global_fini(void)
 {
     grpc_shutdown();
-}
-
-const char *
-client_status_name(grpc_status_code code)
-{
-    if (code < 0 || (size_t)code >= TC_ARRAY_LEN(client_status_names))
-        return "UNKNOWN_CODE";
-    return client_status_names[code];
 }
 
 char *

@@ -23,6 +23,7 @@
 #include "clock.h"
 #include "metrics.h"
 #include "stats.h"
+#include "status_name.h"
 
 #define METRICS_NS "tiny_cache_"
 
@@ -36,36 +37,10 @@ static const char *const metrics_methods[RPC_METHOD_COUNT] = {
     [RPC_UNKNOWN] = "Unknown",
 };
 
-static const char *const metrics_codes[REQSTATS_CODES] = {
-    "OK",
-    "CANCELLED",
-    "UNKNOWN",
-    "INVALID_ARGUMENT",
-    "DEADLINE_EXCEEDED",
-    "NOT_FOUND",
-    "ALREADY_EXISTS",
-    "PERMISSION_DENIED",
-    "RESOURCE_EXHAUSTED",
-    "FAILED_PRECONDITION",
-    "ABORTED",
-    "OUT_OF_RANGE",
-    "UNIMPLEMENTED",
-    "INTERNAL",
-    "UNAVAILABLE",
-    "DATA_LOSS",
-    "UNAUTHENTICATED",
-};
-
 const char *
 metrics_method_name(enum rpc_method m)
 {
     return (unsigned)m < RPC_METHOD_COUNT ? metrics_methods[m] : "Unknown";
-}
-
-const char *
-metrics_code_name(unsigned code)
-{
-    return code < REQSTATS_CODES ? metrics_codes[code] : "UNKNOWN";
 }
 
 int64_t
@@ -256,7 +231,7 @@ metrics_requests(FILE *f, struct reqstats *sum)
 
             if (v != 0 || c == 0)
                 fprintf(f, "%s{method=\"%s\",code=\"%s\"} %" PRIu64 "\n", name,
-                        metrics_methods[m], metrics_codes[c], v);
+                        metrics_methods[m], status_name((int)c), v);
         }
 }
 

@@ -31,6 +31,7 @@
 #include "rpc_call.h"
 #include "rpc_health.h"
 #include "rpc_server.h"
+#include "status_name.h"
 
 /* Finished calls a worker keeps for reuse; more are freed. */
 #define RPC_FREE_MAX    256
@@ -78,26 +79,6 @@ static const char *const rpc_method_names[RPC_METHOD_COUNT] = {
     [RPC_HEALTH_CHECK] = "Health/Check",
     [RPC_HEALTH_WATCH] = "Health/Watch",
     [RPC_UNKNOWN] = "unknown",
-};
-
-static const char *const rpc_code_names[REQSTATS_CODES] = {
-    "OK",
-    "CANCELLED",
-    "UNKNOWN",
-    "INVALID_ARGUMENT",
-    "DEADLINE_EXCEEDED",
-    "NOT_FOUND",
-    "ALREADY_EXISTS",
-    "PERMISSION_DENIED",
-    "RESOURCE_EXHAUSTED",
-    "FAILED_PRECONDITION",
-    "ABORTED",
-    "OUT_OF_RANGE",
-    "UNIMPLEMENTED",
-    "INTERNAL",
-    "UNAVAILABLE",
-    "DATA_LOSS",
-    "UNAUTHENTICATED",
 };
 
 static uint64_t
@@ -358,7 +339,7 @@ rpc_call_finish(struct rpc_call *c)
                       ? "path"
                       : "key",
                   c->key_log, peer, (unsigned long long)us,
-                  code < REQSTATS_CODES ? rpc_code_names[code] : "?");
+                  status_name((int)code));
         gpr_free(peer);
     }
     rpc_call_release(c);
