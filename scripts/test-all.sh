@@ -24,6 +24,16 @@ show_logs() {
     return 1
 }
 
+passed=0
+failed=0
+tally() { # folder: adds its make check counts
+    p=$(sed -n 's/^# PASS: *//p' "$1/test-suite.log")
+    f=$(sed -n 's/^# FAIL: *//p; s/^# ERROR: *//p' "$1/test-suite.log" |
+        awk '{ n += $1 } END { print n + 0 }')
+    passed=$((passed + p))
+    failed=$((failed + f))
+}
+
 check_in() { # folder, configure flags...
     dir=$1
     shift
@@ -31,6 +41,7 @@ check_in() { # folder, configure flags...
     mkdir -p "$dir"
     (cd "$dir" && "$top/configure" --quiet "$@" && make -j"$jobs" --quiet &&
         make -j"$jobs" check) || show_logs "$dir"
+    tally "$dir"
 }
 
 step "installing packages"
@@ -51,6 +62,7 @@ step "ThreadSanitizer: store concurrency test"
 rm -rf "$out/tsan" && mkdir -p "$out/tsan"
 (cd "$out/tsan" && "$top/configure" --quiet --enable-tsan &&
     make -j"$jobs" --quiet check_store_mt && ./check_store_mt)
+passed=$((passed + 1))
 
 if [ -x "$top/scripts/check-distcheck.sh" ]; then
     step "make distcheck"
@@ -61,3 +73,4 @@ if [ -x "$top/scripts/check-systemd-unit.sh" ]; then
     "$top/scripts/check-systemd-unit.sh" "$out/werror"
 fi
 step "all tests passed"
+echo "test programs: $passed passed, $failed failed"
