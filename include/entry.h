@@ -61,8 +61,12 @@ struct entry *entry_create(const char *key, size_t klen, const void *val,
                            size_t vlen, unsigned flags, uint64_t expire_ms,
                            uint64_t stamp);
 /* Drops one reference (the only one, for unshared entries); frees on the
- * last. NULL is a no-op. */
+ * last. NULL is a no-op. Reads the flags: only for unlinked entries. */
 void entry_put(struct entry *e);
+/* Drops a reference taken with entry_get_ref(); frees on the last. Touches
+ * only the count, so a reader may call it while the entry is still linked
+ * and its stamp changes under the shard lock. */
+void entry_unref(struct entry *e);
 
 static inline unsigned
 entry_flags(const struct entry *e)

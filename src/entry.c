@@ -81,13 +81,20 @@ entry_create(const char *key, size_t klen, const void *val, size_t vlen,
 }
 
 void
+entry_unref(struct entry *e)
+{
+    if (atomic_fetch_sub_explicit((_Atomic uint32_t *)(void *)e->data, 1,
+                                  memory_order_acq_rel) == 1)
+        free(e);
+}
+
+void
 entry_put(struct entry *e)
 {
     if (e == NULL)
         return;
-    if ((entry_flags(e) & ENTRY_SHARED) &&
-        atomic_fetch_sub_explicit((_Atomic uint32_t *)(void *)e->data, 1,
-                                  memory_order_acq_rel) != 1)
-        return;
-    free(e);
+    if (entry_flags(e) & ENTRY_SHARED)
+        entry_unref(e);
+    else
+        free(e);
 }

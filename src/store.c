@@ -199,6 +199,7 @@ expired_now(struct store *st, const struct entry *e)
 enum store_status
 store_get(struct store *st, const char *key, size_t klen, struct buf *out)
 {
+    const unsigned char *val;
     struct entry *e, *dead = NULL;
     struct shard *sh;
     uint64_t h;
@@ -233,10 +234,12 @@ store_get(struct store *st, const char *key, size_t klen, struct buf *out)
         shard_unlock(sh);
         return STORE_OK;
     }
+    /* meta (the use stamp) changes under the lock: locate the value now */
+    val = entry_value(e);
     entry_get_ref(e);
     shard_unlock(sh);
-    rc = buf_set(out, entry_value(e), e->vlen);
-    entry_put(e);
+    rc = buf_set(out, val, e->vlen);
+    entry_unref(e);
     return rc == 0 ? STORE_OK : STORE_NO_MEMORY;
 }
 
