@@ -376,9 +376,8 @@ cli_call(struct cli *cli, struct client *c, enum client_method m,
     client_unary(c, m, req, req_len, cli->request_id, cli->timeout_s, reply);
     if (reply->status == GRPC_STATUS_OK)
         return 0;
-    fprintf(stderr, "tiny-cache-cli: %s (%d): %s",
-            status_name(reply->status), (int)reply->status,
-            reply->details ? reply->details : "");
+    fprintf(stderr, "tiny-cache-cli: %s (%d): %s", status_name(reply->status),
+            (int)reply->status, reply->details ? reply->details : "");
     if (reply->request_id[0] != '\0')
         fprintf(stderr, " [request_id=%s]", reply->request_id);
     fputc('\n', stderr);

@@ -332,14 +332,13 @@ rpc_call_finish(struct rpc_call *c)
     if (log_enabled(LOG_DEBUG)) {
         char *peer = grpc_call_get_peer(c->call);
 
-        log_write(LOG_DEBUG, c->reqid,
-                  "%s %s=\"%s\" peer=%s duration_us=%llu result=%s",
-                  rpc_method_names[c->method],
-                  c->method == RPC_UNKNOWN || c->method == RPC_HEALTH_WATCH
-                      ? "path"
-                      : "key",
-                  c->key_log, peer, (unsigned long long)us,
-                  status_name((int)code));
+        log_write(
+            LOG_DEBUG, c->reqid,
+            "%s %s=\"%s\" peer=%s duration_us=%llu result=%s",
+            rpc_method_names[c->method],
+            c->method == RPC_UNKNOWN || c->method == RPC_HEALTH_WATCH ? "path"
+                                                                      : "key",
+            c->key_log, peer, (unsigned long long)us, status_name((int)code));
         gpr_free(peer);
     }
     rpc_call_release(c);
