@@ -18,14 +18,16 @@
 #define KEYSPACE  2000
 #define MAX_ITEMS 500
 #define MAX_BYTES (256u * 1024u)
+#define VALUE_MAX 8192
 
 static _Atomic uint64_t now_ms = 1000;
 static _Atomic bool done;
-static struct store *st;
+static struct store *store;
 
 struct worker {
     unsigned seed;
     uint64_t gets, sets, deletes, hits, bad;
+    uint64_t too_large, no_space; /* Set outcomes */
 };
 
 static uint64_t
@@ -47,6 +49,7 @@ one_call(struct worker *w, struct buf *out, const char *val)
     unsigned r = rnd(&w->seed);
     char key[16];
     size_t vlen = r % 8 == 0 ? 5000 : r % 200;
+    enum store_status st;
     int n = snprintf(key, sizeof key, "k%u", (r >> 4) % KEYSPACE);
 
     switch ((r >> 16) % 10) {
@@ -54,19 +57,23 @@ one_call(struct worker *w, struct buf *out, const char *val)
     case 1:
     case 2:
         w->sets++;
-        store_set(st, key, (size_t)n, val, vlen, r % 3 == 0 ? 1 : 0);
+        if (r % 97 == 0)
+            vlen = VALUE_MAX + 1;
+        st = store_set(store, key, (size_t)n, val, vlen, r % 3 == 0 ? 1 : 0);
+        w->too_large += st == STORE_TOO_LARGE;
+        w->no_space += st == STORE_NO_SPACE;
         break;
     case 3:
         w->deletes++;
-        store_del(st, key, (size_t)n);
+        store_del(store, key, (size_t)n);
         break;
     case 4:
         w->bad++;
-        ck_assert_int_eq(store_get(st, "\xff", 1, out), STORE_BAD_KEY);
+        ck_assert_int_eq(store_get(store, "\xff", 1, out), STORE_BAD_KEY);
         break;
     default:
         w->gets++;
-        if (store_get(st, key, (size_t)n, out) == STORE_OK) {
+        if (store_get(store, key, (size_t)n, out) == STORE_OK) {
             w->hits++;
             ck_assert_uint_le(out->len, 5000);
         }
@@ -76,7 +83,7 @@ one_call(struct worker *w, struct buf *out, const char *val)
 static void *
 worker_main(void *arg)
 {
-    static char val[5000];
+    static char val[VALUE_MAX + 1];
     struct worker *w = arg;
     struct buf out;
     int i;
@@ -96,7 +103,7 @@ watcher_main(void *arg)
 
     (void)arg;
     while (!atomic_load(&done)) {
-        store_usage(st, &items, &bytes);
+        store_usage(store, &items, &bytes);
         ck_assert_uint_le(items, MAX_ITEMS);
         ck_assert_uint_le(bytes, MAX_BYTES);
         atomic_fetch_add(&now_ms, 7);
@@ -110,7 +117,8 @@ check_quiescent(const struct worker *w)
 {
     struct shard_stats tot, sum = {0}, *per;
     uint64_t items, bytes, gets = 0, sets = 0, dels = 0, hits = 0;
-    uint32_t i, n = store_shard_count(st);
+    uint64_t too_large = 0, no_space = 0;
+    uint32_t i, n = store_shard_count(store);
     struct buf out;
     uint64_t found = 0;
     char key[16];
@@ -120,15 +128,17 @@ check_quiescent(const struct worker *w)
         sets += w[i].sets;
         dels += w[i].deletes;
         hits += w[i].hits;
+        too_large += w[i].too_large;
+        no_space += w[i].no_space;
     }
-    store_cleanup_pass(st);
+    store_cleanup_pass(store);
     per = calloc(n, sizeof *per);
-    store_stats(st, &tot, per);
+    store_stats(store, &tot, per);
     for (i = 0; i < n; i++)
         stats_add(&sum, &per[i]);
     ck_assert_mem_eq(&sum, &tot, sizeof sum);
     free(per);
-    store_usage(st, &items, &bytes);
+    store_usage(store, &items, &bytes);
     ck_assert_uint_eq(items, tot.size);
     ck_assert_uint_eq(bytes, tot.memory_usage_bytes);
     ck_assert_uint_le(tot.size, MAX_ITEMS);
@@ -139,10 +149,13 @@ check_quiescent(const struct worker *w)
     ck_assert_uint_eq(tot.hits, hits);
     ck_assert_uint_eq(tot.hits + tot.misses, gets);
     ck_assert_uint_gt(tot.lru_evictions, 0);
+    ck_assert_uint_gt(too_large, 0);
+    ck_assert_uint_eq(tot.rejected_oversize, too_large);
+    ck_assert_uint_eq(tot.rejected_capacity, no_space);
     buf_init(&out);
     for (i = 0; i < KEYSPACE; i++) {
         snprintf(key, sizeof key, "k%u", i);
-        found += store_get(st, key, strlen(key), &out) == STORE_OK;
+        found += store_get(store, key, strlen(key), &out) == STORE_OK;
     }
     buf_fini(&out);
     ck_assert_uint_eq(found, tot.size);
@@ -150,15 +163,15 @@ check_quiescent(const struct worker *w)
 
 START_TEST(test_store_mt_limits_counters_reachability)
 {
-    struct store_config cfg = {16, MAX_ITEMS, MAX_BYTES, 8192, 1};
+    struct store_config cfg = {16, MAX_ITEMS, MAX_BYTES, VALUE_MAX, 1};
     struct clock clk = {atomic_clock, &now_ms};
     pthread_t th[THREADS], watcher;
     struct worker w[THREADS] = {{0}};
     int i;
 
-    st = store_create(&cfg, &clk);
-    ck_assert_ptr_nonnull(st);
-    ck_assert_int_eq(store_start_cleanup(st), 0);
+    store = store_create(&cfg, &clk);
+    ck_assert_ptr_nonnull(store);
+    ck_assert_int_eq(store_start_cleanup(store), 0);
     ck_assert_int_eq(pthread_create(&watcher, NULL, watcher_main, NULL), 0);
     for (i = 0; i < THREADS; i++) {
         w[i].seed = 7919u * (unsigned)(i + 1);
@@ -169,7 +182,7 @@ START_TEST(test_store_mt_limits_counters_reachability)
     atomic_store(&done, true);
     pthread_join(watcher, NULL);
     check_quiescent(w);
-    store_destroy(st);
+    store_destroy(store);
 }
 END_TEST
 
