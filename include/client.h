@@ -58,6 +58,30 @@ struct client;
  * empty); body holds the response message (empty when there was none) and
  * is owned by the reply; request_id is the server's x-request-id, or "".
  */
+#define CLIENT_UNARY_OPS 6
+
+/* One unary call's batch: its six operations (send initial metadata, send
+ * message, close, receive initial metadata, message and status) and the
+ * buffers they point at, which it owns. Fill send (and ops[1]'s
+ * send_message) before starting the batch. */
+struct client_unary {
+    grpc_op ops[CLIENT_UNARY_OPS];
+    grpc_metadata md; /* the one metadata entry sent, if ops[0] counts it */
+    grpc_metadata_array initial;
+    grpc_metadata_array trailing;
+    grpc_byte_buffer *send;
+    grpc_byte_buffer *recv;
+    grpc_status_code status;
+    grpc_slice details;
+};
+
+/* Zeroes u and points its operations at its own buffers. */
+void client_unary_init(struct client_unary *u);
+/* Frees what the last call filled (and send); u is ready for the next. */
+void client_unary_reset(struct client_unary *u);
+/* Frees everything u holds; init it again before any other use. */
+void client_unary_fini(struct client_unary *u);
+
 struct client_reply {
     grpc_status_code status;
     char *details;

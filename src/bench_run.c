@@ -55,13 +55,7 @@ struct bench_slot {
     struct bench_worker *w;
     struct client *conn;
     grpc_call *call;
-    grpc_op ops[6];
-    grpc_metadata_array initial;
-    grpc_metadata_array trailing;
-    grpc_byte_buffer *send;
-    grpc_byte_buffer *recv;
-    grpc_status_code status;
-    grpc_slice details;
+    struct client_unary u;
     enum bench_op op;
     uint64_t start_ns;
 };
@@ -307,24 +301,10 @@ static void
 bench_slot_init(struct bench_slot *s, struct bench_worker *w,
                 struct client *conn)
 {
-    grpc_op *op = s->ops;
-
     memset(s, 0, sizeof *s);
     s->w = w;
     s->conn = conn;
-    grpc_metadata_array_init(&s->initial);
-    grpc_metadata_array_init(&s->trailing);
-    op->op = GRPC_OP_SEND_INITIAL_METADATA;
-    (++op)->op = GRPC_OP_SEND_MESSAGE;
-    (++op)->op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
-    (++op)->op = GRPC_OP_RECV_INITIAL_METADATA;
-    op->data.recv_initial_metadata.recv_initial_metadata = &s->initial;
-    (++op)->op = GRPC_OP_RECV_MESSAGE;
-    op->data.recv_message.recv_message = &s->recv;
-    (++op)->op = GRPC_OP_RECV_STATUS_ON_CLIENT;
-    op->data.recv_status_on_client.trailing_metadata = &s->trailing;
-    op->data.recv_status_on_client.status = &s->status;
-    op->data.recv_status_on_client.status_details = &s->details;
+    client_unary_init(&s->u);
 }
 
 static void
@@ -347,15 +327,16 @@ bench_slot_start(struct bench_slot *s, enum bench_op op, uint64_t key,
 
     s->op = op;
     s->start_ns = now;
-    s->send = bench_encode(w, op, key);
-    s->ops[1].data.send_message.send_message = s->send;
+    s->u.send = bench_encode(w, op, key);
+    s->u.ops[1].data.send_message.send_message = s->u.send;
     s->call = client_call_create(s->conn, bench_methods[op], w->cq,
                                  gpr_inf_future(GPR_CLOCK_MONOTONIC));
-    if (grpc_call_start_batch(s->call, s->ops, TC_ARRAY_LEN(s->ops), s, NULL) ==
+    if (grpc_call_start_batch(s->call, s->u.ops, CLIENT_UNARY_OPS, s, NULL) ==
         GRPC_CALL_OK)
         return true;
     grpc_call_unref(s->call);
-    grpc_byte_buffer_destroy(s->send);
+    grpc_byte_buffer_destroy(s->u.send);
+    s->u.send = NULL;
     bench_count(&w->res, op, GRPC_STATUS_INTERNAL);
     return false;
 }
@@ -388,23 +369,16 @@ bench_slot_finish(struct bench_slot *s, uint64_t now)
     struct bench_result *r = &s->w->res;
 
     bench_hist_record(&r->hist, now - s->start_ns);
-    bench_count(r, s->op, s->status);
-    if (s->status == GRPC_STATUS_UNAVAILABLE)
+    bench_count(r, s->op, s->u.status);
+    if (s->u.status == GRPC_STATUS_UNAVAILABLE)
         atomic_store_explicit(&s->w->b->stop, true, memory_order_relaxed);
-    if (s->op == BENCH_GET && s->status == GRPC_STATUS_OK) {
-        if (bench_found(s->recv))
+    if (s->op == BENCH_GET && s->u.status == GRPC_STATUS_OK) {
+        if (bench_found(s->u.recv))
             r->hits++;
         else
             r->misses++;
     }
-    grpc_byte_buffer_destroy(s->send);
-    grpc_byte_buffer_destroy(s->recv);
-    s->recv = NULL;
-    grpc_slice_unref(s->details);
-    grpc_metadata_array_destroy(&s->initial);
-    grpc_metadata_array_destroy(&s->trailing);
-    grpc_metadata_array_init(&s->initial);
-    grpc_metadata_array_init(&s->trailing);
+    client_unary_reset(&s->u);
     grpc_call_unref(s->call);
     s->call = NULL;
 }
@@ -702,10 +676,8 @@ bench_worker_teardown(struct bench_worker *w)
 {
     if (w->cq == NULL)
         return;
-    for (size_t i = 0; w->slots != NULL && i < w->nslots; i++) {
-        grpc_metadata_array_destroy(&w->slots[i].initial);
-        grpc_metadata_array_destroy(&w->slots[i].trailing);
-    }
+    for (size_t i = 0; w->slots != NULL && i < w->nslots; i++)
+        client_unary_fini(&w->slots[i].u);
     free(w->slots);
     free(w->ready);
     grpc_slice_unref(w->value);

@@ -298,59 +298,71 @@ client_take_body(grpc_byte_buffer *bb, struct client_reply *reply)
 }
 
 /* One unary call's operations and the buffers they fill. */
-struct client_batch {
-    grpc_op ops[6];
-    grpc_metadata md;
-    grpc_metadata_array initial;
-    grpc_metadata_array trailing;
-    grpc_byte_buffer *send;
-    grpc_byte_buffer *recv;
-    grpc_status_code status;
-    grpc_slice details;
-};
-
-static void
-client_batch_init(struct client_batch *b, const uint8_t *req, size_t req_len,
-                  const char *request_id)
+void
+client_unary_init(struct client_unary *u)
 {
-    grpc_slice s = grpc_slice_from_copied_buffer((const char *)req, req_len);
-    grpc_op *op = b->ops;
+    grpc_op *op = u->ops;
 
-    memset(b, 0, sizeof *b);
-    b->send = grpc_raw_byte_buffer_create(&s, 1);
-    grpc_slice_unref(s);
-    grpc_metadata_array_init(&b->initial);
-    grpc_metadata_array_init(&b->trailing);
+    memset(u, 0, sizeof *u);
+    grpc_metadata_array_init(&u->initial);
+    grpc_metadata_array_init(&u->trailing);
     op->op = GRPC_OP_SEND_INITIAL_METADATA;
-    if (request_id != NULL) {
-        b->md.key = grpc_slice_from_static_string("x-request-id");
-        b->md.value = grpc_slice_from_copied_string(request_id);
-        op->data.send_initial_metadata.count = 1;
-        op->data.send_initial_metadata.metadata = &b->md;
-    }
     (++op)->op = GRPC_OP_SEND_MESSAGE;
-    op->data.send_message.send_message = b->send;
     (++op)->op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
     (++op)->op = GRPC_OP_RECV_INITIAL_METADATA;
-    op->data.recv_initial_metadata.recv_initial_metadata = &b->initial;
+    op->data.recv_initial_metadata.recv_initial_metadata = &u->initial;
     (++op)->op = GRPC_OP_RECV_MESSAGE;
-    op->data.recv_message.recv_message = &b->recv;
+    op->data.recv_message.recv_message = &u->recv;
     (++op)->op = GRPC_OP_RECV_STATUS_ON_CLIENT;
-    op->data.recv_status_on_client.trailing_metadata = &b->trailing;
-    op->data.recv_status_on_client.status = &b->status;
-    op->data.recv_status_on_client.status_details = &b->details;
+    op->data.recv_status_on_client.trailing_metadata = &u->trailing;
+    op->data.recv_status_on_client.status = &u->status;
+    op->data.recv_status_on_client.status_details = &u->details;
+}
+
+void
+client_unary_fini(struct client_unary *u)
+{
+    grpc_byte_buffer_destroy(u->send);
+    grpc_byte_buffer_destroy(u->recv);
+    u->send = u->recv = NULL;
+    grpc_slice_unref(u->details);
+    u->details = grpc_empty_slice();
+    grpc_metadata_array_destroy(&u->initial);
+    grpc_metadata_array_destroy(&u->trailing);
+}
+
+void
+client_unary_reset(struct client_unary *u)
+{
+    client_unary_fini(u);
+    grpc_metadata_array_init(&u->initial);
+    grpc_metadata_array_init(&u->trailing);
 }
 
 static void
-client_batch_fini(struct client_batch *b)
+client_batch_init(struct client_unary *b, const uint8_t *req, size_t req_len,
+                  const char *request_id)
+{
+    grpc_slice s = grpc_slice_from_copied_buffer((const char *)req, req_len);
+
+    client_unary_init(b);
+    b->send = grpc_raw_byte_buffer_create(&s, 1);
+    grpc_slice_unref(s);
+    b->ops[1].data.send_message.send_message = b->send;
+    if (request_id != NULL) {
+        b->md.key = grpc_slice_from_static_string("x-request-id");
+        b->md.value = grpc_slice_from_copied_string(request_id);
+        b->ops[0].data.send_initial_metadata.count = 1;
+        b->ops[0].data.send_initial_metadata.metadata = &b->md;
+    }
+}
+
+static void
+client_batch_fini(struct client_unary *b)
 {
     grpc_slice_unref(b->md.key);
     grpc_slice_unref(b->md.value);
-    grpc_byte_buffer_destroy(b->send);
-    grpc_byte_buffer_destroy(b->recv);
-    grpc_metadata_array_destroy(&b->initial);
-    grpc_metadata_array_destroy(&b->trailing);
-    grpc_slice_unref(b->details);
+    client_unary_fini(b);
 }
 
 static void
@@ -363,7 +375,7 @@ client_reply_error(struct client_reply *reply, grpc_status_code code,
 
 /* Fill reply from a completed batch. */
 static void
-client_batch_reply(struct client_batch *b, struct client_reply *reply)
+client_batch_reply(struct client_unary *b, struct client_reply *reply)
 {
     reply->status = b->status;
     reply->details = strndup((const char *)GRPC_SLICE_START_PTR(b->details),
@@ -384,7 +396,7 @@ client_unary(struct client *c, enum client_method m, const uint8_t *req,
              struct client_reply *reply)
 {
     grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
-    struct client_batch b;
+    struct client_unary b;
     grpc_call *call;
     grpc_event ev;
 
