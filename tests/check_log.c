@@ -3,7 +3,6 @@
  * escaping (every json line must parse), level filtering, truncation, one
  * intact line per call from concurrent threads, and log_escape().
  */
-#include <check.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <regex.h>
@@ -11,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "fd_capture.h"
 #include "log.h"
 
@@ -416,11 +416,5 @@ log_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(log_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return check_run(log_suite());
 }

@@ -2,11 +2,11 @@
  * check_reqid.c: which x-request-id values are accepted as sent, and the
  * shape and spread of made ones, per thread.
  */
-#include <check.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "reqid.h"
 
 #define MADE_COUNT 2000
@@ -158,11 +158,5 @@ reqid_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(reqid_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return check_run(reqid_suite());
 }
