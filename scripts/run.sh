@@ -9,5 +9,5 @@ cd "$top"
 mkdir -p build
 cd build
 [ -f Makefile ] || ../configure --quiet
-make -j"$(nproc)" --quiet tiny-cached
+make -j"$(nproc)" --quiet
 exec ./tiny-cached "$@"
