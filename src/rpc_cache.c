@@ -99,19 +99,30 @@ rpc_reply_status_ok(struct rpc_reply *out)
     out->has_body = true;
 }
 
+/* Decodes a CacheKey request and notes its key for the log; on failure
+ * answers INVALID_ARGUMENT and returns NULL. The caller frees the message. */
+static Cache__CacheKey *
+rpc_cache_decode_key(const uint8_t *req, size_t len, struct rpc_reply *out)
+{
+    Cache__CacheKey *m =
+        cache__cache_key__unpack(NULL, len, req ? req : rpc_no_bytes);
+
+    if (!m)
+        rpc_cache_undecodable(out);
+    else
+        rpc_reply_key_log(out, m->key.data, m->key.len);
+    return m;
+}
+
 void
 rpc_cache_get(struct rpc_worker *w, const uint8_t *req, size_t len,
               struct rpc_reply *out)
 {
-    Cache__CacheKey *m =
-        cache__cache_key__unpack(NULL, len, req ? req : rpc_no_bytes);
+    Cache__CacheKey *m = rpc_cache_decode_key(req, len, out);
     enum store_status st;
 
-    if (!m) {
-        rpc_cache_undecodable(out);
+    if (!m)
         return;
-    }
-    rpc_reply_key_log(out, m->key.data, m->key.len);
     st =
         store_get(w->store, (const char *)m->key.data, m->key.len, &w->scratch);
     cache__cache_key__free_unpacked(m, NULL);
@@ -152,15 +163,11 @@ void
 rpc_cache_delete(struct rpc_worker *w, const uint8_t *req, size_t len,
                  struct rpc_reply *out)
 {
-    Cache__CacheKey *m =
-        cache__cache_key__unpack(NULL, len, req ? req : rpc_no_bytes);
+    Cache__CacheKey *m = rpc_cache_decode_key(req, len, out);
     enum store_status st;
 
-    if (!m) {
-        rpc_cache_undecodable(out);
+    if (!m)
         return;
-    }
-    rpc_reply_key_log(out, m->key.data, m->key.len);
     st = store_del(w->store, (const char *)m->key.data, m->key.len);
     cache__cache_key__free_unpacked(m, NULL);
     rpc_cache_status(out, st);
