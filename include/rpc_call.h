@@ -27,12 +27,20 @@
 
 struct rpc_call;
 
+/* Where the server is in its life; workers read it once per call. */
+enum rpc_phase {
+    RPC_PHASE_SERVING,  /* every call is served */
+    RPC_PHASE_DRAINING, /* calls accepted from now on answer UNAVAILABLE;
+                           calls accepted before are served to the end */
+    RPC_PHASE_CLOSING,  /* gRPC shutdown called: requests are not re-posted */
+};
+
 /*
  * One worker thread's state. Only its thread writes it (its first requests
- * are posted by the thread itself). The two counters at the end are stored
- * by that thread with release order and read by rpc_server_stop() to know
- * when the drain is over. The fields from server to posted_sem are set
- * before the thread starts and never change.
+ * are posted by the thread itself). The counters at the end are stored by
+ * that thread with release order and read by rpc_server_stop() to follow
+ * the drain. The fields from server to posted_sem are set before the
+ * thread starts and never change.
  */
 struct rpc_worker {
     grpc_server *server;
@@ -40,14 +48,17 @@ struct rpc_worker {
     void *const *methods; /* registered handles by rpc_method */
     const struct config *cfg;
     struct store *store;
-    struct reqstats *stats;       /* this worker's own counters */
-    const _Atomic bool *stopping; /* set once shutdown begins */
-    sem_t *posted_sem;            /* posted once the first requests are */
-    struct buf scratch;           /* Get values are copied here */
-    struct rpc_call *free_calls;  /* finished calls kept for reuse */
+    struct reqstats *stats;      /* this worker's own counters */
+    const _Atomic int *phase;    /* enum rpc_phase */
+    sem_t *posted_sem;           /* posted once the first requests are */
+    struct buf scratch;          /* Get values are copied here */
+    struct rpc_call *free_calls; /* finished calls kept for reuse */
     size_t nfree;
-    _Atomic int64_t posted; /* requests posted, tag not yet back */
-    _Atomic int64_t live;   /* calls accepted, not yet released */
+    uint8_t unposted[RPC_METHOD_COUNT]; /* requests to post again */
+    _Atomic int64_t posted;             /* requests posted, tag not yet back */
+    _Atomic int64_t live;               /* calls accepted, not yet released */
+    _Atomic int64_t late;               /* of those, accepted while draining */
+    _Atomic int64_t late_seen;          /* calls ever accepted while draining */
 } __attribute__((aligned(TC_CACHELINE)));
 
 /* What a method handler produces for one request. */

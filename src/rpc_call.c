@@ -1,14 +1,23 @@
 /*
  * rpc_call.c: one gRPC call's state machine and every buffer it owns.
  *
+ * Methods are registered without payload handling, so gRPC hands a call
+ * over as soon as its headers have arrived, before its message: every call
+ * a client has started is one the server knows, which the drain at
+ * shutdown relies on (see rpc_server.c).
+ *
  * REQUESTED: a request is posted on the worker's queue. When its tag comes
- * back with success, a replacement request is posted first (unless shutdown
- * began), then the call is answered at once: x-request-id taken or made,
- * the body checked against the receive limit and handed to the method's
- * handler, and one batch started with the initial metadata, the reply
- * message, the status and RECV_CLOSE_ON_SERVER. SENDING: when that batch
- * completes the call is counted, logged at DEBUG and released.
- * rpc_call_release() is the one place a call's memory is freed.
+ * back with success, a replacement request is posted first (unless gRPC is
+ * shutting down), the x-request-id is taken or made, and a batch receiving
+ * the request message is started. RECEIVING: when it completes, the body
+ * (none at all if the client sent no message or the call was cancelled) is
+ * checked against the receive limit and handed to the method's handler,
+ * and one batch is started with the initial metadata, the reply message,
+ * the status and RECV_CLOSE_ON_SERVER. SENDING: when that batch completes
+ * the call is counted, logged at DEBUG and released. Unregistered methods,
+ * and calls accepted while the server drains, are answered at once without
+ * reading their message. rpc_call_release() is the one place a call's
+ * memory is freed.
  *
  * Memory per call in flight: the request payload (at most max_value_bytes +
  * RPC_RECV_MARGIN_BYTES, plus its flattened copy when gRPC hands it over in
@@ -37,7 +46,7 @@
 #define RPC_FREE_MAX    256
 #define RPC_DETAILS_MAX 128
 
-enum rpc_call_state { CALL_REQUESTED, CALL_SENDING };
+enum rpc_call_state { CALL_REQUESTED, CALL_RECEIVING, CALL_SENDING };
 
 /* Owned by its worker's thread. Fields below `call` are valid from the
  * request's success until rpc_call_release(). */
@@ -58,6 +67,7 @@ struct rpc_call {
     grpc_slice status_details;
     grpc_status_code code;
     int cancelled;
+    bool late; /* accepted while the server drains */
     uint64_t start_ns;
     char reqid[REQID_MAX + 1];
     char key_log[RPC_KEY_LOG_MAX];
@@ -117,6 +127,8 @@ rpc_call_release(struct rpc_call *c)
     if (c->call) {
         grpc_call_unref(c->call);
         rpc_counter_add(&w->live, -1);
+        if (c->late)
+            rpc_counter_add(&w->late, -1);
         reqstats_active(w->stats, -1);
     }
     if (w->nfree >= RPC_FREE_MAX) {
@@ -166,8 +178,8 @@ rpc_call_post(struct rpc_worker *w, enum rpc_method m)
                                      &c->md_in, w->cq, w->cq, c);
     else
         e = grpc_server_request_registered_call(
-            w->server, w->methods[m], &c->call, &c->deadline, &c->md_in,
-            &c->payload, w->cq, w->cq, c);
+            w->server, w->methods[m], &c->call, &c->deadline, &c->md_in, NULL,
+            w->cq, w->cq, c);
     if (e != GRPC_CALL_OK) {
         rpc_call_release(c);
         return -1;
@@ -219,7 +231,20 @@ rpc_call_body(struct rpc_call *c, size_t *len)
     return GRPC_SLICE_START_PTR(c->flat);
 }
 
-/* Runs the method's handler, or answers UNIMPLEMENTED. */
+/* Answers an unregistered method: UNIMPLEMENTED, the path logged as key. */
+static void
+rpc_call_unimplemented(struct rpc_call *c, struct rpc_reply *rep)
+{
+    if (grpc_slice_str_cmp(c->details.method, "/grpc.health.v1.Health/Watch") ==
+        0)
+        c->method = RPC_HEALTH_WATCH;
+    rep->code = GRPC_STATUS_UNIMPLEMENTED;
+    /* The method path stands in for the key in the DEBUG line. */
+    rpc_reply_key_log(rep, GRPC_SLICE_START_PTR(c->details.method),
+                      GRPC_SLICE_LENGTH(c->details.method));
+}
+
+/* Runs the method's handler on the message received, if there is one. */
 static void
 rpc_call_dispatch(struct rpc_call *c, struct rpc_reply *rep)
 {
@@ -227,15 +252,10 @@ rpc_call_dispatch(struct rpc_call *c, struct rpc_reply *rep)
     const uint8_t *body;
     size_t len;
 
-    memset(rep, 0, sizeof *rep);
-    rep->code = GRPC_STATUS_UNIMPLEMENTED;
-    if (c->method == RPC_UNKNOWN) {
-        if (grpc_slice_str_cmp(c->details.method,
-                               "/grpc.health.v1.Health/Watch") == 0)
-            c->method = RPC_HEALTH_WATCH;
-        /* The method path stands in for the key in the DEBUG line. */
-        rpc_reply_key_log(rep, GRPC_SLICE_START_PTR(c->details.method),
-                          GRPC_SLICE_LENGTH(c->details.method));
+    if (!c->payload) {
+        /* The stream ended or was reset before a whole message came. */
+        rep->code = GRPC_STATUS_INVALID_ARGUMENT;
+        rep->details = "request message missing";
         return;
     }
     if (grpc_byte_buffer_length(c->payload) >
@@ -298,28 +318,6 @@ rpc_call_send(struct rpc_call *c, struct rpc_reply *rep)
     return grpc_call_start_batch(c->call, ops, n, c, NULL);
 }
 
-/* A new call: post its replacement, answer it. */
-static void
-rpc_call_accept(struct rpc_call *c)
-{
-    struct rpc_worker *w = c->w;
-    struct rpc_reply rep;
-
-    c->start_ns = rpc_now_ns();
-    rpc_counter_add(&w->live, 1);
-    reqstats_active(w->stats, 1);
-    if (!atomic_load_explicit(w->stopping, memory_order_relaxed) &&
-        rpc_call_post(w, c->method) != 0)
-        log_error(NULL, "cannot post a new %s request",
-                  rpc_method_names[c->method]);
-    rpc_call_reqid(c);
-    rpc_call_dispatch(c, &rep);
-    if (rpc_call_send(c, &rep) != GRPC_CALL_OK) {
-        log_error(c->reqid, "cannot start the reply batch");
-        rpc_call_release(c);
-    }
-}
-
 /* The reply batch completed: count, log at DEBUG, release. */
 static void
 rpc_call_finish(struct rpc_call *c)
@@ -344,12 +342,113 @@ rpc_call_finish(struct rpc_call *c)
     rpc_call_release(c);
 }
 
+/* Starts the reply batch; a call whose batch cannot start is counted as
+ * cancelled and released. */
+static void
+rpc_call_answer(struct rpc_call *c, struct rpc_reply *rep)
+{
+    if (rpc_call_send(c, rep) != GRPC_CALL_OK) {
+        log_error(c->reqid, "cannot start the reply batch");
+        c->cancelled = 1;
+        rpc_call_finish(c);
+    }
+}
+
+/* Posts again the requests that could not be posted before. */
+static void
+rpc_call_repost(struct rpc_worker *w)
+{
+    for (int m = 0; m < RPC_METHOD_COUNT; m++)
+        while (w->unposted[m] > 0 && rpc_call_post(w, (enum rpc_method)m) == 0)
+            w->unposted[m]--;
+}
+
+/* Keeps the worker's requests posted: a replacement for the one that
+ * brought call c, and any that failed before. */
+static void
+rpc_call_replace(struct rpc_call *c, enum rpc_phase phase)
+{
+    struct rpc_worker *w = c->w;
+
+    if (phase == RPC_PHASE_CLOSING)
+        return;
+    if (rpc_call_post(w, c->method) != 0) {
+        if (w->unposted[c->method] < UINT8_MAX)
+            w->unposted[c->method]++;
+        log_error(NULL, "cannot post a new %s request; will retry",
+                  rpc_method_names[c->method]);
+        return;
+    }
+    rpc_call_repost(w);
+}
+
+/* The message of a call accepted normally has arrived (or never will). */
+static void
+rpc_call_received(struct rpc_call *c)
+{
+    struct rpc_reply rep;
+
+    memset(&rep, 0, sizeof rep);
+    rpc_call_dispatch(c, &rep);
+    rpc_call_answer(c, &rep);
+}
+
+/* Starts the batch that receives the request message. */
+static void
+rpc_call_receive(struct rpc_call *c)
+{
+    grpc_op op;
+
+    memset(&op, 0, sizeof op);
+    op.op = GRPC_OP_RECV_MESSAGE;
+    op.data.recv_message.recv_message = &c->payload;
+    c->state = CALL_RECEIVING;
+    if (grpc_call_start_batch(c->call, &op, 1, c, NULL) != GRPC_CALL_OK)
+        rpc_call_received(c);
+}
+
+/* A new call: keep the requests posted, take its id, then receive its
+ * message, or answer at once (unregistered method, server draining). */
+static void
+rpc_call_accept(struct rpc_call *c)
+{
+    struct rpc_worker *w = c->w;
+    enum rpc_phase phase = atomic_load_explicit(w->phase, memory_order_acquire);
+    struct rpc_reply rep;
+
+    c->start_ns = rpc_now_ns();
+    rpc_counter_add(&w->live, 1);
+    reqstats_active(w->stats, 1);
+    rpc_call_replace(c, phase);
+    rpc_call_reqid(c);
+    memset(&rep, 0, sizeof rep);
+    if (c->method == RPC_UNKNOWN) {
+        rpc_call_unimplemented(c, &rep);
+    } else if (phase != RPC_PHASE_SERVING && c->method != RPC_HEALTH_CHECK) {
+        c->late = true;
+        rpc_counter_add(&w->late, 1);
+        rpc_counter_add(&w->late_seen, 1);
+        rep.code = GRPC_STATUS_UNAVAILABLE;
+        rep.details = "server shutting down";
+    } else {
+        rpc_call_receive(c);
+        return;
+    }
+    rpc_call_answer(c, &rep);
+}
+
 void
 rpc_call_on_tag(struct rpc_call *c, bool ok)
 {
-    if (c->state == CALL_SENDING) {
+    switch (c->state) {
+    case CALL_SENDING:
         rpc_call_finish(c);
         return;
+    case CALL_RECEIVING:
+        rpc_call_received(c);
+        return;
+    case CALL_REQUESTED:
+        break;
     }
     rpc_counter_add(&c->w->posted, -1);
     if (!ok) {

@@ -8,15 +8,28 @@
  * each posts RPC_REQUESTS_PER_METHOD requests per method and one for
  * unregistered methods on its own queue and serves what comes out of it.
  *
- * Stop (GRPC_CORE_NOTES.md): set `stopping`; shutdown_and_notify on a
- * private pluck queue; wait for its tag while calls are in flight, up to
- * the grace period, then cancel what is left; wait until every worker has
- * its requests back and its calls released; destroy the server; shut each
- * worker's queue down, join, destroy; grpc_shutdown_blocking.
+ * Stop, in two steps, so that within the grace period every call ends OK
+ * or UNAVAILABLE and none is cancelled while there is time left:
+ *  1. draining: calls accepted from now on answer UNAVAILABLE at once,
+ *     calls accepted before (those still uploading their message
+ *     included, since gRPC hands a call over at its headers) are served
+ *     to the end. The step is over when none of those is left and no new
+ *     call has come for RPC_DRAIN_QUIET_MS, or when the grace period ends.
+ *  2. closing: gRPC's shutdown_and_notify on a private pluck queue (it
+ *     sends GOAWAY, stops listening and withdraws the posted requests);
+ *     once no call is in flight, or the grace period is over, the calls
+ *     left are cancelled, which also closes idle connections. Then wait
+ *     until every worker has its requests back and its calls released;
+ *     destroy the server; shut each worker's queue down, join, destroy;
+ *     grpc_shutdown_blocking.
+ * gRPC itself cancels a call whose headers arrive after shutdown_and_notify
+ * and before the client has read the GOAWAY; the quiet interval of step 1
+ * keeps that to clients that go on sending after an UNAVAILABLE answer.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +48,9 @@
 #define RPC_REQUESTS_PER_METHOD 4
 /* How often the drain checks whether calls are still in flight. */
 #define RPC_DRAIN_POLL_MS 20
-#define RPC_ADDR_MAX      (CONFIG_HOST_MAX + 16)
+/* How long no new call must come before the drain closes the server. */
+#define RPC_DRAIN_QUIET_MS 100
+#define RPC_ADDR_MAX       (CONFIG_HOST_MAX + 16)
 
 /* Registered methods; anything else goes to the unregistered request. */
 static const struct {
@@ -51,7 +66,8 @@ static const struct {
 
 /*
  * The server. Written by the thread that calls start and stop only;
- * workers read `stopping` (atomic) and their own struct rpc_worker.
+ * workers read `phase` (atomic, enum rpc_phase) and their own struct
+ * rpc_worker.
  */
 struct rpc_server {
     grpc_server *server;
@@ -61,7 +77,7 @@ struct rpc_server {
     pthread_t *threads;
     size_t nworkers;
     size_t nstarted; /* threads running */
-    _Atomic bool stopping;
+    _Atomic int phase;
     sem_t posted; /* a new worker has posted */
     int port;
 };
@@ -208,8 +224,7 @@ rpc_server_new(const struct config *cfg, void **methods)
     srv = grpc_server_create(&args, NULL);
     for (size_t i = 0; i < TC_ARRAY_LEN(rpc_methods); i++)
         methods[rpc_methods[i].method] = grpc_server_register_method(
-            srv, rpc_methods[i].path, NULL,
-            GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+            srv, rpc_methods[i].path, NULL, GRPC_SRM_PAYLOAD_NONE, 0);
     return srv;
 }
 
@@ -238,17 +253,25 @@ rpc_server_bind(struct rpc_server *s, const struct config *cfg, char *err,
     return port;
 }
 
+/* Sums one counter over the started workers. */
+static int64_t
+rpc_server_sum(struct rpc_server *s, size_t field)
+{
+    int64_t n = 0;
+
+    for (size_t i = 0; i < s->nstarted; i++)
+        n += atomic_load_explicit(
+            (_Atomic int64_t *)((char *)&s->workers[i] + field),
+            memory_order_acquire);
+    return n;
+}
+
+#define RPC_SUM(s, field) rpc_server_sum(s, offsetof(struct rpc_worker, field))
+
 static bool
 rpc_server_idle(struct rpc_server *s)
 {
-    for (size_t i = 0; i < s->nstarted; i++) {
-        struct rpc_worker *w = &s->workers[i];
-
-        if (atomic_load_explicit(&w->posted, memory_order_acquire) != 0 ||
-            atomic_load_explicit(&w->live, memory_order_acquire) != 0)
-            return false;
-    }
-    return true;
+    return RPC_SUM(s, posted) == 0 && RPC_SUM(s, live) == 0;
 }
 
 static gpr_timespec
@@ -258,26 +281,54 @@ rpc_after_ms(int64_t ms)
                         gpr_time_from_millis(ms, GPR_TIMESPAN));
 }
 
-/* Waits for the shutdown tag; cancels calls once none is in flight or
- * grace_ms has passed. */
-static void
-rpc_server_drain(struct rpc_server *s, int64_t grace_ms)
+static bool
+rpc_past(gpr_timespec end)
 {
-    gpr_timespec end = rpc_after_ms(grace_ms);
+    return gpr_time_cmp(gpr_now(GPR_CLOCK_REALTIME), end) >= 0;
+}
+
+/* Step 1: new calls answer UNAVAILABLE while the calls accepted before
+ * finish; returns once none is left and calls have stopped coming for
+ * RPC_DRAIN_QUIET_MS, or at end. */
+static void
+rpc_server_finish_calls(struct rpc_server *s, gpr_timespec end)
+{
+    struct timespec poll = {0, RPC_DRAIN_POLL_MS * 1000000L};
+    int64_t seen = RPC_SUM(s, late_seen);
+    int quiet_ms = 0;
+
+    atomic_store_explicit(&s->phase, RPC_PHASE_DRAINING, memory_order_release);
+    while (!rpc_past(end)) {
+        int64_t now_seen = RPC_SUM(s, late_seen);
+
+        quiet_ms = now_seen == seen ? quiet_ms + RPC_DRAIN_POLL_MS : 0;
+        seen = now_seen;
+        if (RPC_SUM(s, live) == RPC_SUM(s, late) &&
+            quiet_ms >= RPC_DRAIN_QUIET_MS)
+            return;
+        nanosleep(&poll, NULL);
+    }
+}
+
+/* Step 2: gRPC's shutdown; cancels the calls left once none is in flight
+ * (closing idle connections) or at end, and waits for the shutdown tag and
+ * for every worker to have its requests back and its calls released. */
+static void
+rpc_server_close(struct rpc_server *s, gpr_timespec end)
+{
     struct timespec poll = {0, RPC_DRAIN_POLL_MS * 1000000L};
     bool cancelled = false;
     grpc_event ev;
 
+    atomic_store_explicit(&s->phase, RPC_PHASE_CLOSING, memory_order_release);
     grpc_server_shutdown_and_notify(s->server, s->shutdown_cq, s);
     for (;;) {
         ev = grpc_completion_queue_pluck(s->shutdown_cq, s,
                                          rpc_after_ms(RPC_DRAIN_POLL_MS), NULL);
         if (ev.type == GRPC_OP_COMPLETE)
             break;
-        if (!cancelled &&
-            (rpc_server_idle(s) ||
-             gpr_time_cmp(gpr_now(GPR_CLOCK_REALTIME), end) >= 0)) {
-            if (!rpc_server_idle(s))
+        if (!cancelled && (RPC_SUM(s, live) == 0 || rpc_past(end))) {
+            if (RPC_SUM(s, live) != 0)
                 log_warn(NULL, "grace period over: cancelling calls");
             grpc_server_cancel_all_calls(s->server);
             cancelled = true;
@@ -339,7 +390,7 @@ rpc_server_workers(struct rpc_server *s, const struct rpc_server_deps *d)
         w->cfg = d->cfg;
         w->store = d->store;
         w->stats = &d->stats[i];
-        w->stopping = &s->stopping;
+        w->phase = &s->phase;
         w->posted_sem = &s->posted;
         buf_init(&w->scratch);
         grpc_server_register_completion_queue(s->server, w->cq, NULL);
@@ -407,9 +458,12 @@ rpc_server_port(const struct rpc_server *s)
 void
 rpc_server_stop(struct rpc_server *s, uint32_t grace_s)
 {
+    gpr_timespec end;
+
     if (!s)
         return;
-    atomic_store(&s->stopping, true);
-    rpc_server_drain(s, (int64_t)grace_s * 1000);
+    end = rpc_after_ms((int64_t)grace_s * 1000);
+    rpc_server_finish_calls(s, end);
+    rpc_server_close(s, end);
     rpc_server_teardown(s);
 }

@@ -306,3 +306,27 @@ def health_check(channel, service="", **kw):
         response_deserializer=h.HealthCheckResponse.FromString)
     resp = call(h.HealthCheckRequest(service=service), **kw)
     return h.HealthCheckResponse.ServingStatus.Name(resp.status)
+
+
+def assert_serving(server, key="still-serving"):
+    """Both ports still answer: a gRPC Set and Get round trip, and HTTP
+    /live with 200. For the end of every hostile-input test."""
+    import urllib.request
+    ch = server.channel()
+    try:
+        c = CacheClient(ch)
+        assert c.set(key, b"v", timeout=10).status == c.m.OK
+        assert c.get(key, timeout=10).value == b"v"
+    finally:
+        ch.close()
+    with urllib.request.urlopen(server.http_url("/live"), timeout=10) as r:
+        assert r.status == 200
+
+
+def rss_bytes(pid):
+    """Resident memory of a process (VmRSS), in bytes."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS for %d" % pid)

@@ -1,0 +1,166 @@
+"""Hostile gRPC clients: calls with no message, resets, cancels, tiny
+deadlines, floods of frames, and the drain at shutdown. Each case checks
+afterwards that the server still serves gRPC and HTTP."""
+
+import signal
+import threading
+import time
+
+import grpc
+import pytest
+
+import h2raw
+import harness
+
+PATHS = ["/cache.CacheService/Get", "/cache.CacheService/Set",
+         "/cache.CacheService/Delete", "/cache.CacheService/Stats",
+         "/grpc.health.v1.Health/Check"]
+INVALID_ARGUMENT = grpc.StatusCode.INVALID_ARGUMENT.value[0]
+
+
+@pytest.fixture(scope="module")
+def server():
+    with harness.Server() as s:
+        yield s
+        assert s.stop(timeout=20) == 0, s.log_text()
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_call_without_a_message_is_invalid_argument(server, path):
+    ch = server.channel()
+    call = ch.stream_unary(path, request_serializer=lambda b: b,
+                           response_deserializer=lambda b: b)
+    with pytest.raises(grpc.RpcError) as e:
+        call(iter([]), timeout=10)
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    ch.close()
+    harness.assert_serving(server)
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_headers_with_end_stream_is_invalid_argument(server, path):
+    c = h2raw.H2(server.grpc_port)
+    sid = c.call(path)
+    assert c.statuses([sid]) == {sid: INVALID_ARGUMENT}
+    c.close()
+    harness.assert_serving(server)
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_headers_then_reset_leaves_the_server_up(server, path):
+    c = h2raw.H2(server.grpc_port)
+    ids = [c.call(path, end_stream=False, reset=True) for _ in range(50)]
+    # A reset stream gets no answer; the connection stays usable.
+    sid = c.call(path, body=h2raw.grpc_message(b""))
+    assert c.statuses([sid])[sid] is not None
+    c.close()
+    assert ids
+    harness.assert_serving(server)
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_length_prefix_past_the_data_is_invalid_argument(server, path):
+    c = h2raw.H2(server.grpc_port)
+    sid = c.call(path, body=h2raw.grpc_message(b"\x0a\x01k", declared=100))
+    status = c.statuses([sid])[sid]
+    # gRPC itself may refuse the broken frame first (INTERNAL); never OK.
+    assert status is not None and status != 0
+    c.close()
+    harness.assert_serving(server)
+
+
+def test_cancelled_calls_and_tiny_deadlines_leave_the_server_up(server):
+    ch = server.channel()
+    c = harness.CacheClient(ch)
+    big = b"x" * 200000
+    for i in range(300):
+        f = c.Set.future(c.m.CacheItem(key="c%d" % (i % 7), value=big))
+        if i % 2:
+            f.cancel()
+        try:
+            c.get("c%d" % (i % 7), timeout=0.0002)
+        except grpc.RpcError as e:
+            assert e.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    ch.close()
+    harness.assert_serving(server)
+
+
+def upload_slowly(target, results, started):
+    """A 1 MiB Set whose body is still arriving when shutdown begins."""
+    ch = grpc.insecure_channel(target)
+    c = harness.CacheClient(ch)
+
+    def chunks():
+        item = c.m.CacheItem(key="slow", value=b"s" * (1 << 20))
+        yield item
+    call = ch.stream_unary("/cache.CacheService/Set",
+                           request_serializer=lambda m: m.SerializeToString(),
+                           response_deserializer=c.m.CacheResponse.FromString)
+
+    def slow():
+        started.set()
+        time.sleep(0.5)   # the headers are out; the message is not
+        yield from chunks()
+    try:
+        call(slow(), timeout=20)
+        results.append("ok")
+    except grpc.RpcError as e:
+        results.append(e.code())
+    ch.close()
+
+
+def test_drain_serves_a_call_still_uploading_at_sigterm():
+    with harness.Server(env={"CACHE_SHUTDOWN_GRACE": 5,
+                             "CACHE_MAX_MEMORY_MB": 16}) as s:
+        harness.CacheClient(s.channel()).set("warm", b"v")
+        results, started = [], threading.Event()
+        t = threading.Thread(target=upload_slowly,
+                             args=(s.target, results, started))
+        t.start()
+        assert started.wait(10)
+        time.sleep(0.1)
+        s.proc.send_signal(signal.SIGTERM)
+        t.join(timeout=30)
+        assert s.wait(timeout=15) == 0
+        assert results == ["ok"], s.log_text()
+
+
+def hammer_sets(target, stop, results):
+    ch = grpc.insecure_channel(target)
+    c = harness.CacheClient(ch)
+    value = b"h" * (256 * 1024)
+    i = 0
+    while not stop.is_set():
+        try:
+            c.set("h%d" % (i % 20), value, timeout=10)
+            results.append("ok")
+        except grpc.RpcError as e:
+            results.append(e.code())
+            break
+        i += 1
+    ch.close()
+
+
+@pytest.mark.parametrize("delay", [0, 1])
+def test_drain_under_load_ends_calls_ok_or_unavailable(delay):
+    for _ in range(3):
+        with harness.Server(env={"CACHE_SHUTDOWN_GRACE": 5,
+                                 "CACHE_SHUTDOWN_DELAY": delay,
+                                 "CACHE_MAX_MEMORY_MB": 64}) as s:
+            stop, results = threading.Event(), []
+            ts = [threading.Thread(target=hammer_sets,
+                                   args=(s.target, stop, results))
+                  for _ in range(4)]
+            for t in ts:
+                t.start()
+            deadline = time.monotonic() + 10
+            while results.count("ok") < 20 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            s.proc.send_signal(signal.SIGTERM)
+            assert s.wait(timeout=15) == 0
+            stop.set()
+            for t in ts:
+                t.join(timeout=30)
+            bad = [r for r in results
+                   if r not in ("ok", grpc.StatusCode.UNAVAILABLE)]
+            assert not bad, (bad, s.log_text())
