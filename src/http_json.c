@@ -50,7 +50,7 @@ http_json_phase_word(enum lifecycle_phase p)
 {
     switch (p) {
     case PHASE_SERVING:
-        return "healthy";
+        return lifecycle_refusing() ? "overloaded" : "healthy";
     case PHASE_STOPPING:
         return "shutting_down";
     case PHASE_STARTING:
@@ -67,7 +67,7 @@ http_json_health(const struct http_deps *d, int *status)
     json_t *o = json_object();
     int rc;
 
-    *status = phase == PHASE_SERVING ? 200 : 503;
+    *status = phase == PHASE_SERVING && !lifecycle_refusing() ? 200 : 503;
     if (o == NULL)
         return NULL;
     store_stats(d->store, &t, NULL);

@@ -1,6 +1,40 @@
 /*
- * lifecycle.c: storage for the process phase declared in lifecycle.h.
+ * lifecycle.c: storage for the process phase and the refused-connection
+ * record declared in lifecycle.h.
  */
+#include <time.h>
+
 #include "lifecycle.h"
 
 _Atomic int lifecycle_phase_now = PHASE_STARTING;
+
+static _Atomic uint64_t lifecycle_refused;
+static _Atomic int64_t lifecycle_refused_at_s = -1; /* monotonic seconds */
+
+uint64_t
+lifecycle_note_refused(int64_t now_s)
+{
+    atomic_store_explicit(&lifecycle_refused_at_s, now_s, memory_order_relaxed);
+    return atomic_fetch_add_explicit(&lifecycle_refused, 1,
+                                     memory_order_relaxed) +
+           1;
+}
+
+uint64_t
+lifecycle_refused_total(void)
+{
+    return atomic_load_explicit(&lifecycle_refused, memory_order_relaxed);
+}
+
+bool
+lifecycle_refusing(void)
+{
+    int64_t at =
+        atomic_load_explicit(&lifecycle_refused_at_s, memory_order_relaxed);
+    struct timespec ts;
+
+    if (at < 0)
+        return false;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec - at < LIFECYCLE_REFUSING_S;
+}

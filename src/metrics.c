@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "lifecycle.h"
 #include "metrics.h"
 #include "stats.h"
 #include "status_name.h"
@@ -271,6 +272,10 @@ metrics_service(FILE *f, const struct http_deps *d)
     metrics_f64(f, METRICS_NS "uptime_seconds", "gauge",
                 "Seconds since the process started.",
                 clock_mono_s() - d->start_mono_s);
+    metrics_u64(f, METRICS_NS "grpc_connections_refused_total", "counter",
+                "gRPC connections closed unserved for want of a file "
+                "descriptor.",
+                lifecycle_refused_total());
     metrics_head(f, METRICS_NS "build_info", "gauge",
                  "Always 1; the version is in the label.");
     fprintf(f, METRICS_NS "build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);

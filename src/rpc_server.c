@@ -27,13 +27,16 @@
  * keeps that to clients that go on sending after an UNAVAILABLE answer.
  */
 #include <errno.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
@@ -41,7 +44,9 @@
 #include <grpc/support/time.h>
 
 #include "log.h"
+#include "rpc_accept.h"
 #include "rpc_call.h"
+#include "rpc_log.h"
 #include "rpc_server.h"
 
 /* Requests each worker keeps posted per registered method. */
@@ -81,19 +86,6 @@ struct rpc_server {
     sem_t posted; /* a new worker has posted */
     int port;
 };
-
-static void
-rpc_gpr_log(gpr_log_func_args *args)
-{
-    enum log_level lvl = LOG_DEBUG;
-
-    if (args->severity == GPR_LOG_SEVERITY_ERROR)
-        lvl = LOG_ERROR;
-    else if (args->severity == GPR_LOG_SEVERITY_INFO)
-        lvl = LOG_INFO;
-    if (log_enabled(lvl))
-        log_write(lvl, NULL, "grpc: %s", args->message);
-}
 
 /* Posts the worker's first requests: RPC_REQUESTS_PER_METHOD per method and
  * one for unregistered methods. */
@@ -208,7 +200,7 @@ rpc_int_arg(const char *key, int value)
 static grpc_server *
 rpc_server_new(const struct config *cfg, void **methods)
 {
-    grpc_arg a[5];
+    grpc_arg a[6];
     grpc_channel_args args = {TC_ARRAY_LEN(a), a};
     grpc_server *srv;
 
@@ -221,11 +213,54 @@ rpc_server_new(const struct config *cfg, void **methods)
                        RPC_MAX_CONNECTION_IDLE_MS);
     /* A port in use must fail to bind, even by another tiny-cached. */
     a[4] = rpc_int_arg(GRPC_ARG_ALLOW_REUSEPORT, 0);
+    /* gRPC 1.51 inflates a compressed message whole before it checks the
+     * receive limit, so a small gzip request could take gigabytes: no
+     * compression is accepted (such calls answer UNIMPLEMENTED). */
+    a[5] = rpc_int_arg(GRPC_COMPRESSION_CHANNEL_ENABLED_ALGORITHMS_BITSET,
+                       1 << GRPC_COMPRESS_NONE);
     srv = grpc_server_create(&args, NULL);
     for (size_t i = 0; i < TC_ARRAY_LEN(rpc_methods); i++)
         methods[rpc_methods[i].method] = grpc_server_register_method(
             srv, rpc_methods[i].path, NULL, GRPC_SRM_PAYLOAD_NONE, 0);
     return srv;
+}
+
+/* Why gRPC could not listen on host:port, found by trying the same
+ * ourselves: the name does not resolve, or the bind's own error. */
+static void
+rpc_bind_error(const char *host, int port, char *err, size_t errlen)
+{
+    struct addrinfo hints = {0}, *res, *ai;
+    char name[CONFIG_HOST_MAX + 1], service[16];
+    size_t n = strlen(host);
+    int rc, e = 0;
+
+    if (n >= 2 && host[0] == '[' && host[n - 1] == ']' && n - 2 < sizeof name)
+        snprintf(name, sizeof name, "%.*s", (int)(n - 2), host + 1);
+    else
+        snprintf(name, sizeof name, "%s", host);
+    snprintf(service, sizeof service, "%d", port);
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    if ((rc = getaddrinfo(name, service, &hints, &res)) != 0) {
+        snprintf(err, errlen, "gRPC cannot listen on %s port %d: %s", host,
+                 port, gai_strerror(rc));
+        return;
+    }
+    for (ai = res; ai && e == 0; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+        int one = 1;
+
+        if (fd < 0 ||
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+            bind(fd, ai->ai_addr, ai->ai_addrlen) != 0)
+            e = errno;
+        if (fd >= 0)
+            close(fd);
+    }
+    freeaddrinfo(res);
+    snprintf(err, errlen, "gRPC cannot listen on %s port %d: %s", host, port,
+             e ? strerror(e) : "refused by gRPC");
 }
 
 /* Binds the configured address; the port, or 0 with err filled. */
@@ -244,12 +279,12 @@ rpc_server_bind(struct rpc_server *s, const struct config *cfg, char *err,
     if (!creds)
         return 0;
     rpc_format_addr(addr, sizeof addr, cfg->host, cfg->port);
+    rpc_log_quiet(true); /* one line of our own instead of gRPC's dump */
     port = grpc_server_add_http2_port(s->server, addr, creds);
+    rpc_log_quiet(false);
     grpc_server_credentials_release(creds);
     if (port == 0)
-        snprintf(err, errlen,
-                 "gRPC cannot listen on %s (address in use or not available)",
-                 addr);
+        rpc_bind_error(cfg->host, cfg->port, err, errlen);
     return port;
 }
 
@@ -343,6 +378,7 @@ static void
 rpc_server_teardown(struct rpc_server *s)
 {
     grpc_server_destroy(s->server);
+    rpc_accept_stop();
     for (size_t i = 0; i < s->nworkers; i++)
         grpc_completion_queue_shutdown(s->workers[i].cq);
     for (size_t i = 0; i < s->nstarted; i++)
@@ -428,9 +464,14 @@ rpc_server_start(const struct rpc_server_deps *d, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    gpr_set_log_function(rpc_gpr_log);
+    rpc_log_start();
     grpc_init();
-    sem_init(&s->posted, 0, 0);
+    if (sem_init(&s->posted, 0, 0) != 0) {
+        snprintf(err, errlen, "cannot make a semaphore: %s", strerror(errno));
+        grpc_shutdown_blocking();
+        free(s);
+        return NULL;
+    }
     s->shutdown_cq = grpc_completion_queue_create_for_pluck(NULL);
     s->server = rpc_server_new(d->cfg, s->methods);
     if (rpc_server_workers(s, d) != 0) {
@@ -440,6 +481,11 @@ rpc_server_start(const struct rpc_server_deps *d, char *err, size_t errlen)
     s->port = rpc_server_bind(s, d->cfg, err, errlen);
     if (s->port == 0)
         goto fail;
+    if (rpc_accept_start(s->port) != 0) {
+        snprintf(err, errlen, "cannot keep a spare file descriptor: %s",
+                 strerror(errno));
+        goto fail;
+    }
     grpc_server_start(s->server);
     if (rpc_server_threads(s, err, errlen) != 0)
         goto fail;

@@ -2,6 +2,7 @@
 
     H2(port)                 a connection driven by python3-h2 (valid frames)
       .call(path, body=None, end_stream=True, reset=False) -> stream id
+      .send_body(id, data)     data as flow control allows, then END_STREAM
       .statuses(ids, timeout) -> {stream id: grpc-status or None}
     RawConn(port)            bytes on the wire, frame by frame, for frames
       .frame(type, flags, stream, payload)   h2 refuses to send (floods)
@@ -17,6 +18,7 @@ import time
 import h2.config
 import h2.connection
 import h2.events
+import h2.exceptions
 import hpack
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -70,20 +72,45 @@ class H2:
         self.flush()
         return sid
 
+    def send_body(self, sid, data, timeout=10):
+        """Sends data on stream sid as flow control allows, then ends it;
+        stops early if the stream ends first (the server answered)."""
+        deadline = time.monotonic() + timeout
+        while data and sid not in self.ended and time.monotonic() < deadline:
+            room = min(self.conn.local_flow_control_window(sid),
+                       self.conn.max_outbound_frame_size)
+            if room <= 0:
+                self._read(deadline)
+                continue
+            self.conn.send_data(sid, data[:room])
+            data = data[room:]
+            self.flush()
+        if sid not in self.ended:
+            try:
+                self.conn.end_stream(sid)
+                self.flush()
+            except h2.exceptions.H2Error:
+                pass
+
+    def _read(self, deadline):
+        self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            data = self.sock.recv(65536)
+        except socket.timeout:
+            return True
+        if not data:
+            return False
+        self._events(self.conn.receive_data(data))
+        self.flush()
+        return True
+
     def statuses(self, ids, timeout=10):
         """grpc-status of each stream (None: reset, or no status in time)."""
         want = set(ids)
         deadline = time.monotonic() + timeout
         while not want <= set(self.ended) and time.monotonic() < deadline:
-            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
-            try:
-                data = self.sock.recv(65536)
-            except socket.timeout:
+            if not self._read(deadline):
                 break
-            if not data:
-                break
-            self._events(self.conn.receive_data(data))
-            self.flush()
         return {i: self.ended.get(i) for i in ids}
 
     def _events(self, events):

@@ -7,7 +7,7 @@ API (other test files rely on it):
     health_pb2()      -> health_pb2, from a copy of Debian's health.proto kept
                          outside any grpc/ folder (so the grpc package is not
                          shadowed)
-    with Server(env={...}, args=[...]) as s:
+    with Server(env={...}, args=[...], wrapper=["prlimit", ...]) as s:
         s.grpc_port, s.http_port, s.target, s.proc, s.log_lines(),
         s.stop(signal=SIGTERM, timeout=10) -> exit status
     run_daemon(env={...}, args=[...], timeout=10) -> (exit status, stderr)
@@ -132,9 +132,10 @@ class Server:
     when the block raised (pytest shows it with the failure)."""
 
     def __init__(self, env=None, args=None, wait_ready=True,
-                 timeout=READY_TIMEOUT_S):
+                 timeout=READY_TIMEOUT_S, wrapper=None):
         self.env = base_env(env)
         self.args = list(args or [])
+        self.wrapper = list(wrapper or [])
         self.wait_ready = wait_ready
         self.timeout = timeout
         self.proc = None
@@ -147,7 +148,8 @@ class Server:
     def __enter__(self):
         self._logf = tempfile.NamedTemporaryFile(prefix="tc-log-",
                                                  suffix=".txt", delete=False)
-        self.proc = subprocess.Popen([daemon_path()] + self.args,
+        self.proc = subprocess.Popen(self.wrapper + [daemon_path()] +
+                                     self.args,
                                      env=self.env, stdin=subprocess.DEVNULL,
                                      stdout=self._logf, stderr=self._logf)
         if self.wait_ready:

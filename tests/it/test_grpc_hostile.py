@@ -164,3 +164,118 @@ def test_drain_under_load_ends_calls_ok_or_unavailable(delay):
             bad = [r for r in results
                    if r not in ("ok", grpc.StatusCode.UNAVAILABLE)]
             assert not bad, (bad, s.log_text())
+
+
+def http_health(server):
+    import json
+    import urllib.error
+    import urllib.request
+    try:
+        with urllib.request.urlopen(server.http_url("/health"),
+                                    timeout=5) as r:
+            return r.status, json.load(r)["status"]
+    except urllib.error.HTTPError as e:
+        return e.code, json.load(e)["status"]
+
+
+def test_listener_recovers_after_file_descriptors_run_out():
+    import socket
+    with harness.Server(wrapper=["prlimit", "--nofile=256", "--"]) as s:
+        conns = []
+        for _ in range(400):
+            conns.append(socket.create_connection(("127.0.0.1", s.grpc_port),
+                                                  timeout=5))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any(
+                "out of file descriptors" in l for l in s.log_lines()):
+            time.sleep(0.05)
+        assert any("out of file descriptors" in l for l in s.log_lines())
+        for c in conns[:60]:
+            c.close()
+        time.sleep(0.5)
+        # gRPC is turning connections away: readiness says so.
+        assert http_health(s) == (503, "overloaded")
+        for c in conns[60:]:
+            c.close()
+        harness.assert_serving(s)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and http_health(s)[0] != 200:
+            time.sleep(0.2)
+        assert http_health(s) == (200, "healthy")
+        with urllib_open(s.http_url("/metrics")) as r:
+            text = r.read().decode()
+        refused = [l for l in text.splitlines()
+                   if l.startswith("tiny_cache_grpc_connections_refused_total ")]
+        assert refused and float(refused[0].split()[1]) > 0
+
+
+def urllib_open(url):
+    import urllib.request
+    return urllib.request.urlopen(url, timeout=10)
+
+
+def gzip_bomb(inflated_bytes):
+    """A gRPC message body, gzip'd, that inflates to inflated_bytes."""
+    import zlib
+    z = zlib.compressobj(9, zlib.DEFLATED, 31)
+    chunk = bytes(1 << 20)
+    out = [z.compress(chunk) for _ in range(inflated_bytes >> 20)]
+    out.append(z.flush())
+    body = b"".join(out)
+    return b"\x01" + len(body).to_bytes(4, "big") + body
+
+
+def test_compressed_requests_are_refused_before_inflating():
+    with harness.Server(env={"CACHE_MAX_MEMORY_MB": 16}) as s:
+        before = harness.rss_bytes(s.proc.pid)
+        bomb = gzip_bomb(512 << 20)
+        c = h2raw.H2(s.grpc_port)
+        ids = []
+        for _ in range(4):
+            sid = c.conn.get_next_available_stream_id()
+            c.conn.send_headers(sid, h2raw.request_headers(
+                "/cache.CacheService/Set", [("grpc-encoding", "gzip")]))
+            c.flush()
+            c.send_body(sid, bomb)
+            ids.append(sid)
+        got = c.statuses(ids, timeout=20)
+        c.close()
+        unimplemented = grpc.StatusCode.UNIMPLEMENTED.value[0]
+        assert all(v == unimplemented for v in got.values()), got
+        assert harness.rss_bytes(s.proc.pid) - before < 64 << 20
+        harness.assert_serving(s)
+
+
+def test_repeated_grpc_errors_are_rate_limited_in_the_log():
+    with harness.Server() as s:
+        ch = s.channel(options=[("grpc.default_compression_algorithm", 2)])
+        c = harness.CacheClient(ch)
+        t0 = time.monotonic()
+        for i in range(300):
+            with pytest.raises(grpc.RpcError) as e:
+                c.set("z%d" % i, b"v" * 100, timeout=10)
+            assert e.value.code() == grpc.StatusCode.UNIMPLEMENTED
+        seconds = time.monotonic() - t0
+        ch.close()
+        harness.assert_serving(s)
+        lines = [l for l in s.log_lines() if "grpc:" in l]
+        assert len(lines) <= 2 * 5 * (seconds + 2), lines[:20]
+
+
+@pytest.mark.parametrize("host,why", [
+    ("no-such-host.invalid", "Name or service not known"),
+    ("192.0.2.1", "Cannot assign requested address"),
+])
+def test_bind_failure_is_one_clear_line(host, why):
+    rc, err = harness.run_daemon(env={"CACHE_HOST": host})
+    assert rc == 1
+    errors = [l for l in err.splitlines() if "ERROR" in l]
+    assert len(errors) == 1 and why in errors[0], err
+
+
+def test_port_in_use_is_one_clear_line():
+    with harness.Server() as s:
+        rc, err = harness.run_daemon(env={"CACHE_PORT": s.grpc_port})
+    assert rc == 1
+    errors = [l for l in err.splitlines() if "ERROR" in l]
+    assert len(errors) == 1 and "Address already in use" in errors[0], err
