@@ -16,7 +16,8 @@
  * until the backlog is empty (EAGAIN) and gRPC waits for the socket to
  * become readable again, as usual. Connections are taken again as soon as
  * descriptors are free. Other sockets (the HTTP endpoint's) get the error
- * as it is.
+ * as it is. A connection taken on the gRPC port is handed to the frame
+ * watch (rpc_guard.c).
  *
  * Shed connections are counted in lifecycle.h (the metrics export the
  * count, and /health and /ready answer 503 while gRPC is turning
@@ -38,6 +39,7 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "rpc_accept.h"
+#include "rpc_guard.h"
 
 typedef int (*rpc_accept4_fn)(int, struct sockaddr *, socklen_t *, int);
 
@@ -141,7 +143,12 @@ accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
     int saved, c = rpc_accept_real(fd, addr, len, flags);
 
-    if (c >= 0 || (errno != EMFILE && errno != ENFILE))
+    if (c >= 0) {
+        if (rpc_accept_is_grpc(fd))
+            rpc_guard_open(c);
+        return c;
+    }
+    if (errno != EMFILE && errno != ENFILE)
         return c;
     saved = errno;
     if (!rpc_accept_is_grpc(fd)) {

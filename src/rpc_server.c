@@ -27,6 +27,7 @@
  * keeps that to clients that go on sending after an UNAVAILABLE answer.
  */
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -34,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,6 +48,7 @@
 #include "log.h"
 #include "rpc_accept.h"
 #include "rpc_call.h"
+#include "rpc_guard.h"
 #include "rpc_log.h"
 #include "rpc_server.h"
 
@@ -263,6 +266,17 @@ rpc_bind_error(const char *host, int port, char *err, size_t errlen)
              e ? strerror(e) : "refused by gRPC");
 }
 
+/* The soft open-file limit (no descriptor is at or above it). */
+static int
+rpc_open_file_limit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur > INT_MAX)
+        return INT_MAX;
+    return (int)rl.rlim_cur;
+}
+
 /* Binds the configured address; the port, or 0 with err filled. */
 static int
 rpc_server_bind(struct rpc_server *s, const struct config *cfg, char *err,
@@ -379,6 +393,7 @@ rpc_server_teardown(struct rpc_server *s)
 {
     grpc_server_destroy(s->server);
     rpc_accept_stop();
+    rpc_guard_stop();
     for (size_t i = 0; i < s->nworkers; i++)
         grpc_completion_queue_shutdown(s->workers[i].cq);
     for (size_t i = 0; i < s->nstarted; i++)
@@ -486,6 +501,8 @@ rpc_server_start(const struct rpc_server_deps *d, char *err, size_t errlen)
                  strerror(errno));
         goto fail;
     }
+    if (!d->cfg->tls_enabled)
+        rpc_guard_start(rpc_open_file_limit());
     grpc_server_start(s->server);
     if (rpc_server_threads(s, err, errlen) != 0)
         goto fail;

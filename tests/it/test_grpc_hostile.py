@@ -279,3 +279,128 @@ def test_port_in_use_is_one_clear_line():
     assert rc == 1
     errors = [l for l in err.splitlines() if "ERROR" in l]
     assert len(errors) == 1 and "Address already in use" in errors[0], err
+
+
+def reset_flood(port, seconds, streams_per_conn):
+    """HEADERS + RST_STREAM pairs as fast as the socket takes them, over
+    fresh connections whenever the server closes one. Returns (pairs sent,
+    connections the server closed)."""
+    import socket
+    import struct
+    block = h2raw.header_block("/cache.CacheService/Get")
+    end = time.monotonic() + seconds
+    sent = closed = 0
+    while time.monotonic() < end:
+        c = h2raw.RawConn(port)
+        sid = 1
+        try:
+            while sid < 2 * streams_per_conn and time.monotonic() < end:
+                buf = b""
+                for _ in range(100):
+                    buf += (struct.pack(">I", len(block))[1:] +
+                            bytes([h2raw.HEADERS, h2raw.END_HEADERS]) +
+                            struct.pack(">I", sid) + block)
+                    buf += (b"\x00\x00\x04" + bytes([h2raw.RST_STREAM, 0]) +
+                            struct.pack(">I", sid) + struct.pack(">I", 8))
+                    sid += 2
+                c.sock.sendall(buf)
+                sent += 100
+        except (socket.error, OSError):
+            closed += 1
+        c.close()
+    return sent, closed
+
+
+def calls_during(s, seconds, failures):
+    ch = s.channel()
+    c = harness.CacheClient(ch)
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            c.set("during", b"v", timeout=2)
+            c.get("during", timeout=2)
+        except grpc.RpcError as e:
+            failures.append(e.code())
+        time.sleep(0.01)
+    ch.close()
+
+
+def test_rapid_reset_is_cut_and_other_clients_are_served():
+    with harness.Server() as s:
+        before = harness.rss_bytes(s.proc.pid)
+        failures = []
+        t = threading.Thread(target=calls_during, args=(s, 6, failures))
+        t.start()
+        results = []
+        floods = [threading.Thread(
+            target=lambda: results.append(reset_flood(s.grpc_port, 5, 20000)))
+            for _ in range(3)]
+        for f in floods:
+            f.start()
+        for f in floods:
+            f.join(timeout=30)
+        t.join(timeout=30)
+        assert not failures, failures
+        assert sum(r[1] for r in results) > 0, results
+        assert any("too many stream resets" in l for l in s.log_lines())
+        assert harness.rss_bytes(s.proc.pid) - before < 200 << 20
+        harness.assert_serving(s)
+
+
+def headers_frame(sid, block, end_headers):
+    import struct
+    flags = h2raw.END_HEADERS if end_headers else 0
+    return (h2raw.HEADERS, flags, sid, block)
+
+
+def test_continuation_flood_is_closed():
+    import struct
+    with harness.Server() as s:
+        before = harness.rss_bytes(s.proc.pid)
+        c = h2raw.RawConn(s.grpc_port)
+        c.frame(h2raw.HEADERS, 0, 1, h2raw.header_block(
+            "/cache.CacheService/Get"))
+        chunk = b"\x00" * 16000
+        closed = False
+        try:
+            for _ in range(20000):     # 320 MB if nobody stops it
+                c.frame(h2raw.CONTINUATION, 0, 1, chunk)
+        except OSError:
+            closed = True
+        assert closed or c.closed_within(5)
+        c.close()
+        assert harness.rss_bytes(s.proc.pid) - before < 64 << 20
+        assert any("header block continued" in l for l in s.log_lines())
+        harness.assert_serving(s)
+
+
+def test_metadata_split_over_frames_is_refused():
+    import hpack
+    with harness.Server() as s:
+        enc = hpack.Encoder()
+        block = enc.encode(h2raw.request_headers("/cache.CacheService/Get"))
+        big = b"".join(enc.encode([("x-pad-%d" % i, "p" * 6000)])
+                       for i in range(170))       # ~1 MB of metadata
+        c = h2raw.RawConn(s.grpc_port)
+        try:
+            c.frame(h2raw.HEADERS, 0, 1, block)
+            for i in range(0, len(big), 7000):
+                last = i + 7000 >= len(big)
+                c.frame(h2raw.CONTINUATION,
+                        h2raw.END_HEADERS | 0 if last else 0, 1,
+                        big[i:i + 7000])
+            c.frame(0x0, 0x1, 1, h2raw.grpc_message(b"\x0a\x01k"))
+        except OSError:
+            pass
+        assert c.closed_within(5)
+        c.close()
+        harness.assert_serving(s)
+
+
+def test_metadata_up_to_the_limit_in_one_frame_is_served(server):
+    ch = server.channel()
+    c = harness.CacheClient(ch)
+    md = [("x-pad", "p" * 7000)]
+    assert c.set("md", b"v", metadata=md, timeout=10).status == c.m.OK
+    ch.close()
+    harness.assert_serving(server)

@@ -1,0 +1,19 @@
+/*
+ * rpc_guard.h: frame-level limits on every plaintext gRPC connection
+ * (h2scan.h), applied where gRPC reads the socket.
+ */
+#ifndef RPC_GUARD_H
+#define RPC_GUARD_H
+
+/* Starts watching connections accepted from now on; max_fds is the
+ * open-file limit (descriptors at or above it, or above 2^20, are never
+ * watched). With TLS the frames are encrypted and nothing can be watched:
+ * call it only for plaintext servers. */
+void rpc_guard_start(int max_fds);
+/* Stops watching and frees every connection's state; call after gRPC has
+ * closed its connections. */
+void rpc_guard_stop(void);
+/* Watches connection fd, just accepted on the gRPC port. */
+void rpc_guard_open(int fd);
+
+#endif

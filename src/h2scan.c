@@ -1,0 +1,168 @@
+/*
+ * h2scan.c: the frame watcher declared in h2scan.h.
+ *
+ * The client's bytes are the 24-byte preface, then frames: a 9-byte header
+ * (24-bit length, type, flags, 31-bit stream id) and length bytes of
+ * payload. Only headers are read; payloads are skipped, so the cost is a
+ * few instructions per frame whatever the frame carries. A header can
+ * straddle two reads: its bytes are kept in `head` until whole.
+ *
+ * Rules:
+ *  - A HEADERS frame must carry END_HEADERS: gRPC checks the metadata limit
+ *    frame by frame, so a block continued over CONTINUATION frames could
+ *    carry any amount. A request's metadata is at most 8 KiB, which fits
+ *    in one frame of the 16 KiB any peer accepts, so no client needs them.
+ *  - RST_STREAM frames draw on a token bucket (H2SCAN_RESETS_*), and so do
+ *    SETTINGS, PING, PRIORITY and frame types HTTP/2 does not define
+ *    (H2SCAN_CONTROL_*). A client that cancels calls now and then never
+ *    gets near either budget.
+ */
+#include <stdbool.h>
+#include <string.h>
+
+#include "h2scan.h"
+
+#define H2_PREFACE_LEN 24
+#define H2_HEAD_LEN    9
+
+enum {
+    H2_DATA = 0x0,
+    H2_HEADERS = 0x1,
+    H2_PRIORITY = 0x2,
+    H2_RST_STREAM = 0x3,
+    H2_SETTINGS = 0x4,
+    H2_PUSH_PROMISE = 0x5,
+    H2_PING = 0x6,
+    H2_GOAWAY = 0x7,
+    H2_WINDOW_UPDATE = 0x8,
+    H2_CONTINUATION = 0x9,
+};
+#define H2_FLAG_END_HEADERS 0x4
+
+static const char h2scan_preface[H2_PREFACE_LEN + 1] =
+    "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+static void
+h2scan_bucket_init(struct h2scan_bucket *b, uint64_t burst, uint64_t now_ms)
+{
+    b->milli = burst * 1000;
+    b->last_ms = now_ms;
+}
+
+/* Takes one token; false when the bucket is empty. */
+static bool
+h2scan_bucket_take(struct h2scan_bucket *b, uint64_t burst, uint64_t per_s,
+                   uint64_t now_ms)
+{
+    if (now_ms > b->last_ms) {
+        uint64_t add = (now_ms - b->last_ms) * per_s;
+
+        b->milli =
+            b->milli + add > burst * 1000 ? burst * 1000 : b->milli + add;
+        b->last_ms = now_ms;
+    }
+    if (b->milli < 1000)
+        return false;
+    b->milli -= 1000;
+    return true;
+}
+
+void
+h2scan_init(struct h2scan *s, uint64_t now_ms)
+{
+    memset(s, 0, sizeof *s);
+    h2scan_bucket_init(&s->resets, H2SCAN_RESETS_BURST, now_ms);
+    h2scan_bucket_init(&s->control, H2SCAN_CONTROL_BURST, now_ms);
+}
+
+/* Applies the rules to one whole frame header. */
+static enum h2scan_verdict
+h2scan_frame(struct h2scan *s, const uint8_t *h, uint64_t now_ms)
+{
+    uint8_t type = h[3], flags = h[4];
+
+    switch (type) {
+    case H2_HEADERS:
+        return flags & H2_FLAG_END_HEADERS ? H2SCAN_OK : H2SCAN_CONTINUATION;
+    case H2_CONTINUATION:
+        return H2SCAN_CONTINUATION;
+    case H2_RST_STREAM:
+        return h2scan_bucket_take(&s->resets, H2SCAN_RESETS_BURST,
+                                  H2SCAN_RESETS_PER_S, now_ms)
+                   ? H2SCAN_OK
+                   : H2SCAN_RESET_FLOOD;
+    case H2_DATA:
+    case H2_WINDOW_UPDATE:
+    case H2_GOAWAY:
+    case H2_PUSH_PROMISE: /* a protocol error gRPC answers itself */
+        return H2SCAN_OK;
+    default: /* SETTINGS, PING, PRIORITY, unknown types */
+        return h2scan_bucket_take(&s->control, H2SCAN_CONTROL_BURST,
+                                  H2SCAN_CONTROL_PER_S, now_ms)
+                   ? H2SCAN_OK
+                   : H2SCAN_CONTROL_FLOOD;
+    }
+}
+
+/* Reads the preface; returns the bytes it took. */
+static size_t
+h2scan_preface_feed(struct h2scan *s, const uint8_t *p, size_t n)
+{
+    size_t take = H2_PREFACE_LEN - s->preface_seen;
+
+    if (take > n)
+        take = n;
+    if (memcmp(p, h2scan_preface + s->preface_seen, take) != 0)
+        s->verdict = H2SCAN_BAD_PREFACE;
+    s->preface_seen += (uint32_t)take;
+    return take;
+}
+
+enum h2scan_verdict
+h2scan_feed(struct h2scan *s, const uint8_t *p, size_t n, uint64_t now_ms)
+{
+    const uint8_t *end = p + n;
+
+    if (s->verdict == H2SCAN_OK && s->preface_seen < H2_PREFACE_LEN)
+        p += h2scan_preface_feed(s, p, n);
+    while (s->verdict == H2SCAN_OK && p < end) {
+        size_t avail = (size_t)(end - p), take;
+
+        if (s->skip > 0) {
+            take = avail < s->skip ? avail : s->skip;
+            s->skip -= (uint32_t)take;
+            p += take;
+            continue;
+        }
+        take = H2_HEAD_LEN - s->head_len;
+        take = avail < take ? avail : take;
+        memcpy(s->head + s->head_len, p, take);
+        s->head_len += (uint8_t)take;
+        p += take;
+        if (s->head_len < H2_HEAD_LEN)
+            break;
+        s->head_len = 0;
+        s->skip =
+            (uint32_t)s->head[0] << 16 | (uint32_t)s->head[1] << 8 | s->head[2];
+        s->verdict = h2scan_frame(s, s->head, now_ms);
+    }
+    return s->verdict;
+}
+
+const char *
+h2scan_verdict_text(enum h2scan_verdict v)
+{
+    switch (v) {
+    case H2SCAN_OK:
+        break;
+    case H2SCAN_BAD_PREFACE:
+        return "not an HTTP/2 client preface";
+    case H2SCAN_CONTINUATION:
+        return "header block continued over several frames";
+    case H2SCAN_RESET_FLOOD:
+        return "too many stream resets";
+    case H2SCAN_CONTROL_FLOOD:
+        return "too many control frames";
+    }
+    return "ok";
+}

@@ -1,0 +1,218 @@
+/*
+ * rpc_guard.c: frame-level limits on every plaintext gRPC connection,
+ * applied where gRPC reads the socket.
+ *
+ * gRPC 1.51 bounds neither stream resets, nor header blocks continued over
+ * several frames, nor control frames (see h2scan.h). The daemon defines
+ * recvmsg() and close() in front of the C library's, as it does accept4()
+ * (rpc_accept.c): libgrpc reads its sockets with recvmsg and closes them
+ * with close, imported by name. A connection accepted on the gRPC port gets
+ * a struct h2scan in rpc_guard_conns, indexed by descriptor; every recvmsg
+ * on it feeds what was read to the scanner. When the scanner objects, the
+ * connection is shut down (shutdown(2), so that gRPC closes it itself and
+ * fails its calls) and the read reports ECONNRESET; one WARNING line per
+ * second at most says why and from where. close() frees the state.
+ *
+ * Other descriptors cost one array load per recvmsg or close.
+ *
+ * Ownership: a connection's state is created by the thread that accepts it
+ * (published with release order), then used only by the one thread reading
+ * that descriptor at a time (gRPC never reads one socket from two threads
+ * at once) and freed by the thread that closes it, after its last read.
+ */
+#include <arpa/inet.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "h2scan.h"
+#include "log.h"
+#include "rpc_guard.h"
+
+#define RPC_GUARD_PEER_MAX 64
+/* Descriptors watched at most: the table is static, so that it is never
+ * freed under a close() running on another thread; its pages cost memory
+ * only once descriptors that high are used. */
+#define RPC_GUARD_MAX_FDS (1 << 20)
+
+struct rpc_guard_conn {
+    struct h2scan scan;
+    char peer[RPC_GUARD_PEER_MAX];
+};
+
+typedef ssize_t (*rpc_recvmsg_fn)(int, struct msghdr *, int);
+typedef int (*rpc_close_fn)(int);
+
+static _Atomic(struct rpc_guard_conn *) rpc_guard_conns[RPC_GUARD_MAX_FDS];
+static _Atomic int rpc_guard_nfds; /* descriptors watched; 0: none */
+static _Atomic int64_t rpc_guard_last_log_s;
+
+static uint64_t
+rpc_guard_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The next definition of name after ours (the C library's, or a
+ * sanitizer's in front of it), looked up once. */
+static void *
+rpc_guard_next(_Atomic(void *) *cache, const char *name)
+{
+    void *f = atomic_load_explicit(cache, memory_order_acquire);
+
+    if (!f) {
+        f = dlsym(RTLD_NEXT, name);
+        atomic_store_explicit(cache, f, memory_order_release);
+    }
+    return f;
+}
+
+static struct rpc_guard_conn *
+rpc_guard_get(int fd)
+{
+    int n = atomic_load_explicit(&rpc_guard_nfds, memory_order_acquire);
+
+    if (fd < 0 || fd >= n)
+        return NULL;
+    return atomic_load_explicit(&rpc_guard_conns[fd], memory_order_acquire);
+}
+
+static void
+rpc_guard_peer(int fd, char *out, size_t outlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+
+    if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0) {
+        if (ss.ss_family == AF_INET) {
+            struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+            inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+            port = ntohs(a->sin_port);
+        } else if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+            inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+            port = ntohs(a->sin6_port);
+        }
+    }
+    snprintf(out, outlen, "%s:%d", host, port);
+}
+
+void
+rpc_guard_open(int fd)
+{
+    int n = atomic_load_explicit(&rpc_guard_nfds, memory_order_acquire);
+    struct rpc_guard_conn *c;
+
+    if (fd < 0 || fd >= n || !(c = malloc(sizeof *c)))
+        return;
+    h2scan_init(&c->scan, rpc_guard_now_ms());
+    rpc_guard_peer(fd, c->peer, sizeof c->peer);
+    free(atomic_exchange_explicit(&rpc_guard_conns[fd], c,
+                                  memory_order_acq_rel));
+}
+
+/* The scanner objected: one line a second at most, then shut down. */
+static void
+rpc_guard_refuse(int fd, struct rpc_guard_conn *c)
+{
+    int64_t now = (int64_t)(rpc_guard_now_ms() / 1000);
+    int64_t last = atomic_load(&rpc_guard_last_log_s);
+
+    if (now != last &&
+        atomic_compare_exchange_strong(&rpc_guard_last_log_s, &last, now))
+        log_warn(NULL, "closing gRPC connection from %s: %s", c->peer,
+                 h2scan_verdict_text(c->scan.verdict));
+    shutdown(fd, SHUT_RDWR);
+}
+
+/* Feeds the n bytes just read into msg's buffers to the scanner. */
+static bool
+rpc_guard_scan(struct rpc_guard_conn *c, const struct msghdr *msg, size_t n)
+{
+    uint64_t now = rpc_guard_now_ms();
+
+    for (size_t i = 0; i < msg->msg_iovlen && n > 0; i++) {
+        size_t len = msg->msg_iov[i].iov_len < n ? msg->msg_iov[i].iov_len : n;
+
+        if (h2scan_feed(&c->scan, msg->msg_iov[i].iov_base, len, now) !=
+            H2SCAN_OK)
+            return false;
+        n -= len;
+    }
+    return true;
+}
+
+ssize_t
+recvmsg(int fd, struct msghdr *msg, int flags)
+{
+    static _Atomic(void *) next;
+    rpc_recvmsg_fn real = (rpc_recvmsg_fn)rpc_guard_next(&next, "recvmsg");
+    struct rpc_guard_conn *c;
+    ssize_t n;
+
+    if (!real) {
+        errno = ENOSYS;
+        return -1;
+    }
+    c = rpc_guard_get(fd);
+    if (c && c->scan.verdict != H2SCAN_OK) {
+        errno = ECONNRESET;
+        return -1;
+    }
+    n = real(fd, msg, flags);
+    if (n <= 0 || !c || (flags & (MSG_PEEK | MSG_ERRQUEUE)))
+        return n;
+    if (!rpc_guard_scan(c, msg, (size_t)n)) {
+        rpc_guard_refuse(fd, c);
+        errno = ECONNRESET;
+        return -1;
+    }
+    return n;
+}
+
+int
+close(int fd)
+{
+    static _Atomic(void *) next;
+    rpc_close_fn real = (rpc_close_fn)rpc_guard_next(&next, "close");
+    int n = atomic_load_explicit(&rpc_guard_nfds, memory_order_acquire);
+
+    if (fd >= 0 && fd < n)
+        free(atomic_exchange_explicit(&rpc_guard_conns[fd], NULL,
+                                      memory_order_acq_rel));
+    if (!real) {
+        errno = ENOSYS;
+        return -1;
+    }
+    return real(fd);
+}
+
+void
+rpc_guard_start(int max_fds)
+{
+    if (max_fds > RPC_GUARD_MAX_FDS)
+        max_fds = RPC_GUARD_MAX_FDS;
+    atomic_store_explicit(&rpc_guard_nfds, max_fds > 0 ? max_fds : 0,
+                          memory_order_release);
+}
+
+void
+rpc_guard_stop(void)
+{
+    for (int i = atomic_exchange(&rpc_guard_nfds, 0) - 1; i >= 0; i--)
+        free(atomic_exchange(&rpc_guard_conns[i], NULL));
+}

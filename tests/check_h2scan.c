@@ -1,0 +1,162 @@
+/*
+ * check_h2scan.c: the HTTP/2 frame watcher (h2scan.c), fed bytes and a
+ * clock by hand.
+ */
+#include <string.h>
+
+#include "check_run.h"
+#include "h2scan.h"
+
+#define PREFACE "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+/* A frame header followed by len payload bytes of zeros, into out. */
+static size_t
+frame(uint8_t *out, uint8_t type, uint8_t flags, uint32_t stream, size_t len)
+{
+    out[0] = (uint8_t)(len >> 16);
+    out[1] = (uint8_t)(len >> 8);
+    out[2] = (uint8_t)len;
+    out[3] = type;
+    out[4] = flags;
+    out[5] = (uint8_t)(stream >> 24);
+    out[6] = (uint8_t)(stream >> 16);
+    out[7] = (uint8_t)(stream >> 8);
+    out[8] = (uint8_t)stream;
+    memset(out + 9, 0, len);
+    return 9 + len;
+}
+
+static enum h2scan_verdict
+feed_frame(struct h2scan *s, uint8_t type, uint8_t flags, size_t len,
+           uint64_t now)
+{
+    uint8_t buf[9 + 64];
+
+    ck_assert_uint_le(len, 64);
+    return h2scan_feed(s, buf, frame(buf, type, flags, 1, len), now);
+}
+
+static void
+start(struct h2scan *s)
+{
+    h2scan_init(s, 0);
+    ck_assert_int_eq(h2scan_feed(s, (const uint8_t *)PREFACE, 24, 0),
+                     H2SCAN_OK);
+}
+
+START_TEST(test_h2scan_preface_and_headers_split_anywhere_are_ok)
+{
+    uint8_t buf[128];
+    size_t n = 0;
+    struct h2scan s;
+
+    memcpy(buf, PREFACE, 24);
+    n = 24;
+    n += frame(buf + n, 0x4, 0, 0, 6);    /* SETTINGS */
+    n += frame(buf + n, 0x1, 0x4, 1, 20); /* HEADERS, END_HEADERS */
+    n += frame(buf + n, 0x0, 0x1, 1, 30); /* DATA, END_STREAM */
+    for (size_t cut = 0; cut <= n; cut++) {
+        h2scan_init(&s, 0);
+        ck_assert_int_eq(h2scan_feed(&s, buf, cut, 0), H2SCAN_OK);
+        ck_assert_int_eq(h2scan_feed(&s, buf + cut, n - cut, 0), H2SCAN_OK);
+        ck_assert_uint_eq(s.skip, 0);
+        ck_assert_uint_eq(s.head_len, 0);
+    }
+}
+END_TEST
+
+START_TEST(test_h2scan_bad_preface_is_refused)
+{
+    struct h2scan s;
+
+    h2scan_init(&s, 0);
+    ck_assert_int_eq(
+        h2scan_feed(&s, (const uint8_t *)"GET / HTTP/1.1\r\n", 16, 0),
+        H2SCAN_BAD_PREFACE);
+}
+END_TEST
+
+START_TEST(test_h2scan_continuation_is_refused_and_sticks)
+{
+    struct h2scan s;
+
+    start(&s);
+    ck_assert_int_eq(feed_frame(&s, 0x1, 0, 10, 0), H2SCAN_CONTINUATION);
+    ck_assert_int_eq(feed_frame(&s, 0x0, 0, 10, 0), H2SCAN_CONTINUATION);
+    start(&s);
+    ck_assert_int_eq(feed_frame(&s, 0x9, 0x4, 10, 0), H2SCAN_CONTINUATION);
+}
+END_TEST
+
+START_TEST(test_h2scan_resets_have_a_burst_then_a_rate)
+{
+    struct h2scan s;
+
+    start(&s);
+    for (int i = 0; i < H2SCAN_RESETS_BURST; i++)
+        ck_assert_int_eq(feed_frame(&s, 0x3, 0, 4, 0), H2SCAN_OK);
+    ck_assert_int_eq(feed_frame(&s, 0x3, 0, 4, 0), H2SCAN_RESET_FLOOD);
+
+    start(&s);
+    for (int i = 0; i < H2SCAN_RESETS_BURST; i++)
+        ck_assert_int_eq(feed_frame(&s, 0x3, 0, 4, 0), H2SCAN_OK);
+    /* One second later, a second's worth of resets is allowed again. */
+    for (int i = 0; i < H2SCAN_RESETS_PER_S; i++)
+        ck_assert_int_eq(feed_frame(&s, 0x3, 0, 4, 1000), H2SCAN_OK);
+    ck_assert_int_eq(feed_frame(&s, 0x3, 0, 4, 1000), H2SCAN_RESET_FLOOD);
+}
+END_TEST
+
+START_TEST(test_h2scan_control_flood_is_refused_data_never_counts)
+{
+    struct h2scan s;
+
+    start(&s);
+    for (int i = 0; i < 10 * H2SCAN_CONTROL_BURST; i++) {
+        ck_assert_int_eq(feed_frame(&s, 0x0, 0, 0, 0), H2SCAN_OK);
+        ck_assert_int_eq(feed_frame(&s, 0x8, 0, 4, 0), H2SCAN_OK);
+    }
+    for (int i = 0; i < H2SCAN_CONTROL_BURST; i++)
+        ck_assert_int_eq(feed_frame(&s, i % 2 ? 0x6 : 0x4, 0, 8, 0), H2SCAN_OK);
+    ck_assert_int_eq(feed_frame(&s, 0x2, 0, 5, 0), H2SCAN_CONTROL_FLOOD);
+}
+END_TEST
+
+START_TEST(test_h2scan_large_payload_is_skipped_across_feeds)
+{
+    static uint8_t big[9 + 70000];
+    struct h2scan s;
+    size_t n;
+
+    start(&s);
+    n = frame(big, 0x0, 0, 1, 70000);
+    for (size_t off = 0; off < n; off += 1000)
+        ck_assert_int_eq(
+            h2scan_feed(&s, big + off, n - off < 1000 ? n - off : 1000, 0),
+            H2SCAN_OK);
+    ck_assert_uint_eq(s.skip, 0);
+    ck_assert_int_eq(feed_frame(&s, 0x1, 0, 4, 0), H2SCAN_CONTINUATION);
+}
+END_TEST
+
+static Suite *
+h2scan_suite(void)
+{
+    Suite *s = suite_create("h2scan");
+    TCase *tc = tcase_create("feed");
+
+    tcase_add_test(tc, test_h2scan_preface_and_headers_split_anywhere_are_ok);
+    tcase_add_test(tc, test_h2scan_bad_preface_is_refused);
+    tcase_add_test(tc, test_h2scan_continuation_is_refused_and_sticks);
+    tcase_add_test(tc, test_h2scan_resets_have_a_burst_then_a_rate);
+    tcase_add_test(tc, test_h2scan_control_flood_is_refused_data_never_counts);
+    tcase_add_test(tc, test_h2scan_large_payload_is_skipped_across_feeds);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    return check_run(h2scan_suite());
+}
