@@ -54,6 +54,7 @@ struct rpc_worker {
     struct buf scratch;          /* Get values are copied here */
     struct rpc_call *free_calls; /* finished calls kept for reuse */
     size_t nfree;
+    struct rpc_call *tracked;           /* calls sending a budgeted reply */
     uint8_t unposted[RPC_METHOD_COUNT]; /* requests to post again */
     _Atomic int64_t posted;             /* requests posted, tag not yet back */
     _Atomic int64_t live;               /* calls accepted, not yet released */
@@ -82,6 +83,10 @@ typedef void (*rpc_handler)(struct rpc_worker *w, const uint8_t *req,
 int rpc_call_post(struct rpc_worker *w, enum rpc_method m);
 /* Advances the call whose tag came out of the queue with success ok. */
 void rpc_call_on_tag(struct rpc_call *c, bool ok);
+/* Cancels the calls whose budgeted reply has not been taken by its client
+ * in time (rpc_budget.h). The worker calls it at least once a second while
+ * w->tracked is not empty. */
+void rpc_call_expire(struct rpc_worker *w);
 /* Frees the worker's free list; call after its queue is drained. */
 void rpc_call_free_list(struct rpc_worker *w);
 

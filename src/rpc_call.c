@@ -36,6 +36,7 @@
 
 #include "log.h"
 #include "reqid.h"
+#include "rpc_budget.h"
 #include "rpc_cache.h"
 #include "rpc_call.h"
 #include "rpc_health.h"
@@ -67,7 +68,12 @@ struct rpc_call {
     grpc_slice status_details;
     grpc_status_code code;
     int cancelled;
-    bool late; /* accepted while the server drains */
+    bool late;           /* accepted while the server drains */
+    bool expired;        /* cancelled for a reply not taken in time */
+    char *peer;          /* gRPC's, for a budgeted reply (gpr_free) */
+    size_t budget_bytes; /* taken from rpc_budget, 0 if none */
+    uint64_t send_by_ns; /* budgeted reply: cancelled after this */
+    struct rpc_call *tprev, *tnext; /* in w->tracked while budgeted */
     uint64_t start_ns;
     char reqid[REQID_MAX + 1];
     char key_log[RPC_KEY_LOG_MAX];
@@ -107,6 +113,19 @@ rpc_counter_add(_Atomic int64_t *c, int64_t d)
                           memory_order_release);
 }
 
+/* Gives a budgeted reply's bytes back and leaves the tracked list. */
+static void
+rpc_call_untrack(struct rpc_call *c)
+{
+    rpc_budget_give(c->peer, c->budget_bytes);
+    if (c->tprev)
+        c->tprev->tnext = c->tnext;
+    else
+        c->w->tracked = c->tnext;
+    if (c->tnext)
+        c->tnext->tprev = c->tprev;
+}
+
 /* Frees everything the call holds and returns it to its worker. */
 static void
 rpc_call_release(struct rpc_call *c)
@@ -124,6 +143,9 @@ rpc_call_release(struct rpc_call *c)
         grpc_byte_buffer_destroy(c->reply);
     grpc_slice_unref(c->md_out.value);
     grpc_slice_unref(c->status_details);
+    if (c->budget_bytes)
+        rpc_call_untrack(c);
+    gpr_free(c->peer);
     if (c->call) {
         grpc_call_unref(c->call);
         rpc_counter_add(&w->live, -1);
@@ -324,7 +346,9 @@ rpc_call_finish(struct rpc_call *c)
 {
     struct rpc_worker *w = c->w;
     uint64_t us = (rpc_now_ns() - c->start_ns) / 1000;
-    unsigned code = c->cancelled ? GRPC_STATUS_CANCELLED : (unsigned)c->code;
+    unsigned code = c->expired     ? GRPC_STATUS_DEADLINE_EXCEEDED
+                    : c->cancelled ? GRPC_STATUS_CANCELLED
+                                   : (unsigned)c->code;
 
     reqstats_record(w->stats, c->method, code, us);
     if (log_enabled(LOG_DEBUG)) {
@@ -382,6 +406,33 @@ rpc_call_replace(struct rpc_call *c, enum rpc_phase phase)
     rpc_call_repost(w);
 }
 
+/* A large reply takes its bytes from the budget (rpc_budget.h) and joins
+ * the tracked list, or is replaced by RESOURCE_EXHAUSTED. */
+static void
+rpc_call_budget(struct rpc_call *c, struct rpc_reply *rep)
+{
+    size_t n = GRPC_SLICE_LENGTH(rep->body);
+
+    if (!rep->has_body || rep->code != GRPC_STATUS_OK ||
+        n < RPC_BUDGET_TRACK_BYTES)
+        return;
+    c->peer = grpc_call_get_peer(c->call);
+    if (!rpc_budget_take(c->peer, n)) {
+        grpc_slice_unref(rep->body);
+        rep->has_body = false;
+        rep->code = GRPC_STATUS_RESOURCE_EXHAUSTED;
+        rep->details = "too many large replies waiting to be read; retry";
+        return;
+    }
+    c->budget_bytes = n;
+    c->send_by_ns = c->start_ns + rpc_budget_timeout_s(n) * 1000000000ull;
+    c->tprev = NULL;
+    c->tnext = c->w->tracked;
+    if (c->tnext)
+        c->tnext->tprev = c;
+    c->w->tracked = c;
+}
+
 /* The message of a call accepted normally has arrived (or never will). */
 static void
 rpc_call_received(struct rpc_call *c)
@@ -390,6 +441,7 @@ rpc_call_received(struct rpc_call *c)
 
     memset(&rep, 0, sizeof rep);
     rpc_call_dispatch(c, &rep);
+    rpc_call_budget(c, &rep);
     rpc_call_answer(c, &rep);
 }
 
@@ -458,6 +510,20 @@ rpc_call_on_tag(struct rpc_call *c, bool ok)
         return;
     }
     rpc_call_accept(c);
+}
+
+void
+rpc_call_expire(struct rpc_worker *w)
+{
+    uint64_t now = rpc_now_ns();
+
+    for (struct rpc_call *c = w->tracked; c; c = c->tnext) {
+        if (c->expired || now < c->send_by_ns)
+            continue;
+        c->expired = true;
+        grpc_call_cancel_with_status(c->call, GRPC_STATUS_DEADLINE_EXCEEDED,
+                                     "reply not read in time", NULL);
+    }
 }
 
 void

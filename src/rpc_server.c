@@ -105,6 +105,13 @@ rpc_worker_post_all(struct rpc_worker *w)
         log_error(NULL, "cannot post every gRPC request");
 }
 
+static gpr_timespec
+rpc_after_ms(int64_t ms)
+{
+    return gpr_time_add(gpr_now(GPR_CLOCK_REALTIME),
+                        gpr_time_from_millis(ms, GPR_TIMESPAN));
+}
+
 static void *
 rpc_worker_main(void *arg)
 {
@@ -114,12 +121,19 @@ rpc_worker_main(void *arg)
     rpc_worker_post_all(w);
     sem_post(w->posted_sem);
     for (;;) {
+        /* While budgeted replies are out, wake at least once a second to
+         * cancel those not taken in time; else sleep until a call comes. */
         ev = grpc_completion_queue_next(
-            w->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+            w->cq,
+            w->tracked ? rpc_after_ms(1000)
+                       : gpr_inf_future(GPR_CLOCK_REALTIME),
+            NULL);
         if (ev.type == GRPC_QUEUE_SHUTDOWN)
             break;
         if (ev.type == GRPC_OP_COMPLETE)
             rpc_call_on_tag(ev.tag, ev.success != 0);
+        if (w->tracked)
+            rpc_call_expire(w);
     }
     rpc_call_free_list(w);
     return NULL;
@@ -321,13 +335,6 @@ static bool
 rpc_server_idle(struct rpc_server *s)
 {
     return RPC_SUM(s, posted) == 0 && RPC_SUM(s, live) == 0;
-}
-
-static gpr_timespec
-rpc_after_ms(int64_t ms)
-{
-    return gpr_time_add(gpr_now(GPR_CLOCK_REALTIME),
-                        gpr_time_from_millis(ms, GPR_TIMESPAN));
 }
 
 static bool

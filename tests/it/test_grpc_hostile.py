@@ -404,3 +404,82 @@ def test_metadata_up_to_the_limit_in_one_frame_is_served(server):
     assert c.set("md", b"v", metadata=md, timeout=10).status == c.m.OK
     ch.close()
     harness.assert_serving(server)
+
+
+def slow_reader(port, key, streams):
+    """A connection that asks for a large value on many streams and never
+    reads a byte of the answers."""
+    c = h2raw.RawConn(port)
+    block = h2raw.header_block("/cache.CacheService/Get")
+    body = h2raw.grpc_message(b"\x0a" + bytes([len(key)]) + key)
+    for i in range(streams):
+        sid = 1 + 2 * i
+        c.frame(h2raw.HEADERS, h2raw.END_HEADERS, sid, block)
+        c.frame(0x0, h2raw.END_STREAM, sid, body)
+    return c
+
+
+def test_slow_readers_pin_a_bounded_amount_of_memory():
+    with harness.Server(env={"CACHE_MAX_MEMORY_MB": 64}) as s:
+        ch = s.channel(options=[("grpc.max_receive_message_length",
+                                 8 << 20)])
+        c = harness.CacheClient(ch)
+        value = bytes(range(256)) * 4096               # 1 MiB
+        assert c.set("big", value, timeout=10).status == c.m.OK
+        before = harness.rss_bytes(s.proc.pid)
+        conns = [slow_reader(s.grpc_port, b"big", 50) for _ in range(10)]
+        peak = before
+        for _ in range(30):
+            time.sleep(0.1)
+            peak = max(peak, harness.rss_bytes(s.proc.pid))
+        # 500 replies of 1 MiB asked for; the budget holds 64 MiB of them.
+        assert peak - before < 160 << 20, (before, peak)
+        assert c.get("small-still-served", timeout=10).found is False
+        for conn in conns:
+            conn.close()
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                assert c.get("big", timeout=10).value == value
+                break
+            except grpc.RpcError as e:
+                assert e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+                time.sleep(0.2)
+        else:
+            pytest.fail("large Get still refused after the readers left")
+        # The memory they pinned goes back to the system.
+        deadline = time.monotonic() + 10
+        while (harness.rss_bytes(s.proc.pid) - before > 48 << 20 and
+               time.monotonic() < deadline):
+            time.sleep(0.2)
+        assert harness.rss_bytes(s.proc.pid) - before <= 48 << 20
+        ch.close()
+        harness.assert_serving(s)
+
+
+def metric(server, line_start):
+    with urllib_open(server.http_url("/metrics")) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith(line_start):
+                return float(line.split()[-1])
+    return 0.0
+
+
+def test_reply_not_read_in_time_is_cancelled():
+    with harness.Server(env={"CACHE_MAX_MEMORY_MB": 64}) as s:
+        ch = s.channel()
+        c = harness.CacheClient(ch)
+        assert c.set("big", b"b" * (512 << 10), timeout=10).status == c.m.OK
+        series = ('tiny_cache_grpc_requests_total{method="Get",'
+                  'code="DEADLINE_EXCEEDED"}')
+        assert metric(s, series) == 0
+        conn = slow_reader(s.grpc_port, b"big", 3)
+        # 512 KiB may take 10 s; the client reads nothing.
+        t0 = time.monotonic()
+        while metric(s, series) < 3 and time.monotonic() - t0 < 25:
+            time.sleep(0.5)
+        assert metric(s, series) == 3
+        assert time.monotonic() - t0 >= 9
+        conn.close()
+        ch.close()
+        harness.assert_serving(s)
