@@ -19,7 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define RPC_BUDGET_TRACK_BYTES ((size_t)64 * 1024)
+#define RPC_BUDGET_TRACK_BYTES ((size_t)16 * 1024)
 #define RPC_BUDGET_TOTAL_BYTES ((size_t)64 * 1024 * 1024)
 #define RPC_BUDGET_CONN_BYTES  ((size_t)16 * 1024 * 1024)
 /* A tracked reply not taken by its client within RPC_BUDGET_BASE_S plus

@@ -6,7 +6,7 @@
  * string ("ipv4:127.0.0.1:50418", unique per connection while it is open).
  * A node exists while its connection has bytes in flight and is freed when
  * they return to zero. Only replies of RPC_BUDGET_TRACK_BYTES or more come
- * here, so the lock is taken at most once per 64 KiB sent.
+ * here, so the lock is taken at most once per 16 KiB sent.
  */
 #include <pthread.h>
 #include <stdint.h>
