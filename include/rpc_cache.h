@@ -1,5 +1,5 @@
 /*
- * rpc_cache.h: cache.CacheService's methods (SPEC 3): decode the request
+ * rpc_cache.h: cache.CacheService's methods (README, "API"): decode the request
  * (keys with their length, from the wire copy of cache.proto whose key
  * fields are bytes), call the store, encode the reply, and map the store's
  * outcome to a gRPC status in one table.

@@ -1,5 +1,5 @@
 /*
- * rpc_health.h: grpc.health.v1.Health/Check (SPEC 3): SERVING for "" and
+ * rpc_health.h: grpc.health.v1.Health/Check: SERVING for "" and
  * "cache.CacheService" while the process phase is PHASE_SERVING,
  * NOT_SERVING before and from the moment shutdown begins, NOT_FOUND for
  * any other name. Watch is not registered and answers UNIMPLEMENTED.

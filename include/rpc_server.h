@@ -1,5 +1,5 @@
 /*
- * rpc_server.h: the gRPC server (SPEC 2, 3, 10, 11): listener, TLS/mTLS
+ * rpc_server.h: the gRPC server: listener, TLS/mTLS
  * credentials, one completion queue per worker thread, and the ordered
  * drain at shutdown.
  *
@@ -25,7 +25,7 @@
  * resource quota (GRPC_ARG_RESOURCE_QUOTA) would bound that too, but made
  * this version crash under memory pressure when tried. */
 #define RPC_RECV_MARGIN_BYTES 4096
-/* Limits on every connection (SPEC 11). */
+/* Limits on every connection (docs/limits.md). */
 #define RPC_MAX_METADATA_BYTES     8192
 #define RPC_MAX_CONCURRENT_STREAMS 100
 #define RPC_MAX_CONNECTION_IDLE_MS (5 * 60 * 1000)

@@ -22,7 +22,7 @@
  * large value does not pin its size in every worker. */
 #define RPC_SCRATCH_KEEP_BYTES (1024 * 1024)
 
-/* The gRPC outcome of each store status, in one place (SPEC 3). */
+/* The gRPC outcome of each store status, in one place. */
 static const struct {
     grpc_status_code code;
     const char *details;

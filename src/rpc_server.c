@@ -1,7 +1,7 @@
 /*
- * rpc_server.c: the gRPC server on the C core: channel arguments (SPEC 11
- * limits), credentials, one completion queue and thread per worker, and the
- * drain at shutdown.
+ * rpc_server.c: the gRPC server on the C core: channel arguments (the
+ * limits of docs/limits.md), credentials, one completion queue and thread
+ * per worker, and the drain at shutdown.
  *
  * Start: grpc_init, create the server with its limits, register every
  * method and each worker's queue, bind, start, then start the workers;
@@ -213,7 +213,7 @@ rpc_int_arg(const char *key, int value)
     return a;
 }
 
-/* The server with its limits (SPEC 11) and every method registered. */
+/* The server with its limits (docs/limits.md) and every method registered. */
 static grpc_server *
 rpc_server_new(const struct config *cfg, void **methods)
 {
