@@ -332,3 +332,22 @@ def rss_bytes(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
     raise RuntimeError("no VmRSS for %d" % pid)
+
+
+def sanitized():
+    """True when tiny-cached was built with a sanitizer, whose allocator
+    (quarantine, shadow memory) makes resident-memory bounds meaningless:
+    memory tests then check behaviour only."""
+    if "sanitized" not in _GEN:
+        out = subprocess.run(["ldd", daemon_path()], capture_output=True,
+                             text=True).stdout
+        _GEN["sanitized"] = any(s in out for s in ("libasan", "libtsan"))
+    return _GEN["sanitized"]
+
+
+def assert_rss_growth_below(pid, before, limit):
+    """RSS of pid grew by less than limit bytes since before (skipped in
+    sanitizer builds, see sanitized())."""
+    if not sanitized():
+        now = rss_bytes(pid)
+        assert now - before < limit, (before, now, limit)
