@@ -35,6 +35,9 @@ SAN="-fsanitize=address,undefined -fno-sanitize-recover=all \
 -fno-omit-frame-pointer"
 PKGS="grpc libprotobuf-c libmicrohttpd jansson openssl libsystemd"
 WARN="-Wall -Wextra -Wshadow -Wmissing-prototypes -Wformat=2 -Werror"
+# A report in a log fails the run even if the exit status were 0.
+FINDINGS='ERROR: \(Address\|Leak\|UndefinedBehavior\)Sanitizer'
+FINDINGS="$FINDINGS\\|runtime error:\\|ERROR: libFuzzer"
 
 build_libs() {
     [ -x "$top/configure" ] || (cd "$top" && autoreconf -fi)
@@ -50,7 +53,7 @@ build_libs() {
 
 build_target() { # name
     lib=$out/lib
-    # shellcheck disable=SC2086 # word splitting wanted for the flag lists
+    # shellcheck disable=SC2046,SC2086 # the flag lists are split on purpose
     $CC -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer $SAN $WARN \
         -Wno-strict-prototypes -I"$top/include" -I"$top/tests/fuzz" \
         -I"$lib" $(pkg-config --cflags $PKGS) \
@@ -89,8 +92,7 @@ run_target() { # name
     wall=$(($(date +%s) - start))
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$dir/fuzz.log")
     if [ "$status" -ne 0 ] || [ -z "$execs" ] ||
-        grep -q 'ERROR: \(Address\|Leak\|UndefinedBehavior\)Sanitizer\|runtime error:\|^==[0-9]*== ERROR: libFuzzer' \
-            "$dir/fuzz.log"; then
+        grep -q "$FINDINGS" "$dir/fuzz.log"; then
         tail -n 60 "$dir/fuzz.log"
         echo "$name: FAILED (exit $status) after ${wall}s; log $dir/fuzz.log"
         return 1
