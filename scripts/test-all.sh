@@ -4,7 +4,8 @@
 #  1. a -Werror build and `make check` (unit and integration tests);
 #  2. `make check` again in its own folder built with ASan + UBSan;
 #  3. the store's concurrency test built with ThreadSanitizer;
-#  4. `make distcheck`, and the systemd unit checks.
+#  4. each libFuzzer target (tests/fuzz/) for a few seconds;
+#  5. `make distcheck`, and the systemd unit checks.
 # Build folders go under build-ci/ (or $TC_CI_DIR). Exits non-zero on any
 # failure, after printing the failing test logs.
 set -eu
@@ -48,7 +49,8 @@ step "installing packages"
 "$top/scripts/deps.sh"
 cd "$top"
 step "clang-format --dry-run -Werror"
-clang-format --dry-run -Werror src/*.c include/*.h tests/*.c tests/*.h
+clang-format --dry-run -Werror src/*.c include/*.h tests/*.c tests/*.h \
+    tests/fuzz/*.c tests/fuzz/*.h
 step "autoreconf"
 autoreconf -fi
 
@@ -63,6 +65,12 @@ rm -rf "$out/tsan" && mkdir -p "$out/tsan"
 (cd "$out/tsan" && "$top/configure" --quiet --enable-tsan &&
     make -j"$jobs" --quiet check_store_mt && ./check_store_mt)
 passed=$((passed + 1))
+
+step "libFuzzer targets, a few seconds each"
+rm -rf "$out/fuzz"
+TC_FUZZ_DIR="$out/fuzz" "$top/scripts/fuzz.sh" -s 5
+set -- "$top"/tests/fuzz/fuzz_*.c
+passed=$((passed + $#))
 
 if [ -x "$top/scripts/check-distcheck.sh" ]; then
     step "make distcheck"

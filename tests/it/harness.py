@@ -31,6 +31,7 @@ import signal as _signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import grpc
@@ -38,6 +39,9 @@ import grpc
 HEALTH_PROTO = "/usr/share/grpc-proto/grpc/health/v1/health.proto"
 READY_TIMEOUT_S = 15
 _GEN = {}
+# Generating a module rewrites its file: client threads that ask for it at
+# once must not load a file another thread is writing.
+_GEN_LOCK = threading.Lock()
 
 
 def builddir():
@@ -76,24 +80,27 @@ def _load(name, path):
 
 def pb2():
     """The cache_pb2 module, generated once per test process."""
-    if "cache" not in _GEN:
-        out = _gen_dir()
-        _protoc(srcdir(), os.path.join(srcdir(), "cache.proto"), out)
-        _GEN["cache"] = _load("cache_pb2", os.path.join(out, "cache_pb2.py"))
-    return _GEN["cache"]
+    with _GEN_LOCK:
+        if "cache" not in _GEN:
+            out = _gen_dir()
+            _protoc(srcdir(), os.path.join(srcdir(), "cache.proto"), out)
+            _GEN["cache"] = _load("cache_pb2",
+                                  os.path.join(out, "cache_pb2.py"))
+        return _GEN["cache"]
 
 
 def health_pb2():
     """The health_pb2 module, from a copy of health.proto outside grpc/."""
-    if "health" not in _GEN:
-        out = _gen_dir()
-        src = os.path.join(out, "hsrc")
-        os.makedirs(src, exist_ok=True)
-        shutil.copy(HEALTH_PROTO, os.path.join(src, "health.proto"))
-        _protoc(src, os.path.join(src, "health.proto"), out)
-        _GEN["health"] = _load("health_pb2",
-                               os.path.join(out, "health_pb2.py"))
-    return _GEN["health"]
+    with _GEN_LOCK:
+        if "health" not in _GEN:
+            out = _gen_dir()
+            src = os.path.join(out, "hsrc")
+            os.makedirs(src, exist_ok=True)
+            shutil.copy(HEALTH_PROTO, os.path.join(src, "health.proto"))
+            _protoc(src, os.path.join(src, "health.proto"), out)
+            _GEN["health"] = _load("health_pb2",
+                                   os.path.join(out, "health_pb2.py"))
+        return _GEN["health"]
 
 
 def base_env(env=None):
