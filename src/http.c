@@ -145,7 +145,8 @@ http_header(void *ctx, const char *name, size_t *len)
     return v;
 }
 
-/* Queues resp on c; its body goes to libmicrohttpd. */
+/* Queues resp on c; its body goes to libmicrohttpd. MHD_NO (libmicrohttpd
+ * then closes the connection) when the response cannot be allocated. */
 static enum MHD_Result
 http_queue(struct MHD_Connection *c, struct http_response *resp)
 {
