@@ -1,5 +1,5 @@
 /*
- * http.h: the HTTP endpoint (SPEC 7): /health, /ready, /live, /stats,
+ * http.h: the HTTP endpoint (docs/http.md): /health, /ready, /live, /stats,
  * /metrics and /, served by libmicrohttpd on its own threads.
  */
 #ifndef HTTP_H

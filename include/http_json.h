@@ -1,6 +1,6 @@
 /*
- * http_json.h: the JSON documents of the HTTP endpoint (SPEC 7), built with
- * jansson.
+ * http_json.h: the JSON documents of the HTTP endpoint (docs/http.md),
+ * built with jansson.
  *
  * Each function returns a malloc'd NUL-terminated document that the caller
  * releases with free(), or NULL when memory ran out. They read the store (one

@@ -1,19 +1,35 @@
 /*
- * http.c: the HTTP endpoint's daemon (SPEC 7, 11): the listening socket,
- * libmicrohttpd's threads and limits, routing, 404/405, x-request-id.
+ * http.c: the HTTP endpoint's daemon: the listening socket, libmicrohttpd's
+ * threads and limits, and the adapter from a libmicrohttpd connection to
+ * http_handle() (routing, bodies, x-request-id: http_handle.c).
  *
  * libmicrohttpd runs a pool of HTTP_THREADS threads, each with its own epoll
- * loop, so nothing here ever runs on a gRPC worker. Bodies are rendered per
- * request into malloc'd buffers that libmicrohttpd frees once sent.
+ * loop, so nothing here ever runs on a gRPC worker.
  *
- * Limits against slow or hostile clients (SPEC 11): at most
- * HTTP_MAX_CONNECTIONS connections, HTTP_TIMEOUT_S of inactivity closes a
- * connection, and a connection's memory pool (HTTP_POOL_BYTES) holds the
- * request line, the headers and the response's headers. A request whose URL
- * plus headers take up to 8 KiB (measured: up to about 8.7 KB) is served;
- * from about 9 KB on, libmicrohttpd answers 414 or 431 itself (those answers
- * carry no x-request-id); in the narrow band between, the request fits but
- * the response headers do not, and the connection is closed unanswered.
+ * Limits against slow or hostile clients (docs/http.md, "Limits"):
+ * - HTTP_MAX_CONNECTIONS connections at once, at most HTTP_PER_IP of them
+ *   from one address (libmicrohttpd closes the others as it accepts them);
+ * - HTTP_IDLE_S without traffic closes a connection (libmicrohttpd);
+ * - HTTP_TOTAL_S from a connection's opening, or from the end of its last
+ *   answer, to the end of its next answer: past that the reaper
+ *   (http_conn.c) shuts the connection down, however it trickles;
+ * - a head (request line and headers) of up to HTTP_HEAD_MAX_BYTES is
+ *   served, whatever it is made of; a longer one gets 414 or 431 with
+ *   x-request-id from http_handle(), or, once it no longer fits the pool,
+ *   414 or 431 from libmicrohttpd itself (without x-request-id).
+ *
+ * HTTP_POOL_BYTES is each connection's memory pool: the head, a 64-byte
+ * record per header line and the answer's headers. 8 KiB of the shortest
+ * recorded line ("a:" and a line feed, 3 bytes) take 2730 records, about
+ * 171 KiB, hence 192 KiB. The pool is mapped per connection and only the
+ * pages a request touches become resident. A head that fills the pool to
+ * within a few hundred bytes (about 196,000 bytes) leaves no room for the
+ * answer's headers and is closed unanswered.
+ *
+ * The query string is cut off before libmicrohttpd splits it into records
+ * (http_uri_seen()), as nothing here reads it: a URL of many tiny
+ * arguments would exhaust any pool, and libmicrohttpd 0.9.75 then leaves
+ * the connection without an answer until a timeout ends it.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -29,152 +45,137 @@
 
 #include <microhttpd.h>
 
+#include "clock.h"
 #include "http.h"
-#include "http_json.h"
+#include "http_conn.h"
+#include "http_handle.h"
 #include "log.h"
-#include "metrics.h"
-#include "reqid.h"
 
 #define HTTP_THREADS         2u
 #define HTTP_MAX_CONNECTIONS 1024u
-#define HTTP_TIMEOUT_S       10u
-#define HTTP_POOL_BYTES      ((size_t)9 * 1024)
+#define HTTP_PER_IP          256u
+#define HTTP_IDLE_S          10u
+#define HTTP_TOTAL_S         10.0
+#define HTTP_POOL_BYTES      ((size_t)192 * 1024)
 #define HTTP_BACKLOG         128
-#define HTTP_LOG_URL_MAX     128
-
-#define HTTP_JSON_TYPE    "application/json"
-#define HTTP_METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 /*
  * The endpoint. deps and port are written once in http_start() before any
- * libmicrohttpd thread starts, and only read afterwards. running tells the
- * libmicrohttpd logger whether a message is about startup (logged as an
- * error) or about one connection (logged at debug, so that hostile clients
- * cannot flood the log).
+ * libmicrohttpd thread starts, and only read afterwards; conns has its own
+ * lock. running tells the libmicrohttpd logger whether a message is about
+ * startup (logged as an error) or about one connection (logged at debug,
+ * so that hostile clients cannot flood the log).
  */
 struct http {
     struct MHD_Daemon *daemon;
     struct http_deps deps;
+    struct http_conns *conns;
     int port;
     _Atomic bool running;
 };
 
-enum http_route {
-    ROUTE_ROOT,
-    ROUTE_HEALTH,
-    ROUTE_LIVE,
-    ROUTE_STATS,
-    ROUTE_METRICS,
-};
-
-static const struct {
-    const char *path;
-    enum http_route route;
-} http_routes[] = {
-    {"/", ROUTE_ROOT},        {"/health", ROUTE_HEALTH},
-    {"/ready", ROUTE_HEALTH}, {"/live", ROUTE_LIVE},
-    {"/stats", ROUTE_STATS},  {"/metrics", ROUTE_METRICS},
-};
-
-/* A response under construction; body is malloc'd and handed to
- * libmicrohttpd, which frees it. */
-struct http_reply {
-    int status;
-    char *body;
-    const char *type;
-};
-
-static int
-http_route_find(const char *url)
+/* The deadline record of c, set when c opened (NULL when that failed). */
+static struct http_conn *
+http_conn_of(struct MHD_Connection *c)
 {
-    for (size_t i = 0; i < TC_ARRAY_LEN(http_routes); i++)
-        if (strcmp(url, http_routes[i].path) == 0)
-            return (int)http_routes[i].route;
-    return -1;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+    return ci == NULL ? NULL : ci->socket_context;
 }
 
+/* libmicrohttpd's connection notifier: a connection opened or closed. */
 static void
-http_render(enum http_route route, const struct http_deps *d,
-            struct http_reply *r)
+http_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+            enum MHD_ConnectionNotificationCode code)
 {
-    r->status = MHD_HTTP_OK;
-    r->type = HTTP_JSON_TYPE;
-    switch (route) {
-    case ROUTE_ROOT:
-        r->body = http_json_root(d);
-        break;
-    case ROUTE_HEALTH:
-        r->body = http_json_health(d, &r->status);
-        break;
-    case ROUTE_LIVE:
-        r->body = http_json_live(d);
-        break;
-    case ROUTE_STATS:
-        r->body = http_json_stats(d);
-        break;
-    case ROUTE_METRICS:
-        r->body = metrics_render(d);
-        r->type = HTTP_METRICS_TYPE;
-        break;
+    struct http *h = cls;
+    const union MHD_ConnectionInfo *ci;
+
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        http_conns_remove(h->conns, *socket_context);
+        *socket_context = NULL;
+        return;
     }
+    ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci != NULL)
+        *socket_context =
+            http_conns_add(h->conns, ci->connect_fd, clock_mono_s());
 }
 
+/* libmicrohttpd's completion notifier: an answer ended (or failed). */
 static void
-http_error(struct http_reply *r, int status, const char *message)
+http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+               enum MHD_RequestTerminationCode toe)
 {
-    r->status = status;
-    r->type = HTTP_JSON_TYPE;
-    r->body = http_json_error(status, message);
+    struct http *h = cls;
+
+    (void)con_cls, (void)toe;
+    http_conns_rearm(h->conns, http_conn_of(c), clock_mono_s());
 }
 
-/* Queues r on c; takes ownership of r->body. Falls back to a static 500 body
- * when rendering or allocation failed. */
-static enum MHD_Result
-http_queue(struct MHD_Connection *c, struct http_reply *r, const char *reqid)
+/* libmicrohttpd's URL logger, called with the request line's URL before
+ * the query is split into records. Notes the URL's length, then ends the
+ * string just after its '?', so that libmicrohttpd finds no arguments:
+ * the URL lies in the connection's own read buffer, which libmicrohttpd
+ * passes const but owns writable. Returns no request context. */
+static void *
+http_uri_seen(void *cls, const char *uri, struct MHD_Connection *c)
 {
-    static const char oom[] = "{\"error\":\"out of memory\",\"status\":500}";
-    struct MHD_Response *resp = NULL;
+    char *query;
+
+    (void)cls;
+    if (uri == NULL)
+        return NULL;
+    http_conn_set_url_bytes(http_conn_of(c), strlen(uri));
+    query = strchr(uri, '?');
+    if (query != NULL)
+        query[1] = '\0';
+    return NULL;
+}
+
+static const char *
+http_header(void *ctx, const char *name, size_t *len)
+{
+    const char *v = NULL;
+
+    if (MHD_lookup_connection_value_n(ctx, MHD_HEADER_KIND, name, strlen(name),
+                                      &v, len) != MHD_YES)
+        return NULL;
+    return v;
+}
+
+/* Queues resp on c; its body goes to libmicrohttpd. MHD_NO (libmicrohttpd
+ * then closes the connection) when the response cannot be allocated. */
+static enum MHD_Result
+http_queue(struct MHD_Connection *c, struct http_response *resp)
+{
+    enum MHD_ResponseMemoryMode mode =
+        resp->owned != NULL ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT;
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        resp->body_len, (void *)resp->body, mode);
     enum MHD_Result ret;
 
-    if (r->body != NULL)
-        resp = MHD_create_response_from_buffer(strlen(r->body), r->body,
-                                               MHD_RESPMEM_MUST_FREE);
-    if (resp == NULL) {
-        free(r->body);
-        r->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
-        r->type = HTTP_JSON_TYPE;
-        resp = MHD_create_response_from_buffer(sizeof oom - 1, (void *)oom,
-                                               MHD_RESPMEM_PERSISTENT);
-        if (resp == NULL)
-            return MHD_NO;
+    if (r == NULL) {
+        http_response_fini(resp);
+        return MHD_NO;
     }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->type);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    MHD_add_response_header(resp, "x-request-id", reqid);
-    if (r->status == MHD_HTTP_METHOD_NOT_ALLOWED)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET");
-    ret = MHD_queue_response(c, (unsigned)r->status, resp);
-    MHD_destroy_response(resp);
+    resp->owned = NULL;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->type);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(r, "x-request-id", resp->request_id);
+    if (resp->allow_get)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET");
+    ret = MHD_queue_response(c, (unsigned)resp->status, r);
+    MHD_destroy_response(r);
     return ret;
 }
 
-static void
-http_request_id(struct MHD_Connection *c, char out[REQID_MAX + 1])
-{
-    const char *sent = NULL;
-    size_t len = 0;
-
-    if (MHD_lookup_connection_value_n(c, MHD_HEADER_KIND, "x-request-id",
-                                      strlen("x-request-id"), &sent,
-                                      &len) != MHD_YES)
-        sent = NULL;
-    reqid_accept_or_make(sent, sent == NULL ? 0 : len, out);
-}
-
-/* libmicrohttpd's access handler. A GET is answered on the second call,
- * once the request is complete, so that the connection may be kept alive;
- * anything else is answered on the first call, before any body is read
- * (libmicrohttpd then closes the connection instead of reading it). */
+/* libmicrohttpd's access handler, a thin adapter over http_handle(). A
+ * GET is answered on the second call, once the request is complete, so
+ * that the connection may be kept alive; anything else is answered on the
+ * first call, before any body is read (libmicrohttpd then closes the
+ * connection instead of reading it). */
 static enum MHD_Result
 http_answer(void *cls, struct MHD_Connection *c, const char *url,
             const char *method, const char *version, const char *upload,
@@ -182,28 +183,25 @@ http_answer(void *cls, struct MHD_Connection *c, const char *url,
 {
     static char seen;
     struct http *h = cls;
-    struct http_reply r = {0};
-    char reqid[REQID_MAX + 1];
-    char esc[HTTP_LOG_URL_MAX * 4 + 4];
-    int route = http_route_find(url);
-    bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+    struct http_request req = {
+        .method = method,
+        .url = url,
+        .url_bytes = http_conn_url_bytes(http_conn_of(c)),
+        .head_bytes = ci == NULL ? 0 : ci->header_size,
+        .header = http_header,
+        .header_ctx = c,
+    };
+    struct http_response resp;
 
     (void)version, (void)upload, (void)upload_size;
-    if (get && *con_cls == NULL) {
+    if (strcmp(method, MHD_HTTP_METHOD_GET) == 0 && *con_cls == NULL) {
         *con_cls = &seen;
         return MHD_YES;
     }
-    http_request_id(c, reqid);
-    if (route < 0)
-        http_error(&r, MHD_HTTP_NOT_FOUND, "not found");
-    else if (!get)
-        http_error(&r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
-    else
-        http_render((enum http_route)route, &h->deps, &r);
-    log_debug(reqid, "HTTP %.16s %s -> %d", method,
-              log_escape(url, strlen(url), HTTP_LOG_URL_MAX, esc, sizeof esc),
-              r.status);
-    return http_queue(c, &r, reqid);
+    http_handle(&h->deps, &req, &resp);
+    return http_queue(c, &resp);
 }
 
 /* URLs are matched as sent, never percent-decoded: "/%00" or "/%68ealth"
@@ -311,9 +309,41 @@ http_daemon_start(struct http *h, int fd)
         flags, 0, NULL, NULL, http_answer, h, MHD_OPTION_EXTERNAL_LOGGER,
         http_log, h, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
         MHD_OPTION_THREAD_POOL_SIZE, HTTP_THREADS, MHD_OPTION_CONNECTION_LIMIT,
-        HTTP_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT, HTTP_TIMEOUT_S,
+        HTTP_MAX_CONNECTIONS, MHD_OPTION_PER_IP_CONNECTION_LIMIT, HTTP_PER_IP,
+        MHD_OPTION_CONNECTION_TIMEOUT, HTTP_IDLE_S,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_POOL_BYTES,
+        MHD_OPTION_NOTIFY_CONNECTION, http_notify, h,
+        MHD_OPTION_NOTIFY_COMPLETED, http_completed, h,
+        MHD_OPTION_URI_LOG_CALLBACK, http_uri_seen, h,
         MHD_OPTION_UNESCAPE_CALLBACK, http_unescape, NULL, MHD_OPTION_END);
+}
+
+/* Starts libmicrohttpd on fd (closed on failure) and the reaper. 0, or -1
+ * with a line in err. */
+static int
+http_serve(struct http *h, int fd, char *err, size_t errlen)
+{
+    const char *host = h->deps.cfg->health_host;
+
+    h->conns = http_conns_create(HTTP_TOTAL_S);
+    if (h->conns == NULL) {
+        close(fd);
+        snprintf(err, errlen, "HTTP: out of memory");
+        return -1;
+    }
+    h->daemon = http_daemon_start(h, fd);
+    if (h->daemon == NULL) {
+        close(fd);
+        snprintf(err, errlen, "HTTP: cannot start libmicrohttpd on %s:%d", host,
+                 h->port);
+        return -1;
+    }
+    if (http_conns_start(h->conns) != 0) {
+        snprintf(err, errlen, "HTTP: cannot start the reaper thread: %s",
+                 strerror(errno));
+        return -1;
+    }
+    return 0;
 }
 
 /* open (or close) when the host is a bare IPv6 address, else "". */
@@ -341,18 +371,16 @@ http_start(const struct http_deps *deps, char *err, size_t errlen)
     if (fd < 0)
         goto fail;
     h->port = http_bound_port(fd);
-    h->daemon = http_daemon_start(h, fd);
-    if (h->daemon == NULL) {
-        close(fd);
-        snprintf(err, errlen, "HTTP: cannot start libmicrohttpd on %s:%d",
-                 cfg->health_host, h->port);
+    if (http_serve(h, fd, err, errlen) != 0)
         goto fail;
-    }
     atomic_store(&h->running, true);
     log_info(NULL, "HTTP listening on %s%s%s:%d", http_bracket(cfg, "["),
              cfg->health_host, http_bracket(cfg, "]"), h->port);
     return h;
 fail:
+    if (h->daemon != NULL)
+        MHD_stop_daemon(h->daemon);
+    http_conns_destroy(h->conns);
     free(h);
     return NULL;
 }
@@ -368,6 +396,8 @@ http_stop(struct http *h)
 {
     if (h == NULL)
         return;
+    http_conns_stop(h->conns);
     MHD_stop_daemon(h->daemon);
+    http_conns_destroy(h->conns);
     free(h);
 }

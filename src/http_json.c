@@ -1,6 +1,6 @@
 /*
  * http_json.c: the JSON bodies of /, /health, /ready, /live and /stats
- * (SPEC 7), built with jansson and serialised compactly.
+ * (docs/http.md), built with jansson and serialised compactly.
  *
  * Ownership: every builder returns a document from json_dumps() (jansson's
  * default allocator is malloc), which the caller frees with free().

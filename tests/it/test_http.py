@@ -1,4 +1,4 @@
-"""The HTTP endpoint (SPEC 7, 10): every path's status, content type and
+"""The HTTP endpoint (docs/http.md): every path's status, content type and
 JSON shape, /stats and /metrics against gRPC Stats after a known sequence of
 calls, promtool, x-request-id, 404/405, and /health during shutdown."""
 

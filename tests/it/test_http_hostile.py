@@ -1,8 +1,10 @@
-"""Slow, greedy and garbage HTTP clients (SPEC 11): idle connections, a
-slowloris client, 10 KB URLs and headers, raw garbage, more connections than
-the limit, and the idle timeout. After each, both HTTP and gRPC must still
-answer. Everything runs on 127.0.0.1 with bounded loops and short socket
-timeouts."""
+"""Slow, greedy and garbage HTTP clients (docs/http.md, "Limits"): idle
+connections, a slowloris client, 10 KB URLs and headers, heads of 8 KiB made
+of many tiny query arguments or header lines, heads just over 8 KiB, raw
+garbage, more connections than the limit, and the idle timeout. After each,
+both HTTP and gRPC must still answer. Everything runs on 127.0.0.1 with
+bounded loops and short socket timeouts. Slot starvation by trickling
+clients is in test_http_slots.py."""
 
 import http.client
 import json
@@ -18,6 +20,7 @@ import harness
 TIMEOUT_S = 10
 IDLE_TIMEOUT_S = 10     # the daemon's per-connection timeout
 CONNECTION_LIMIT = 1024
+HEAD_MAX = 8192         # request line plus headers served (docs/http.md)
 
 
 def raise_fd_limit(want):
@@ -97,12 +100,46 @@ def status_of(reply):
 def send_raw(port, payload):
     """Sends payload on a new connection; returns the reply's status code,
     None when the server closed without one."""
+    return status_of(send_raw_reply(port, payload))
+
+
+def send_raw_reply(port, payload):
+    """Sends payload on a new connection; returns the raw reply."""
     with connect(port) as sock:
         try:
             sock.sendall(payload)
         except OSError:
             pass  # the server may answer and close before reading it all
-        return status_of(read_reply(sock))
+        return read_reply(sock)
+
+
+def head_of(url=b"/live", lines=b""):
+    """A GET head for url with header lines (each with its line end) after
+    Host and Connection."""
+    return (b"GET " + url + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            + lines + b"\r\n")
+
+
+def padded_head(total):
+    """A GET /live head of exactly total bytes, its last line end
+    included."""
+    head = head_of(lines=b"X-Pad: \r\n")
+    return head_of(lines=b"X-Pad: " + b"p" * (total - len(head)) + b"\r\n")
+
+
+def fill_lines(unit):
+    """A head of at most HEAD_MAX bytes: as many header lines unit as
+    fit."""
+    room = HEAD_MAX - len(head_of())
+    return head_of(lines=unit * (room // len(unit)))
+
+
+def json_error(reply):
+    """The JSON body of a raw error reply, after checking its headers."""
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert b"\r\nx-request-id: " in head
+    assert b"\r\nContent-Type: application/json" in head
+    return json.loads(body)
 
 
 def test_idle_connections_leave_http_and_grpc_answering(server):
@@ -163,6 +200,64 @@ def test_many_headers_get_4xx(server):
     assert_both_answer(server)
 
 
+def query_of(n, arg):
+    return b"/live?" + b"&".join(arg % i if b"%" in arg else arg
+                                  for i in range(n))
+
+
+@pytest.mark.parametrize("url", [
+    query_of(140, b"a%d"),
+    query_of(1000, b"k%d=v"),
+    b"/live?" + b"&" * (HEAD_MAX - 100),
+    b"/live?" + b"a=&" * ((HEAD_MAX - 100) // 3),
+], ids=["140args", "1000pairs", "ampersands", "emptyvalues"])
+def test_many_query_arguments_are_served(server, url):
+    """The query is never read, whatever it holds; once it made
+    libmicrohttpd run out of memory and leave the connection unanswered."""
+    head = head_of(url)
+    assert len(head) <= HEAD_MAX
+    assert send_raw(server.http_port, head) == 200
+    assert_both_answer(server)
+
+
+@pytest.mark.parametrize("unit", [b"a:\n", b"a:\r\n", b"a:b\r\n",
+                                  b"X-H: v\r\n", b":\n"],
+                         ids=["name-lf", "name-crlf", "tiny", "short",
+                              "no-name"])
+def test_8kib_of_tiny_header_lines_is_served(server, unit):
+    assert send_raw(server.http_port, fill_lines(unit)) == 200
+    assert_both_answer(server)
+
+
+def test_head_of_exactly_8kib_is_served(server):
+    head = padded_head(HEAD_MAX)
+    assert len(head) == HEAD_MAX
+    assert send_raw(server.http_port, head) == 200
+
+
+@pytest.mark.parametrize("size", [HEAD_MAX + 1, 8800, 8850, 8900, 9000,
+                                  16 * 1024, 60 * 1024])
+def test_head_over_8kib_gets_431_with_request_id(server, size):
+    """Just over the limit, and through the band where libmicrohttpd once
+    closed the connection unanswered."""
+    head = padded_head(size)
+    assert len(head) == size
+    reply = send_raw_reply(server.http_port, head)
+    assert status_of(reply) == 431
+    assert json_error(reply) == {"error": "request header fields too large",
+                                 "status": 431}
+    assert_both_answer(server)
+
+
+@pytest.mark.parametrize("size", [HEAD_MAX + 1, 9000, 32 * 1024])
+def test_url_over_8kib_gets_414_with_request_id(server, size):
+    url = b"/live?" + b"q" * (size - len(b"/live?"))
+    reply = send_raw_reply(server.http_port, head_of(url))
+    assert status_of(reply) == 414
+    assert json_error(reply)["status"] == 414
+    assert_both_answer(server)
+
+
 def test_request_just_under_8kib_is_served(server):
     status = send_raw(server.http_port,
                       b"GET /live HTTP/1.1\r\nHost: x\r\nConnection: close"
@@ -217,8 +312,9 @@ def test_garbage_gets_an_error_or_a_close(server):
 
 @pytest.mark.skipif(not FD_OK, reason="open-file hard limit below 4096")
 def test_connection_limit_keeps_the_process_serving(server):
-    """More connections than the limit: the excess ones wait in the listen
-    backlog; gRPC keeps answering, and once the clients go, HTTP does too."""
+    """More connections than the limit from one address: past the
+    per-address limit they are closed as they are accepted; gRPC keeps
+    answering, and once the clients go, HTTP does too."""
     socks = []
     try:
         for _ in range(CONNECTION_LIMIT + 100):
