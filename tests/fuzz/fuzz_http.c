@@ -12,11 +12,8 @@
  * without a NUL (JSON that jansson parses, unless it is /metrics), Allow
  * exactly on 405, a valid x-request-id that echoes a valid one sent.
  *
- * Build (see docs/http.md, "Fuzzing"): libtinycache.a compiled with
- * clang -fsanitize=fuzzer-no-link,address,undefined, then
- *   clang -fsanitize=fuzzer,address,undefined -Iinclude -I<build>
- *     tests/fuzz/fuzz_http.c <build>/libtinycache.a <pkg-config libs>
- * and run it on tests/fuzz/corpus/http/.
+ * scripts/fuzz.sh builds it and runs it on tests/fuzz/corpus/fuzz_http/
+ * (docs/fuzzing.md).
  */
 #include <jansson.h>
 #include <stdint.h>
@@ -25,15 +22,13 @@
 #include <strings.h>
 
 #include "clock.h"
+#include "fuzz.h"
 #include "http_handle.h"
 #include "lifecycle.h"
 #include "reqid.h"
 #include "store.h"
 
 #define FUZZ_MAX_HEADERS 256
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* The request's header lines, split in place in a copy of the input. */
 struct fuzz_headers {
@@ -45,12 +40,6 @@ struct fuzz_headers {
 static struct config fuzz_cfg;
 static struct reqstats fuzz_workers[2];
 static struct http_deps fuzz_deps;
-
-#define FUZZ_CHECK(cond)                                                       \
-    do {                                                                       \
-        if (!(cond))                                                           \
-            __builtin_trap();                                                  \
-    } while (0)
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
