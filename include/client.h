@@ -17,17 +17,9 @@
 
 #include <grpc/grpc.h>
 
-#define CLIENT_REQUEST_ID_MAX 64
+#include "rpc_methods.h"
 
-/* The methods a client calls, in registration order. */
-enum client_method {
-    CLIENT_GET,
-    CLIENT_SET,
-    CLIENT_DELETE,
-    CLIENT_STATS,
-    CLIENT_HEALTH,
-    CLIENT_METHOD_COUNT
-};
+#define CLIENT_REQUEST_ID_MAX 64
 
 /*
  * Where and how to connect. Strings are borrowed for client_create() only.
@@ -107,7 +99,7 @@ grpc_channel *client_channel(const struct client *c);
  * Start a call of method m on completion queue cq. The caller starts its
  * batches and unrefs the call.
  */
-grpc_call *client_call_create(struct client *c, enum client_method m,
+grpc_call *client_call_create(struct client *c, enum rpc_method m,
                               grpc_completion_queue *cq, gpr_timespec deadline);
 
 /*
@@ -121,7 +113,7 @@ int client_wait_connected(struct client *c, double timeout_s);
  * most timeout_s seconds. request_id (NULL: none) goes out as x-request-id.
  * Always fills reply; release it with client_reply_fini().
  */
-void client_unary(struct client *c, enum client_method m, const uint8_t *req,
+void client_unary(struct client *c, enum rpc_method m, const uint8_t *req,
                   size_t req_len, const char *request_id, double timeout_s,
                   struct client_reply *reply);
 void client_reply_fini(struct client_reply *reply);

@@ -19,7 +19,5 @@ char *metrics_render(const struct http_deps *d);
 /* Calls accepted and not yet answered, summed over the workers (never
  * negative). */
 int64_t metrics_active_requests(const struct http_deps *d);
-/* The label value of a method ("Get", "Set", ...). */
-const char *metrics_method_name(enum rpc_method m);
 
 #endif

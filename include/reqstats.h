@@ -13,18 +13,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "rpc_methods.h"
 #include "tc.h"
-
-enum rpc_method {
-    RPC_GET = 0,
-    RPC_SET,
-    RPC_DELETE,
-    RPC_STATS,
-    RPC_HEALTH_CHECK,
-    RPC_HEALTH_WATCH,
-    RPC_UNKNOWN,
-    RPC_METHOD_COUNT
-};
 
 #define REQSTATS_CODES 17 /* gRPC status codes 0..16 */
 

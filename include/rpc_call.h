@@ -78,6 +78,9 @@ struct rpc_reply {
 typedef void (*rpc_handler)(struct rpc_worker *w, const uint8_t *req,
                             size_t len, struct rpc_reply *out);
 
+/* True for the methods the server registers (those with a handler in
+ * rpc_methods.h); the others arrive as unregistered calls. */
+bool rpc_call_registered(enum rpc_method m);
 /* Posts a request for method m (RPC_UNKNOWN: any unregistered method) on
  * w's queue. 0, or -1 when gRPC refused it (nothing left posted). */
 int rpc_call_post(struct rpc_worker *w, enum rpc_method m);

@@ -105,10 +105,10 @@ struct bench {
     unsigned running;
 };
 
-static const enum client_method bench_methods[BENCH_OP_COUNT] = {
-    [BENCH_GET] = CLIENT_GET,
-    [BENCH_SET] = CLIENT_SET,
-    [BENCH_DEL] = CLIENT_DELETE,
+static const enum rpc_method bench_methods[BENCH_OP_COUNT] = {
+    [BENCH_GET] = RPC_GET,
+    [BENCH_SET] = RPC_SET,
+    [BENCH_DEL] = RPC_DELETE,
 };
 
 static uint64_t

@@ -370,7 +370,7 @@ cli_parse(struct cli *cli, int argc, char **argv)
  * stderr). Returns 0 when the server answered OK with a body in reply.
  */
 static int
-cli_call(struct cli *cli, struct client *c, enum client_method m,
+cli_call(struct cli *cli, struct client *c, enum rpc_method m,
          const uint8_t *req, size_t req_len, struct client_reply *reply)
 {
     client_unary(c, m, req, req_len, cli->request_id, cli->timeout_s, reply);
@@ -417,7 +417,7 @@ cli_get(struct cli *cli, struct client *c)
     if ((req = client_encode_key(cli->arg[0], strlen(cli->arg[0]), &len)) ==
         NULL)
         return CLI_EXIT_USAGE;
-    rc = cli_call(cli, c, CLIENT_GET, req, len, &reply);
+    rc = cli_call(cli, c, RPC_GET, req, len, &reply);
     free(req);
     if (rc != 0) {
         client_reply_fini(&reply);
@@ -437,7 +437,7 @@ cli_get(struct cli *cli, struct client *c)
 
 /* Set and Delete answer CacheResponse; check it says OK. */
 static int
-cli_status_call(struct cli *cli, struct client *c, enum client_method m,
+cli_status_call(struct cli *cli, struct client *c, enum rpc_method m,
                 uint8_t *req, size_t len)
 {
     struct client_reply reply;
@@ -474,7 +474,7 @@ cli_set(struct cli *cli, struct client *c)
         client_encode_item(cli->arg[0], strlen(cli->arg[0]), cli->value,
                            cli->value_len, cli->ttl_s, &len);
 
-    return cli_status_call(cli, c, CLIENT_SET, req, len);
+    return cli_status_call(cli, c, RPC_SET, req, len);
 }
 
 static int
@@ -483,7 +483,7 @@ cli_del(struct cli *cli, struct client *c)
     size_t len;
     uint8_t *req = client_encode_key(cli->arg[0], strlen(cli->arg[0]), &len);
 
-    return cli_status_call(cli, c, CLIENT_DELETE, req, len);
+    return cli_status_call(cli, c, RPC_DELETE, req, len);
 }
 
 /* Print every CacheStats field by its proto name, as text or JSON. */
@@ -520,7 +520,7 @@ cli_stats(struct cli *cli, struct client *c)
     Cache__CacheStats *s;
     int rc;
 
-    if ((rc = cli_call(cli, c, CLIENT_STATS, NULL, 0, &reply)) != 0) {
+    if ((rc = cli_call(cli, c, RPC_STATS, NULL, 0, &reply)) != 0) {
         client_reply_fini(&reply);
         return rc;
     }
@@ -560,7 +560,7 @@ cli_health(struct cli *cli, struct client *c)
     req = client_encode_health(cli->arg[0] ? cli->arg[0] : "", &len);
     if (req == NULL)
         return CLI_EXIT_USAGE;
-    rc = cli_call(cli, c, CLIENT_HEALTH, req, len, &reply);
+    rc = cli_call(cli, c, RPC_HEALTH_CHECK, req, len, &reply);
     free(req);
     if (rc != 0) {
         client_reply_fini(&reply);

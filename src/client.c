@@ -29,15 +29,7 @@
 /* A channel and the handles of its registered methods; immutable. */
 struct client {
     grpc_channel *channel;
-    void *methods[CLIENT_METHOD_COUNT];
-};
-
-static const char *const client_paths[CLIENT_METHOD_COUNT] = {
-    [CLIENT_GET] = "/cache.CacheService/Get",
-    [CLIENT_SET] = "/cache.CacheService/Set",
-    [CLIENT_DELETE] = "/cache.CacheService/Delete",
-    [CLIENT_STATS] = "/cache.CacheService/Stats",
-    [CLIENT_HEALTH] = "/grpc.health.v1.Health/Check",
+    void *methods[RPC_METHOD_COUNT]; /* NULL for RPC_UNKNOWN */
 };
 
 void
@@ -185,9 +177,10 @@ client_create(const struct client_opts *opts, char *err, size_t errlen)
     chargs.args = args;
     c->channel = grpc_channel_create(target, creds, &chargs);
     grpc_channel_credentials_release(creds);
-    for (size_t i = 0; i < CLIENT_METHOD_COUNT; i++)
-        c->methods[i] =
-            grpc_channel_register_call(c->channel, client_paths[i], NULL, NULL);
+    for (int m = 0; m < RPC_METHOD_COUNT; m++)
+        if (rpc_method_path((enum rpc_method)m))
+            c->methods[m] = grpc_channel_register_call(
+                c->channel, rpc_method_path((enum rpc_method)m), NULL, NULL);
     return c;
 }
 
@@ -207,7 +200,7 @@ client_channel(const struct client *c)
 }
 
 grpc_call *
-client_call_create(struct client *c, enum client_method m,
+client_call_create(struct client *c, enum rpc_method m,
                    grpc_completion_queue *cq, gpr_timespec deadline)
 {
     return grpc_channel_create_registered_call(c->channel, NULL,
@@ -391,7 +384,7 @@ client_batch_reply(struct client_unary *b, struct client_reply *reply)
 }
 
 void
-client_unary(struct client *c, enum client_method m, const uint8_t *req,
+client_unary(struct client *c, enum rpc_method m, const uint8_t *req,
              size_t req_len, const char *request_id, double timeout_s,
              struct client_reply *reply)
 {

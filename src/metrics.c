@@ -28,22 +28,6 @@
 
 #define METRICS_NS "tiny_cache_"
 
-static const char *const metrics_methods[RPC_METHOD_COUNT] = {
-    [RPC_GET] = "Get",
-    [RPC_SET] = "Set",
-    [RPC_DELETE] = "Delete",
-    [RPC_STATS] = "Stats",
-    [RPC_HEALTH_CHECK] = "HealthCheck",
-    [RPC_HEALTH_WATCH] = "HealthWatch",
-    [RPC_UNKNOWN] = "Unknown",
-};
-
-const char *
-metrics_method_name(enum rpc_method m)
-{
-    return (unsigned)m < RPC_METHOD_COUNT ? metrics_methods[m] : "Unknown";
-}
-
 int64_t
 metrics_active_requests(const struct http_deps *d)
 {
@@ -232,7 +216,7 @@ metrics_requests(FILE *f, struct reqstats *sum)
 
             if (v != 0 || c == 0)
                 fprintf(f, "%s{method=\"%s\",code=\"%s\"} %" PRIu64 "\n", name,
-                        metrics_methods[m], status_name((int)c), v);
+                        rpc_method_label(m), status_name((int)c), v);
         }
 }
 
@@ -245,7 +229,7 @@ metrics_histogram(FILE *f, struct reqstats *sum)
     metrics_head(f, name, "histogram",
                  "gRPC call latency, by method, from arrival to answer.");
     for (unsigned m = 0; m < RPC_METHOD_COUNT; m++) {
-        const char *mn = metrics_methods[m];
+        const char *mn = rpc_method_label(m);
         uint64_t cum = 0;
 
         for (unsigned b = 0; b < REQSTATS_BUCKETS; b++) {

@@ -80,21 +80,9 @@ struct rpc_call {
 };
 
 static const rpc_handler rpc_handlers[RPC_METHOD_COUNT] = {
-    [RPC_GET] = rpc_cache_get,
-    [RPC_SET] = rpc_cache_set,
-    [RPC_DELETE] = rpc_cache_delete,
-    [RPC_STATS] = rpc_cache_stats,
-    [RPC_HEALTH_CHECK] = rpc_health_check,
-};
-
-static const char *const rpc_method_names[RPC_METHOD_COUNT] = {
-    [RPC_GET] = "Get",
-    [RPC_SET] = "Set",
-    [RPC_DELETE] = "Delete",
-    [RPC_STATS] = "Stats",
-    [RPC_HEALTH_CHECK] = "Health/Check",
-    [RPC_HEALTH_WATCH] = "Health/Watch",
-    [RPC_UNKNOWN] = "unknown",
+#define RPC_CALL_HANDLER(name, path, label, handler) handler,
+    RPC_METHOD_TABLE(RPC_CALL_HANDLER)
+#undef RPC_CALL_HANDLER
 };
 
 static uint64_t
@@ -133,7 +121,7 @@ rpc_call_release(struct rpc_call *c)
     struct rpc_worker *w = c->w;
 
     grpc_metadata_array_destroy(&c->md_in);
-    if (c->method == RPC_UNKNOWN || c->method == RPC_HEALTH_WATCH)
+    if (!rpc_handlers[c->method]) /* an unregistered call */
         grpc_call_details_destroy(&c->details);
     if (c->payload)
         grpc_byte_buffer_destroy(c->payload);
@@ -257,9 +245,11 @@ rpc_call_body(struct rpc_call *c, size_t *len)
 static void
 rpc_call_unimplemented(struct rpc_call *c, struct rpc_reply *rep)
 {
-    if (grpc_slice_str_cmp(c->details.method, "/grpc.health.v1.Health/Watch") ==
-        0)
-        c->method = RPC_HEALTH_WATCH;
+    for (int m = 0; m < RPC_METHOD_COUNT; m++)
+        if (!rpc_handlers[m] && rpc_method_path((enum rpc_method)m) &&
+            grpc_slice_str_cmp(c->details.method,
+                               rpc_method_path((enum rpc_method)m)) == 0)
+            c->method = (enum rpc_method)m;
     rep->code = GRPC_STATUS_UNIMPLEMENTED;
     /* The method path stands in for the key in the DEBUG line. */
     rpc_reply_key_log(rep, GRPC_SLICE_START_PTR(c->details.method),
@@ -300,7 +290,7 @@ rpc_call_details(struct rpc_call *c, const struct rpc_reply *rep)
         snprintf(text, sizeof text, "Internal server error (request_id=%s)",
                  c->reqid);
         c->status_details = grpc_slice_from_copied_string(text);
-        log_warn(c->reqid, "%s failed: %s", rpc_method_names[c->method],
+        log_warn(c->reqid, "%s failed: %s", rpc_method_label(c->method),
                  rep->details ? rep->details : "internal error");
     } else if (rep->details) {
         c->status_details = grpc_slice_from_static_string(rep->details);
@@ -354,13 +344,11 @@ rpc_call_finish(struct rpc_call *c)
     if (log_enabled(LOG_DEBUG)) {
         char *peer = grpc_call_get_peer(c->call);
 
-        log_write(
-            LOG_DEBUG, c->reqid,
-            "%s %s=\"%s\" peer=%s duration_us=%llu result=%s",
-            rpc_method_names[c->method],
-            c->method == RPC_UNKNOWN || c->method == RPC_HEALTH_WATCH ? "path"
-                                                                      : "key",
-            c->key_log, peer, (unsigned long long)us, status_name((int)code));
+        log_write(LOG_DEBUG, c->reqid,
+                  "%s %s=\"%s\" peer=%s duration_us=%llu result=%s",
+                  rpc_method_label(c->method),
+                  !rpc_handlers[c->method] ? "path" : "key", c->key_log, peer,
+                  (unsigned long long)us, status_name((int)code));
         gpr_free(peer);
     }
     rpc_call_release(c);
@@ -400,7 +388,7 @@ rpc_call_replace(struct rpc_call *c, enum rpc_phase phase)
         if (w->unposted[c->method] < UINT8_MAX)
             w->unposted[c->method]++;
         log_error(NULL, "cannot post a new %s request; will retry",
-                  rpc_method_names[c->method]);
+                  rpc_method_label(c->method));
         return;
     }
     rpc_call_repost(w);
@@ -524,6 +512,12 @@ rpc_call_expire(struct rpc_worker *w)
         grpc_call_cancel_with_status(c->call, GRPC_STATUS_DEADLINE_EXCEEDED,
                                      "reply not read in time", NULL);
     }
+}
+
+bool
+rpc_call_registered(enum rpc_method m)
+{
+    return (unsigned)m < RPC_METHOD_COUNT && rpc_handlers[m] != NULL;
 }
 
 void

@@ -60,18 +60,6 @@
 #define RPC_DRAIN_QUIET_MS 100
 #define RPC_ADDR_MAX       (CONFIG_HOST_MAX + 16)
 
-/* Registered methods; anything else goes to the unregistered request. */
-static const struct {
-    enum rpc_method method;
-    const char *path;
-} rpc_methods[] = {
-    {RPC_GET, "/cache.CacheService/Get"},
-    {RPC_SET, "/cache.CacheService/Set"},
-    {RPC_DELETE, "/cache.CacheService/Delete"},
-    {RPC_STATS, "/cache.CacheService/Stats"},
-    {RPC_HEALTH_CHECK, "/grpc.health.v1.Health/Check"},
-};
-
 /*
  * The server. Written by the thread that calls start and stop only;
  * workers read `phase` (atomic, enum rpc_phase) and their own struct
@@ -97,9 +85,9 @@ rpc_worker_post_all(struct rpc_worker *w)
 {
     int failed = 0;
 
-    for (size_t i = 0; i < TC_ARRAY_LEN(rpc_methods); i++)
-        for (int r = 0; r < RPC_REQUESTS_PER_METHOD; r++)
-            failed |= rpc_call_post(w, rpc_methods[i].method);
+    for (int m = 0; m < RPC_METHOD_COUNT; m++)
+        for (int r = 0; w->methods[m] && r < RPC_REQUESTS_PER_METHOD; r++)
+            failed |= rpc_call_post(w, (enum rpc_method)m);
     failed |= rpc_call_post(w, RPC_UNKNOWN);
     if (failed)
         log_error(NULL, "cannot post every gRPC request");
@@ -236,9 +224,11 @@ rpc_server_new(const struct config *cfg, void **methods)
     a[5] = rpc_int_arg(GRPC_COMPRESSION_CHANNEL_ENABLED_ALGORITHMS_BITSET,
                        1 << GRPC_COMPRESS_NONE);
     srv = grpc_server_create(&args, NULL);
-    for (size_t i = 0; i < TC_ARRAY_LEN(rpc_methods); i++)
-        methods[rpc_methods[i].method] = grpc_server_register_method(
-            srv, rpc_methods[i].path, NULL, GRPC_SRM_PAYLOAD_NONE, 0);
+    for (int m = 0; m < RPC_METHOD_COUNT; m++)
+        if (rpc_call_registered((enum rpc_method)m))
+            methods[m] = grpc_server_register_method(
+                srv, rpc_method_path((enum rpc_method)m), NULL,
+                GRPC_SRM_PAYLOAD_NONE, 0);
     return srv;
 }
 
