@@ -41,6 +41,7 @@ struct config {
     uint32_t shards;           /* CACHE_SHARDS */
     uint32_t shutdown_delay_s; /* CACHE_SHUTDOWN_DELAY */
     uint32_t shutdown_grace_s; /* CACHE_SHUTDOWN_GRACE */
+    uint32_t max_batch;        /* CACHE_MAX_BATCH: items per batch call */
 };
 
 enum config_result {

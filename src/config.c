@@ -107,6 +107,9 @@ static const struct opt_entry config_options[] = {
         "keep serving this long after SIGTERM, health already failing"),
     OPT("--shutdown-grace", "CACHE_SHUTDOWN_GRACE", OPT_U32, 0, 3600, "5",
         shutdown_grace_s, "SECONDS", "time in-flight calls get to finish"),
+    OPT("--max-batch", "CACHE_MAX_BATCH", OPT_U32, 1, 1000000, "10000",
+        max_batch, "N",
+        "items at most in one MultiGet, MultiSet or MultiDelete"),
 };
 
 #define CONFIG_NOPTS TC_ARRAY_LEN(config_options)
