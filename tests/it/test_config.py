@@ -44,6 +44,10 @@ BAD = [
     ({}, ["--max-memory-mb", "1", "--max-value-bytes", "1048577"],
      "--max-value-bytes", "1048577"),
     ({"CACHE_TLS_ENABLED": "true"}, [], "--tls-cert-path", None),
+    ({"CACHE_TLS_REQUIRE_CLIENT_AUTH": "true"}, [],
+     "CACHE_TLS_REQUIRE_CLIENT_AUTH", "true"),
+    ({"CACHE_TLS_ENABLED": "false"}, ["--tls-require-client-auth", "on"],
+     "--tls-require-client-auth", "on"),
     ({}, ["--no-such-flag"], "--no-such-flag", None),
 ]
 
