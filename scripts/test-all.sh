@@ -3,7 +3,8 @@
 #  0. the house format (.clang-format) on src, include and tests;
 #  1. a -Werror build and `make check` (unit and integration tests);
 #  2. `make check` again in its own folder built with ASan + UBSan;
-#  3. the store's concurrency test built with ThreadSanitizer;
+#  3. the store's concurrency and cleanup-thread tests built with
+#     ThreadSanitizer;
 #  4. `make distcheck`, and the systemd unit checks.
 # Build folders go under build-ci/ (or $TC_CI_DIR). Exits non-zero on any
 # failure, after printing the failing test logs.
@@ -58,11 +59,12 @@ check_in "$out/werror" --enable-werror
 step "ASan + UBSan build, make check"
 ASAN_OPTIONS=detect_leaks=1 check_in "$out/asan" --enable-werror --enable-sanitizers
 
-step "ThreadSanitizer: store concurrency test"
+step "ThreadSanitizer: store concurrency and cleanup-thread tests"
 rm -rf "$out/tsan" && mkdir -p "$out/tsan"
 (cd "$out/tsan" && "$top/configure" --quiet --enable-tsan &&
-    make -j"$jobs" --quiet check_store_mt && ./check_store_mt)
-passed=$((passed + 1))
+    make -j"$jobs" --quiet check_store_mt check_store_expiry &&
+    ./check_store_mt && ./check_store_expiry)
+passed=$((passed + 2))
 
 if [ -x "$top/scripts/check-distcheck.sh" ]; then
     step "make distcheck"
