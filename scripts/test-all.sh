@@ -3,8 +3,8 @@
 #  0. the house format (.clang-format) on src, include and tests;
 #  1. a -Werror build and `make check` (unit and integration tests);
 #  2. `make check` again in its own folder built with ASan + UBSan;
-#  3. the store's concurrency and cleanup-thread tests built with
-#     ThreadSanitizer;
+#  3. ThreadSanitizer: the store's concurrency and cleanup-thread tests,
+#     then tiny-cached and its tools under the threaded integration tests;
 #  4. `make distcheck`, and the systemd unit checks.
 # Build folders go under build-ci/ (or $TC_CI_DIR). Exits non-zero on any
 # failure, after printing the failing test logs.
@@ -65,6 +65,28 @@ rm -rf "$out/tsan" && mkdir -p "$out/tsan"
     make -j"$jobs" --quiet check_store_mt check_store_expiry &&
     ./check_store_mt && ./check_store_expiry)
 passed=$((passed + 2))
+
+# The daemon, the cli and the bench from the same ThreadSanitizer build,
+# under the integration tests that run many threads. The first report stops
+# the process (halt_on_error; exit status 66) and fails its test
+# (tests/it/harness.py); tests/tsan.supp excuses only the uninstrumented
+# gRPC, abseil and OpenSSL libraries, never our code.
+step "ThreadSanitizer: tiny-cached under the threaded integration tests"
+(cd "$out/tsan" && make -j"$jobs" --quiet all)
+tsan_it() { # test file: runs it against the ThreadSanitizer build
+    log="$out/tsan/${1%.py}.log"
+    TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=$top/tests/tsan.supp" \
+        TC_BUILDDIR="$out/tsan" TC_SRCDIR="$top" \
+        "$top/tests/it/run-it.sh" "$top/tests/it/$1" >"$log" 2>&1 ||
+        { cat "$log"; return 1; }
+    echo "$1: $(tail -n 1 "$log")"
+    passed=$((passed + 1))
+}
+for t in test_grpc_concurrency.py test_grpc_shutdown.py test_grpc_limits.py \
+    test_grpc_expiry.py test_grpc_api.py test_grpc_bad_input.py test_http.py \
+    test_http_hostile.py test_bench.py test_grpc_tls.py test_notify.py; do
+    tsan_it "$t"
+done
 
 if [ -x "$top/scripts/check-distcheck.sh" ]; then
     step "make distcheck"
