@@ -1,7 +1,8 @@
 #!/bin/sh
 # Sets up, builds and runs every test, as CI does (as root on Debian 12):
 #  0. the house format (.clang-format) on src, include and tests;
-#  1. a -Werror build and `make check` (unit and integration tests);
+#  1. a -Werror build and `make check` (unit and integration tests), then
+#     a one-minute soak at the memory limit with its binaries (soak.sh);
 #  2. `make check` again in its own folder built with ASan + UBSan;
 #  3. ThreadSanitizer: the store's concurrency and cleanup-thread tests,
 #     then tiny-cached and its tools under the threaded integration tests;
@@ -55,6 +56,12 @@ autoreconf -fi
 
 step "build with -Werror, make check"
 check_in "$out/werror" --enable-werror
+
+# A minute (TC_SOAK_MINUTES) of mixed-size writes and reads at a 64 MiB
+# memory limit: resident size and accounted memory within their bounds.
+step "soak at the memory limit"
+"$top/scripts/soak.sh" "${TC_SOAK_MINUTES:-1}" "$out/werror"
+passed=$((passed + 1))
 
 step "ASan + UBSan build, make check"
 ASAN_OPTIONS=detect_leaks=1 check_in "$out/asan" --enable-werror --enable-sanitizers
