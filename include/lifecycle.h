@@ -1,6 +1,6 @@
 /*
- * lifecycle.h: the process's phase (SPEC 10), one atomic that gRPC health and
- * HTTP /health read on every call. main.c is the only writer.
+ * lifecycle.h: the process's phase (README, Shutdown), one atomic that gRPC
+ * health and HTTP /health read on every call. main.c is the only writer.
  */
 #ifndef LIFECYCLE_H
 #define LIFECYCLE_H

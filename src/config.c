@@ -1,5 +1,6 @@
 /*
- * config.c: tiny-cached's settings (SPEC 8), from one option table.
+ * config.c: tiny-cached's settings (README, Configuration), from one option
+ * table.
  *
  * Each row of config_options names a setting once: its flag, its variable,
  * its type, its bounds, its default and its help. The same rows drive the

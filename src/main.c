@@ -1,5 +1,5 @@
 /*
- * main.c: tiny-cached's life cycle (SPEC 10).
+ * main.c: tiny-cached's life cycle (README, Shutdown).
  *
  * config -> log -> store and its cleanup threads -> gRPC -> HTTP -> ready;
  * then main waits for SIGTERM or SIGINT (blocked in every thread, so only

@@ -1,7 +1,7 @@
 /*
- * check_config.c: config_load() against SPEC 8: defaults, precedence, every
- * class of invalid value, the TLS file checks, --help, --version and the
- * startup log line.
+ * check_config.c: config_load() against the README's Configuration:
+ * defaults, precedence, every class of invalid value, the TLS file checks,
+ * --help, --version and the startup log line.
  */
 #include <inttypes.h>
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 /*
- * check_store.c: the store's rules (SPEC 4 and 5) on a fake clock: keys,
+ * check_store.c: the store's rules (README, The store) on a fake clock: keys,
  * values, limits, eviction order and counters.
  */
 #include <malloc.h>

@@ -1,5 +1,6 @@
 /*
- * check_store_expiry.c: TTLs and cleanup (SPEC 4 and 6) on a fake clock.
+ * check_store_expiry.c: TTLs and cleanup (README, The store) on a fake
+ * clock.
  */
 #include <stdio.h>
 #include <time.h>

@@ -1,4 +1,4 @@
-"""cache.CacheService and grpc.health.v1.Health over the wire (SPEC 3)."""
+"""cache.CacheService and grpc.health.v1.Health over the wire (README, API)."""
 
 import json
 import re
