@@ -13,7 +13,11 @@
 # memory_usage_bytes (the totals of HTTP /stats). It fails when
 #   - VmRSS ever exceeds the memory limit + 10 % + the RSS measured before
 #     the load,
-#   - memory_usage_bytes ever exceeds the memory limit,
+#   - memory_usage_bytes ever exceeds the memory limit in three readings
+#     in a row (/stats sums its shards one at a time, not as one atomic cut
+#     (docs/http.md): a Set that evicts in a shard already read and stores
+#     in one not read yet is counted twice in that one document; the store
+#     itself never passes the limit, so an excess that persists is a bug),
 #   - the bench reports a status other than OK or RESOURCE_EXHAUSTED, or
 #     the daemon dies;
 # and prints the peak figures, the calls and their statuses at the end.
@@ -71,6 +75,14 @@ accounted_bytes() { # memory_usage_bytes of /stats' totals
 print(json.load(sys.stdin)["totals"]["memory_usage_bytes"])' 2>/dev/null
 }
 
+over_limit_again() { # two more /stats readings, both above the limit
+    local a
+    for _ in 1 2; do
+        a=$(accounted_bytes || true)
+        [ -n "$a" ] && [ "$a" -gt "$LIMIT" ] || return 1
+    done
+}
+
 start_daemon() { # on port 0 for gRPC and HTTP; reads the ports from the log
     local v
     for v in $(compgen -e | grep '^CACHE_' || true); do unset "$v"; done
@@ -126,8 +138,11 @@ sample() {
         fail="${fail}RSS $rss B above the bound $BOUND B at $t s; "
     fi
     if [ "$acc" -gt "$LIMIT" ] && [ -z "${acc_over:-}" ]; then
-        acc_over=1
-        fail="${fail}accounted $acc B above the limit $LIMIT B at $t s; "
+        torn=$((${torn:-0} + 1))
+        if over_limit_again; then
+            acc_over=1
+            fail="${fail}accounted $acc B above the limit $LIMIT B at $t s; "
+        fi
     fi
     if [ $((t % 10)) -eq 0 ]; then
         echo "soak: $t s  RSS $(mib "$rss")  accounted $(mib "$acc")"
@@ -166,7 +181,7 @@ echo "soak: peak RSS $peak_rss B ($(mib "$peak_rss"), at $peak_rss_t s)," \
     "bound $BOUND B ($(mib $BOUND)), limit $(mib $LIMIT)," \
     "before load $(mib "$BASE")"
 echo "soak: peak accounted $peak_acc B ($(mib "$peak_acc"), at $peak_acc_t s)," \
-    "limit $LIMIT B"
+    "limit $LIMIT B, ${torn:-0} reading(s) above it"
 echo "soak: $report"
 if [ -n "$fail" ]; then
     echo "soak: FAIL: ${fail%; }"
