@@ -37,11 +37,6 @@ METHODS=${METHODS:-"Get Set"}
 PORT=${PORT:-50071}
 TC=$BUILD/tiny-cached
 REF=$PWD/.reference/reference-server
-WORK=$(mktemp -d)
-SERVER_PID=
-trap 'stop_server; rm -rf "$WORK"' EXIT
-
-[ -x "$TC" ] || { echo "bench-grpc.sh: $TC not built" >&2; exit 1; }
 case " $SERVERS " in
 *" ref "*)
     if [ -z "$REFERENCE_SRC" ]; then
@@ -50,6 +45,11 @@ case " $SERVERS " in
     fi
     make -s -C "$REFERENCE_SRC" OUT="$PWD/.reference" >/dev/null ;;
 esac
+WORK=$(mktemp -d)
+SERVER_PID=
+trap 'stop_server; rm -rf "$WORK"' EXIT
+
+[ -x "$TC" ] || { echo "bench-grpc.sh: $TC not built" >&2; exit 1; }
 
 # A gRPC message: 5-byte frame header (not compressed, big-endian length),
 # then the protobuf bytes given in hex.
