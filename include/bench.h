@@ -32,7 +32,8 @@ struct bench_opts {
     uint64_t requests;       /* -n; 0 when duration_s is set */
     double duration_s;       /* -d; 0 when requests is set */
     unsigned ratio[BENCH_OP_COUNT];
-    size_t value_size;
+    size_t value_size;     /* --value-size: the size, or the least of a range */
+    size_t value_size_max; /* the most of the range; value_size when fixed */
     uint64_t keyspace;
     enum bench_pattern pattern;
     bool fill;

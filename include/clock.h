@@ -8,6 +8,7 @@
 #ifndef CLOCK_H
 #define CLOCK_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 struct clock {
@@ -18,7 +19,8 @@ struct clock {
 /* The real monotonic clock (CLOCK_MONOTONIC). */
 extern const struct clock clock_monotonic;
 
-/* A settable clock for tests: ctx points at a uint64_t of milliseconds. */
+/* A settable clock for tests: ctx points at an _Atomic uint64_t of
+ * milliseconds, so a test may move it while store threads read it. */
 uint64_t clock_fake_now(void *ctx);
 
 /* Wall time in seconds with a fraction (CLOCK_REALTIME), for timestamps. */

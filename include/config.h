@@ -1,5 +1,6 @@
 /*
- * config.h: tiny-cached's configuration (SPEC 8), immutable after startup.
+ * config.h: tiny-cached's configuration (README, Configuration; OPTIONS in
+ * tiny-cached(8)), immutable after startup.
  *
  * config_load() reads the environment, then argv (a flag beats its variable,
  * the variable beats the default), checks every value and the TLS files, and

@@ -1,5 +1,6 @@
 /*
- * config_tls.h: the TLS files of SPEC 8, checked before anything binds.
+ * config_tls.h: the TLS files (README, Configuration), checked before
+ * anything binds.
  *
  * Each file must be a readable regular file holding PEM: the certificate
  * (its first certificate is the server's), an unencrypted private key that

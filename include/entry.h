@@ -51,6 +51,9 @@ struct entry {
 
 #define ENTRY_HEADER_BYTES 36u
 
+/* Fixes glibc's mmap threshold at the 128 KiB the formula assumes (see
+ * entry.c); store_create() calls it. Process-wide and idempotent. */
+void entry_malloc_init(void);
 /* Bytes accounted for an entry (see the formula in entry.c). */
 uint64_t entry_accounted(size_t klen, size_t vlen, unsigned flags);
 /* Flags an entry of this value length and ttl would carry. */

@@ -1,5 +1,6 @@
 /*
- * log.h: one line per event on stderr, text or json (SPEC 9).
+ * log.h: one line per event on stderr, text or json (--log-format in
+ * tiny-cached(8)).
  *
  * Every line is formatted into a stack buffer (truncation is marked) and
  * written with one write(2), so lines from different threads never

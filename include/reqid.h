@@ -1,5 +1,5 @@
 /*
- * reqid.h: x-request-id values (SPEC 3): accepted as sent when 1..64
+ * reqid.h: x-request-id values (README, API): accepted as sent when 1..64
  * printable ASCII characters, otherwise made: 32 hex characters from a
  * per-thread generator (no system call per id).
  */

@@ -1,9 +1,9 @@
 /*
  * stats.h: the cache's counters, declared once.
  *
- * SHARD_COUNTERS lists the per-shard event counters (SPEC 5); the X-macro is
- * expanded into struct fields, aggregation, the JSON document and the
- * Prometheus output, so a counter added here shows up everywhere.
+ * SHARD_COUNTERS lists the per-shard event counters (docs/http.md, /stats);
+ * the X-macro is expanded into struct fields, aggregation, the JSON document
+ * and the Prometheus output, so a counter added here shows up everywhere.
  */
 #ifndef STATS_H
 #define STATS_H

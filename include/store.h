@@ -3,7 +3,7 @@
  *
  * Keys are (pointer, length) pairs of well-formed UTF-8 (1..256 code points,
  * U+0000 allowed); values are opaque bytes. Every call validates its key
- * first; counters count only calls whose key passed (SPEC 5).
+ * first; counters count only calls whose key passed.
  *
  * Thread safety: every function below may be called from any thread at any
  * time between store_create() and store_destroy(). No call holds more than

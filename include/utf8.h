@@ -1,5 +1,5 @@
 /*
- * utf8.h: key validation (SPEC 3): well-formed UTF-8 per RFC 3629 (no
+ * utf8.h: key validation (README, API): well-formed UTF-8 per RFC 3629 (no
  * overlong forms, no surrogates, nothing above U+10FFFF), counted in code
  * points. U+0000 is a valid character.
  */

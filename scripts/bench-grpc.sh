@@ -1,14 +1,18 @@
 #!/bin/bash
-# bench-grpc.sh: gRPC throughput of tiny-cached against the C++ reference
-# server (../shared/reference-server), driven by h2load with the same
-# pre-encoded requests. Run from the repository root:
+# bench-grpc.sh: gRPC throughput of tiny-cached against a C++ reference
+# server, driven by h2load with the same pre-encoded requests. Run from the
+# repository root:
 #
-#   scripts/bench-grpc.sh [BUILD_DIR]        (default: build)
+#   [REFERENCE_SRC=DIR] scripts/bench-grpc.sh [BUILD_DIR]   (default: build)
 #
+# REFERENCE_SRC is the folder of the reference server's sources: its
+# Makefile builds OUT/reference-server, a server taking HOST:PORT. Without
+# it the reference is left out.
 # Environment: ROUNDS (5), N (200000 calls per run), WARMUP (5000),
 # RUNS ("16x16 4x64": connections x streams per connection),
-# SERVERS ("ref tc tc1": reference, tiny-cached with CACHE_WORKERS unset,
-# tiny-cached with one worker), METHODS ("Get Set").
+# SERVERS ("ref tc tc1" with REFERENCE_SRC, else "tc tc1": reference,
+# tiny-cached with CACHE_WORKERS unset, tiny-cached with one worker),
+# METHODS ("Get Set").
 #
 # Every run starts a fresh server, warms it up, sets the Get key (100-byte
 # value), then runs h2load. Server CPU per call is the change of utime +
@@ -23,17 +27,29 @@ ROUNDS=${ROUNDS:-5}
 N=${N:-200000}
 WARMUP=${WARMUP:-5000}
 RUNS=${RUNS:-"16x16 4x64"}
-SERVERS=${SERVERS:-"ref tc tc1"}
+REFERENCE_SRC=${REFERENCE_SRC:-}
+if [ -n "$REFERENCE_SRC" ]; then
+    SERVERS=${SERVERS:-"ref tc tc1"}
+else
+    SERVERS=${SERVERS:-"tc tc1"}
+fi
 METHODS=${METHODS:-"Get Set"}
 PORT=${PORT:-50071}
 TC=$BUILD/tiny-cached
 REF=$PWD/.reference/reference-server
+case " $SERVERS " in
+*" ref "*)
+    if [ -z "$REFERENCE_SRC" ]; then
+        echo "bench-grpc.sh: the ref server needs REFERENCE_SRC" >&2
+        exit 1
+    fi
+    make -s -C "$REFERENCE_SRC" OUT="$PWD/.reference" >/dev/null ;;
+esac
 WORK=$(mktemp -d)
 SERVER_PID=
 trap 'stop_server; rm -rf "$WORK"' EXIT
 
 [ -x "$TC" ] || { echo "bench-grpc.sh: $TC not built" >&2; exit 1; }
-make -s -C ../shared/reference-server OUT="$PWD/.reference" >/dev/null
 
 # A gRPC message: 5-byte frame header (not compressed, big-endian length),
 # then the protobuf bytes given in hex.
@@ -143,5 +159,8 @@ for run in $RUNS; do
 done | awk '$1 == "ref" { ref[$2 $3] = $4; refc[$2 $3] = $6 }
     { rows[NR] = $0; k[NR] = $2 $3; r[NR] = $4; c[NR] = $6 }
     END { for (i = 1; i <= NR; i++)
-        printf "%s  x%.2f req/s  x%.2f cpu\n", rows[i],
-               r[i] / ref[k[i]], c[i] / refc[k[i]] }'
+        if (ref[k[i]] > 0 && refc[k[i]] > 0)
+            printf "%s  x%.2f req/s  x%.2f cpu\n", rows[i],
+                   r[i] / ref[k[i]], c[i] / refc[k[i]]
+        else
+            print rows[i] }'

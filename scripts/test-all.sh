@@ -1,9 +1,11 @@
 #!/bin/sh
 # Sets up, builds and runs every test, as CI does (as root on Debian 12):
 #  0. the house format (.clang-format) on src, include and tests;
-#  1. a -Werror build and `make check` (unit and integration tests);
+#  1. a -Werror build and `make check` (unit and integration tests), then
+#     a one-minute soak at the memory limit with its binaries (soak.sh);
 #  2. `make check` again in its own folder built with ASan + UBSan;
-#  3. the store's concurrency test built with ThreadSanitizer;
+#  3. ThreadSanitizer: the store's concurrency and cleanup-thread tests,
+#     then tiny-cached and its tools under the threaded integration tests;
 #  4. each libFuzzer target (tests/fuzz/) for a few seconds;
 #  5. `make distcheck`, and the systemd unit checks.
 # Build folders go under build-ci/ (or $TC_CI_DIR). Exits non-zero on any
@@ -57,14 +59,47 @@ autoreconf -fi
 step "build with -Werror, make check"
 check_in "$out/werror" --enable-werror
 
+# A minute (TC_SOAK_MINUTES; 0 leaves it out) of mixed-size writes and
+# reads at a 64 MiB memory limit: resident size and accounted memory within
+# their bounds.
+if [ "${TC_SOAK_MINUTES:-1}" != 0 ]; then
+    step "soak at the memory limit"
+    "$top/scripts/soak.sh" "${TC_SOAK_MINUTES:-1}" "$out/werror"
+    passed=$((passed + 1))
+fi
+
 step "ASan + UBSan build, make check"
 ASAN_OPTIONS=detect_leaks=1 check_in "$out/asan" --enable-werror --enable-sanitizers
 
-step "ThreadSanitizer: store concurrency test"
+step "ThreadSanitizer: store concurrency and cleanup-thread tests"
 rm -rf "$out/tsan" && mkdir -p "$out/tsan"
 (cd "$out/tsan" && "$top/configure" --quiet --enable-tsan &&
-    make -j"$jobs" --quiet check_store_mt && ./check_store_mt)
-passed=$((passed + 1))
+    make -j"$jobs" --quiet check_store_mt check_store_expiry &&
+    ./check_store_mt && ./check_store_expiry)
+passed=$((passed + 2))
+
+# The daemon, the cli and the bench from the same ThreadSanitizer build,
+# under the integration tests that run many threads. The first report stops
+# the process (halt_on_error; exit status 66) and fails its test
+# (tests/it/harness.py); tests/tsan.supp excuses only the uninstrumented
+# gRPC, abseil and OpenSSL libraries, never our code.
+step "ThreadSanitizer: tiny-cached under the threaded integration tests"
+(cd "$out/tsan" && make -j"$jobs" --quiet all)
+tsan_it() { # test file: runs it against the ThreadSanitizer build
+    log="$out/tsan/${1%.py}.log"
+    TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=$top/tests/tsan.supp" \
+        TC_BUILDDIR="$out/tsan" TC_SRCDIR="$top" \
+        "$top/tests/it/run-it.sh" "$top/tests/it/$1" >"$log" 2>&1 ||
+        { cat "$log"; return 1; }
+    echo "$1: $(tail -n 1 "$log")"
+    passed=$((passed + 1))
+}
+for t in test_grpc_concurrency.py test_grpc_shutdown.py test_grpc_limits.py \
+    test_grpc_expiry.py test_grpc_api.py test_grpc_bad_input.py test_http.py \
+    test_http_hostile.py test_bench.py test_grpc_tls.py test_notify.py \
+    test_grpc_hostile.py test_http_slots.py; do
+    tsan_it "$t"
+done
 
 step "libFuzzer targets, a few seconds each"
 rm -rf "$out/fuzz"

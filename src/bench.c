@@ -48,9 +48,11 @@ bench_usage(FILE *f)
     fprintf(f, "usage: tiny-cache-bench [-H host] [-p port] [-c connections] "
                "[-m calls] [-t threads]\n"
                "                        [-n requests | -d seconds] "
-               "[--ratio get:set:del] [--value-size bytes]\n"
-               "                        [--keyspace keys] [--pattern "
-               "seq|random|zipf] [--key-prefix prefix]\n"
+               "[--ratio get:set:del]\n"
+               "                        [--value-size bytes|min-max] "
+               "[--keyspace keys]\n"
+               "                        [--pattern seq|random|zipf] "
+               "[--key-prefix prefix]\n"
                "                        [--seed n] [--fill] [--json] [--tls "
                "[--cacert file]\n"
                "                        [--cert file --key file] [--tls-name "
@@ -100,6 +102,39 @@ bench_parse_uint(const char *opt, const char *s, unsigned max, unsigned *out)
         return -1;
     *out = (unsigned)v;
     return 0;
+}
+
+/* BYTES, or MIN-MAX with MIN <= MAX: the sizes of Set values. */
+static int
+bench_parse_value_size(const char *s, size_t *min, size_t *max)
+{
+    const char *dash = strchr(s, '-');
+    char lo[24];
+    uint64_t a, b;
+
+    if (dash == NULL || dash == s) {
+        if (bench_parse_u64("--value-size", s, 0, BENCH_MAX_VALUE, &a) != 0)
+            return -1;
+        *min = *max = (size_t)a;
+        return 0;
+    }
+    if ((size_t)(dash - s) >= sizeof lo)
+        goto bad;
+    memcpy(lo, s, (size_t)(dash - s));
+    lo[dash - s] = '\0';
+    if (bench_parse_u64("--value-size", lo, 0, BENCH_MAX_VALUE, &a) != 0 ||
+        bench_parse_u64("--value-size", dash + 1, 0, BENCH_MAX_VALUE, &b) != 0)
+        return -1;
+    if (a > b)
+        goto bad;
+    *min = (size_t)a;
+    *max = (size_t)b;
+    return 0;
+bad:
+    bench_fail("--value-size: '%s' is not BYTES or MIN-MAX (0..%u, MIN <= "
+               "MAX)",
+               s, BENCH_MAX_VALUE);
+    return -1;
 }
 
 static int
@@ -216,7 +251,6 @@ static int
 bench_number_opt(struct bench_cli *cli, int c)
 {
     struct bench_opts *o = &cli->o;
-    uint64_t v;
 
     switch (c) {
     case 'c':
@@ -233,10 +267,8 @@ bench_number_opt(struct bench_cli *cli, int c)
     case 'd':
         return bench_parse_seconds(optarg, &o->duration_s);
     case BENCH_OPT_VALUE_SIZE:
-        if (bench_parse_u64("--value-size", optarg, 0, BENCH_MAX_VALUE, &v))
-            return -1;
-        o->value_size = (size_t)v;
-        return 0;
+        return bench_parse_value_size(optarg, &o->value_size,
+                                      &o->value_size_max);
     case BENCH_OPT_KEYSPACE:
         return bench_parse_u64("--keyspace", optarg, 1, BENCH_KEYSPACE_MAX,
                                &o->keyspace);
@@ -350,6 +382,7 @@ bench_defaults(struct bench_cli *cli)
     o->ratio[BENCH_GET] = 9;
     o->ratio[BENCH_SET] = 1;
     o->value_size = 100;
+    o->value_size_max = 100;
     o->keyspace = 10000;
     o->pattern = BENCH_RANDOM;
     o->key_prefix = "key:";
@@ -478,10 +511,14 @@ bench_report_text(const struct bench_opts *o, const struct bench_result *r,
            "threads\n",
            o->conn.host, o->conn.port, o->conn.tls ? " (TLS)" : "",
            o->connections, o->calls_per_conn, o->threads);
-    printf("workload     %u:%u:%u get:set:del, %s over %" PRIu64
-           " keys, %zu-byte values\n",
+    printf("workload     %u:%u:%u get:set:del, %s over %" PRIu64 " keys, ",
            o->ratio[0], o->ratio[1], o->ratio[2],
-           bench_pattern_names[o->pattern], o->keyspace, o->value_size);
+           bench_pattern_names[o->pattern], o->keyspace);
+    if (o->value_size == o->value_size_max)
+        printf("%zu-byte values\n", o->value_size);
+    else
+        printf("values of %zu to %zu bytes (log-uniform)\n", o->value_size,
+               o->value_size_max);
     if (o->fill)
         printf("fill         %" PRIu64 " sets in %.2f s\n", f->calls[BENCH_SET],
                f->elapsed_s);

@@ -9,11 +9,13 @@
  * same slot, until the phase's work is done. Calls are registered calls
  * without a deadline on the minimal channel stack; requests are encoded by
  * hand (CacheKey and CacheItem are a few bytes before the value) into a
- * fresh small slice, and a Set's value is one slice per worker that every
- * request references. A worker takes every completion already queued in
- * one go, records them, then restarts their slots: one clock read per batch
- * serves as the completion time of its calls and the start time of the
- * next ones.
+ * fresh small slice, and a Set's value is a prefix of one slice per worker
+ * (as long as the largest value) that every request references; with a
+ * range of sizes each Set draws its size log-uniformly, so every power of
+ * two in the range is about as likely. A worker takes every completion
+ * already queued in one go, records them, then restarts their slots: one
+ * clock read per batch serves as the completion time of its calls and the
+ * start time of the next ones.
  */
 #include <errno.h>
 #include <math.h>
@@ -98,6 +100,8 @@ struct bench {
     struct client **conns;
     struct bench_worker *workers;
     struct bench_zipf zipf;
+    double size_log_lo;   /* log(value_size + 1) */
+    double size_log_span; /* log(value_size_max + 2) - size_log_lo */
     enum bench_phase phase;
     atomic_bool stop;
     pthread_mutex_t mu;
@@ -214,6 +218,23 @@ bench_pick_op(struct bench_worker *w)
     return x < (uint64_t)r[BENCH_GET] + r[BENCH_SET] ? BENCH_SET : BENCH_DEL;
 }
 
+/* The size of the next Set's value: fixed, or log-uniform in the range. */
+static size_t
+bench_pick_size(struct bench_worker *w)
+{
+    const struct bench *b = w->b;
+    double u;
+    size_t n;
+
+    if (b->opts.value_size == b->opts.value_size_max)
+        return b->opts.value_size;
+    u = (double)(bench_rand(&w->rng) >> 11) * 0x1.0p-53;
+    n = (size_t)exp(b->size_log_lo + u * b->size_log_span) - 1;
+    if (n < b->opts.value_size)
+        return b->opts.value_size;
+    return n < b->opts.value_size_max ? n : b->opts.value_size_max;
+}
+
 /* The next call of w's phase. Returns false when the phase has no more. */
 static bool
 bench_next(struct bench_worker *w, enum bench_op *op, uint64_t *key)
@@ -264,20 +285,22 @@ bench_put_varint(uint8_t *p, uint64_t v)
 
 /*
  * The request for op on key: field 1 (key) and, for a Set, the header of
- * field 2 (value) followed by the worker's value slice.
+ * field 2 (value) followed by a prefix of the worker's value slice.
  */
 static grpc_byte_buffer *
 bench_encode(struct bench_worker *w, enum bench_op op, uint64_t key)
 {
     const struct bench *b = w->b;
     size_t klen = b->prefix_len + BENCH_KEY_DIGITS;
-    size_t vlen = b->opts.value_size, n = 2 + klen;
+    size_t vlen = 0, n = 2 + klen;
     grpc_slice s[2];
     grpc_byte_buffer *bb;
     uint8_t *p;
 
-    if (op == BENCH_SET)
+    if (op == BENCH_SET) {
+        vlen = bench_pick_size(w);
         n += 1 + bench_varint_len(vlen);
+    }
     s[0] = grpc_slice_malloc(n);
     p = GRPC_SLICE_START_PTR(s[0]);
     *p++ = 0x0a;
@@ -290,8 +313,9 @@ bench_encode(struct bench_worker *w, enum bench_op op, uint64_t key)
         *p++ = 0x12;
         bench_put_varint(p, vlen);
     }
-    s[1] = w->value;
-    bb = grpc_raw_byte_buffer_create(s, op == BENCH_SET && vlen > 0 ? 2 : 1);
+    if (vlen > 0)
+        s[1] = grpc_slice_sub_no_ref(w->value, 0, vlen);
+    bb = grpc_raw_byte_buffer_create(s, vlen > 0 ? 2 : 1);
     grpc_slice_unref(s[0]);
     return bb;
 }
@@ -611,8 +635,8 @@ bench_worker_setup(struct bench *b, unsigned i)
 
     w->b = b;
     w->cq = grpc_completion_queue_create_for_next(NULL);
-    w->value = grpc_slice_malloc(b->opts.value_size);
-    for (size_t k = 0; k < b->opts.value_size; k++)
+    w->value = grpc_slice_malloc(b->opts.value_size_max);
+    for (size_t k = 0; k < b->opts.value_size_max; k++)
         GRPC_SLICE_START_PTR(w->value)[k] = (uint8_t)('a' + k % 26);
     w->nslots = (size_t)((b->opts.connections - i + t - 1) / t) * m;
     w->slots = calloc(w->nslots, sizeof *w->slots);
@@ -652,6 +676,8 @@ bench_create(const struct bench_opts *opts, char *err, size_t errlen)
     bench_sync_init(b);
     if (opts->pattern == BENCH_ZIPF)
         bench_zipf_init(&b->zipf, opts->keyspace);
+    b->size_log_lo = log((double)opts->value_size + 1);
+    b->size_log_span = log((double)opts->value_size_max + 2) - b->size_log_lo;
     b->conns = calloc(opts->connections, sizeof *b->conns);
     b->workers = calloc(opts->threads, sizeof *b->workers);
     if (b->conns == NULL || b->workers == NULL)

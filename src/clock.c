@@ -21,7 +21,7 @@ const struct clock clock_monotonic = {clock_monotonic_now, NULL};
 uint64_t
 clock_fake_now(void *ctx)
 {
-    return *(const uint64_t *)ctx;
+    return atomic_load((_Atomic uint64_t *)ctx);
 }
 
 double

@@ -1,5 +1,6 @@
 /*
- * config.c: tiny-cached's settings (SPEC 8), from one option table.
+ * config.c: tiny-cached's settings (README, Configuration), from one option
+ * table.
  *
  * Each row of config_options names a setting once: its flag, its variable,
  * its type, its bounds, its default and its help. The same rows drive the
@@ -489,6 +490,24 @@ config_index(size_t offset)
 
 #define CONFIG_IDX(field) config_index(offsetof(struct config, field))
 
+/* Client auth is part of TLS: asking for it with TLS off is an error, not
+ * a server that silently accepts every client. */
+static bool
+config_check_client_auth(const struct config *cfg, const struct opt_value *vals,
+                         char *err, size_t errlen)
+{
+    const struct opt_value *v = &vals[CONFIG_IDX(tls_require_client_auth)];
+    char show[CONFIG_SHOW_MAX * 4 + 4], name[96];
+
+    if (cfg->tls_enabled || !cfg->tls_require_client_auth)
+        return true;
+    config_fail(
+        err, errlen, v->origin, "'%s' needs TLS enabled; %s is off",
+        config_show(v->text, show, sizeof show),
+        config_origin(vals, CONFIG_IDX(tls_enabled), name, sizeof name));
+    return false;
+}
+
 /* With TLS on, the TLS files must be usable (config_tls.c); with TLS off
  * they are not read. */
 static bool
@@ -499,7 +518,7 @@ config_check_tls(const struct config *cfg, const struct opt_value *vals,
     struct config_tls_file cert, key, ca;
 
     if (!cfg->tls_enabled)
-        return true;
+        return config_check_client_auth(cfg, vals, err, errlen);
     cert.path = cfg->tls_cert_path;
     cert.name = config_origin(vals, CONFIG_IDX(tls_cert_path), names[0],
                               sizeof names[0]);

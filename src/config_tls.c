@@ -1,6 +1,6 @@
 /*
  * config_tls.c: the TLS files are readable PEM and the key matches the
- * certificate (SPEC 8), so a bad file stops startup with exit 2 before
+ * certificate, so a bad file stops startup with exit 2 before
  * anything binds instead of failing later inside gRPC.
  */
 #include <errno.h>

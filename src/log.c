@@ -1,5 +1,6 @@
 /*
- * log.c: one line per event on stderr, text or json (SPEC 9).
+ * log.c: one line per event on stderr, text or json (--log-format in
+ * tiny-cached(8)).
  *
  * text: 2026-11-25T15:04:05.123Z INFO [reqid] message
  * json: {"timestamp":"2026-11-25T15:04:05.123Z","level":"INFO",

@@ -1,5 +1,5 @@
 /*
- * main.c: tiny-cached's life cycle (SPEC 10).
+ * main.c: tiny-cached's life cycle (README, Shutdown).
  *
  * config -> log -> store and its cleanup threads -> gRPC -> HTTP -> ready;
  * then main waits for SIGTERM or SIGINT (blocked in every thread, so only
@@ -8,7 +8,6 @@
  * CACHE_SHUTDOWN_GRACE seconds), HTTP, store, memory.
  */
 #include <errno.h>
-#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,8 +27,7 @@
 #include "rpc_server.h"
 #include "store.h"
 
-#define MAIN_ERR_MAX              512
-#define MAIN_MMAP_THRESHOLD_BYTES (128 * 1024)
+#define MAIN_ERR_MAX 512
 
 /* Everything main starts, in order; stopped in reverse by main_teardown. */
 struct daemon {
@@ -214,12 +212,6 @@ main(int argc, char **argv)
 
     /* A closed stderr or peer must give EPIPE, not end the daemon. */
     signal(SIGPIPE, SIG_IGN);
-    /* Blocks of 128 KiB and more always come from mmap and go back to the
-     * system when freed. glibc would otherwise raise the threshold after
-     * the first large free, keep later large values and replies in the
-     * heap, and hold that memory after they are gone. The accounted size
-     * of an entry (README) counts on this threshold. */
-    mallopt(M_MMAP_THRESHOLD, MAIN_MMAP_THRESHOLD_BYTES);
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);

@@ -1,5 +1,5 @@
 /*
- * reqid.c: x-request-id values (SPEC 3).
+ * reqid.c: x-request-id values (README, API).
  *
  * An id sent by a client is used as sent when it is 1..REQID_MAX bytes, each
  * a visible ASCII character 0x21..0x7e. Space is refused although it is

@@ -66,6 +66,7 @@ store_create(const struct store_config *cfg, const struct clock *clk)
         errno = EINVAL;
         return NULL;
     }
+    entry_malloc_init();
     st = aligned_alloc(TC_CACHELINE, sizeof *st);
     if (st == NULL)
         return NULL;

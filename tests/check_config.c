@@ -1,7 +1,7 @@
 /*
- * check_config.c: config_load() against SPEC 8: defaults, precedence, every
- * class of invalid value, the TLS file checks, --help, --version and the
- * startup log line.
+ * check_config.c: config_load() against the README's Configuration:
+ * defaults, precedence, every class of invalid value, the TLS file checks,
+ * --help, --version and the startup log line.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -338,18 +338,41 @@ START_TEST(test_config_booleans_any_case)
                                      "y", "Y",    "on",   "ON"};
     static const char *const off[] = {"0", "false", "False", "NO",
                                       "n", "off",   "Off"};
+    char want[128];
     size_t i;
 
+    /* true with TLS off is refused (see below): the refusal shows the
+     * word was read as true */
     for (i = 0; i < sizeof on / sizeof on[0]; i++) {
-        ck_assert_int_eq(load("--tls-require-client-auth", on[i], NULL),
-                         CONFIG_OK);
-        ck_assert_msg(cfg.tls_require_client_auth, "%s", on[i]);
+        snprintf(want, sizeof want,
+                 "--tls-require-client-auth: '%s' needs TLS enabled; "
+                 "--tls-enabled (CACHE_TLS_ENABLED) is off",
+                 on[i]);
+        expect_invalid(load("--tls-require-client-auth", on[i], NULL), want);
     }
     for (i = 0; i < sizeof off / sizeof off[0]; i++) {
         ck_assert_int_eq(load("--tls-require-client-auth", off[i], NULL),
                          CONFIG_OK);
         ck_assert_msg(!cfg.tls_require_client_auth, "%s", off[i]);
     }
+}
+END_TEST
+
+START_TEST(test_config_client_auth_needs_tls)
+{
+    setenv("CACHE_TLS_REQUIRE_CLIENT_AUTH", "true", 1);
+    expect_invalid(load(NULL), "CACHE_TLS_REQUIRE_CLIENT_AUTH: 'true' needs "
+                               "TLS enabled; --tls-enabled (CACHE_TLS_ENABLED) "
+                               "is off");
+    setenv("CACHE_TLS_ENABLED", "false", 1);
+    expect_invalid(load(NULL), "CACHE_TLS_REQUIRE_CLIENT_AUTH: 'true' needs "
+                               "TLS enabled; CACHE_TLS_ENABLED is off");
+    expect_invalid(
+        load("--tls-enabled", "no", "--tls-require-client-auth", "yes", NULL),
+        "--tls-require-client-auth: 'yes' needs TLS enabled; "
+        "--tls-enabled is off");
+    unsetenv("CACHE_TLS_REQUIRE_CLIENT_AUTH");
+    ck_assert_int_eq(load("--tls-require-client-auth", "off", NULL), CONFIG_OK);
 }
 END_TEST
 
@@ -627,7 +650,7 @@ END_TEST
 START_TEST(test_config_tls_off_ignores_paths)
 {
     ck_assert_int_eq(load("--tls-cert-path", junk, "--tls-key-path", key_b,
-                          "--tls-require-client-auth", "on", NULL),
+                          "--tls-client-ca-path", junk, NULL),
                      CONFIG_OK);
     ck_assert(!cfg.tls_enabled);
 }
@@ -689,6 +712,7 @@ config_suite(void)
     add(s, "value_escaped", test_config_value_shown_escaped_on_one_line);
     add(s, "booleans", test_config_booleans_any_case);
     add(s, "boolean_unknown", test_config_unknown_boolean_word);
+    add(s, "client_auth_needs_tls", test_config_client_auth_needs_tls);
     add(s, "log_level_case", test_config_log_level_any_case);
     add(s, "word_unknown", test_config_unknown_log_level_or_format);
     add(s, "hosts", test_config_hosts);

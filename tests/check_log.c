@@ -1,5 +1,5 @@
 /*
- * check_log.c: log lines as SPEC 9 has them: text and json shapes, JSON
+ * check_log.c: log lines as tiny-cached(8) has them: text and json shapes, JSON
  * escaping (every json line must parse), level filtering, truncation, one
  * intact line per call from concurrent threads, and log_escape().
  */
@@ -43,7 +43,7 @@ assert_matches(const char *s, const char *re)
     regfree(&r);
 }
 
-/* Parses one json line and checks it has exactly the four SPEC 9 fields;
+/* Parses one json line and checks it has exactly the four fields;
  * returns the object (caller decrefs). */
 static json_t *
 parse_json_line(const char *line)

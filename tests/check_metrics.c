@@ -21,7 +21,7 @@
 #define NWORKERS 3
 #define NSHARDS  4
 
-static uint64_t fake_ms;
+static _Atomic uint64_t fake_ms;
 static struct store *st;
 static struct reqstats workers[NWORKERS];
 static struct config cfg;

@@ -1,5 +1,6 @@
 /*
- * check_store_expiry.c: TTLs and cleanup (SPEC 4 and 6) on a fake clock.
+ * check_store_expiry.c: TTLs and cleanup (README, The store) on a fake
+ * clock.
  */
 #include <stdio.h>
 #include <time.h>
@@ -19,9 +20,9 @@ START_TEST(test_store_ttl_boundary)
     struct shard_stats s;
 
     ck_assert_int_eq(fx_set("k", "v", 2), STORE_OK);
-    fx_now_ms += 2000; /* exactly 2 s later: not more than the TTL */
+    fx_advance_ms(2000); /* exactly 2 s later: not more than the TTL */
     ck_assert(fx_has("k", "v"));
-    fx_now_ms += 1; /* more than 2 s */
+    fx_advance_ms(1); /* more than 2 s */
     ck_assert_int_eq(fx_get("k"), STORE_NOT_FOUND);
     s = fx_stats();
     ck_assert_uint_eq(s.hits, 1);
@@ -36,7 +37,7 @@ START_TEST(test_store_ttl_zero_and_negative_never_expire)
 {
     fx_set("zero", "v", 0);
     fx_set("neg", "v", -5);
-    fx_now_ms += 100ULL * 365 * 24 * 3600 * 1000;
+    fx_advance_ms(100ULL * 365 * 24 * 3600 * 1000);
     ck_assert(fx_has("zero", "v"));
     ck_assert(fx_has("neg", "v"));
 }
@@ -48,7 +49,7 @@ START_TEST(test_store_rewrite_replaces_ttl)
     fx_set("a", "2", 0);
     fx_set("b", "1", 0);
     fx_set("b", "2", 1);
-    fx_now_ms += 5000;
+    fx_advance_ms(5000);
     ck_assert(fx_has("a", "2"));
     ck_assert_int_eq(fx_get("b"), STORE_NOT_FOUND);
 }
@@ -57,7 +58,7 @@ END_TEST
 START_TEST(test_store_delete_of_expired_is_not_found)
 {
     fx_set("a", "1", 1);
-    fx_now_ms += 1001;
+    fx_advance_ms(1001);
     ck_assert_int_eq(fx_del("a"), STORE_NOT_FOUND);
     ck_assert_uint_eq(fx_stats().expired_removals, 1);
     ck_assert_uint_eq(fx_stats().deletes, 1);
@@ -76,7 +77,7 @@ START_TEST(test_store_cleanup_removes_unread_expired)
         fx_set(k, "value", i % 2 ? 1 : 0);
     }
     ck_assert_uint_eq(store_cleanup_pass(fx), 0);
-    fx_now_ms += 1001;
+    fx_advance_ms(1001);
     ck_assert_uint_eq(store_cleanup_pass(fx), 1500);
     s = fx_stats();
     ck_assert_uint_eq(s.size, 1500);
@@ -95,7 +96,7 @@ START_TEST(test_store_expired_victim_counts_as_expired)
     fx_create(4, 2, 1u << 26, 1u << 20);
     fx_set("old", "v", 1);
     fx_set("b", "v", 0);
-    fx_now_ms += 1001;
+    fx_advance_ms(1001);
     ck_assert_int_eq(fx_set("c", "v", 0), STORE_OK);
     ck_assert_uint_eq(fx_stats().expired_removals, 1);
     ck_assert_uint_eq(fx_stats().lru_evictions, 0);
@@ -110,7 +111,7 @@ START_TEST(test_store_cleanup_thread_sweeps)
     fx_set("a", "v", 1);
     fx_set("b", "v", 0);
     ck_assert_int_eq(store_start_cleanup(fx), 0);
-    fx_now_ms += 1001;
+    fx_advance_ms(1001);
     /* the thread wakes every second; allow it up to 10 s */
     for (i = 0; i < 500 && fx_stats().expired_removals == 0; i++)
         nanosleep(&tick, NULL);

@@ -5,12 +5,15 @@
 #define STORE_FIXTURE_H
 
 #include <check.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "entry.h"
 #include "store.h"
 
-static uint64_t fx_now_ms = 1000000;
+/* The fake clock's milliseconds: atomic, because a store's cleanup threads
+ * read it while a test moves it (fx_advance_ms). */
+static _Atomic uint64_t fx_now_ms = 1000000;
 static struct store *fx;
 static struct buf fx_out;
 
@@ -25,6 +28,13 @@ fx_create(uint32_t shards, uint64_t max_items, uint64_t max_mem,
     ck_assert_ptr_nonnull(fx);
     buf_init(&fx_out);
     return fx;
+}
+
+/* Moves the fake clock forward by ms. */
+static inline void
+fx_advance_ms(uint64_t ms)
+{
+    atomic_fetch_add(&fx_now_ms, ms);
 }
 
 static void

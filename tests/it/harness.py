@@ -17,7 +17,9 @@ Servers bind 127.0.0.1 port 0 for gRPC and HTTP; the ports are read from the
 daemon's log lines "gRPC listening on HOST:PORT" and "HTTP listening on
 HOST:PORT", and Server waits for the line "ready". Every CACHE_* variable of
 the calling environment is dropped; CACHE_SHUTDOWN_GRACE defaults to 2 (see
-base_env); an env value of None removes that variable.
+base_env); an env value of None removes that variable. A ThreadSanitizer
+report in the daemon's log (a --enable-tsan build) fails the test when the
+Server block ends, or when run_daemon returns (check_no_tsan_report).
 Also: raw_call(channel, path) for raw request bytes, Server.channel(),
 Server.http_url(path), Server.wait(timeout), Server.final_log().
 """
@@ -38,6 +40,9 @@ import grpc
 
 HEALTH_PROTO = "/usr/share/grpc-proto/grpc/health/v1/health.proto"
 READY_TIMEOUT_S = 15
+# A report of ThreadSanitizer (a daemon built with --enable-tsan): a data
+# race or another thread error found while the daemon ran.
+TSAN_REPORT = re.compile(r"^WARNING: ThreadSanitizer: .*$", re.M)
 _GEN = {}
 # Generating a module rewrites its file: client threads that ask for it at
 # once must not load a file another thread is writing.
@@ -103,6 +108,17 @@ def health_pb2():
         return _GEN["health"]
 
 
+def check_no_tsan_report(log):
+    """Raises AssertionError, with the whole log, when log holds a
+    ThreadSanitizer report: a race in the daemon fails the test that met
+    it, whatever else the test asserted."""
+    m = TSAN_REPORT.search(log)
+    if m:
+        raise AssertionError("ThreadSanitizer report from tiny-cached: %s\n"
+                             "---- tiny-cached log ----\n%s\n----"
+                             % (m.group(0), log))
+
+
 def base_env(env=None):
     """The environment a test daemon runs with: loopback, port 0, quiet
     defaults, then the caller's overrides (a value of None removes)."""
@@ -166,6 +182,7 @@ class Server:
                 self._kill()
                 self.dump_log()
                 self._cleanup()
+                check_no_tsan_report(self._final_log)
                 raise
         return self
 
@@ -174,6 +191,7 @@ class Server:
         if exc_type is not None:
             self.dump_log()
         self._cleanup()
+        check_no_tsan_report(self._final_log)
         return False
 
     def _wait_ready(self):
@@ -259,7 +277,9 @@ def run_daemon(env=None, args=None, timeout=10):
     p = subprocess.run([daemon_path()] + list(args or []), env=base_env(env),
                        stdin=subprocess.DEVNULL, capture_output=True,
                        timeout=timeout)
-    return p.returncode, p.stderr.decode("utf-8", "replace")
+    err = p.stderr.decode("utf-8", "replace")
+    check_no_tsan_report(err)
+    return p.returncode, err
 
 
 def _ident(b):

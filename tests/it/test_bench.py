@@ -96,6 +96,21 @@ def test_key_prefix_and_value_size(server):
     assert not server.client.get("bench/000000000005", timeout=10).found
 
 
+def test_value_size_range(server):
+    """--value-size MIN-MAX: every Set value within the range, of many sizes,
+    the small ones more frequent than the large (log-uniform)."""
+    r = bench_json(server.grpc_port, "--pattern", "seq", "--ratio", "0:1:0",
+                   "--keyspace", "400", "-n", "400", "-c", "1", "-m", "4",
+                   "-t", "1", "--value-size", "10-10000")
+    assert r["status_counts"] == {"OK": 400}
+    sizes = [len(server.client.get("key:%012d" % k, timeout=10).value)
+             for k in range(400)]
+    assert min(sizes) >= 10 and max(sizes) <= 10000
+    assert len(set(sizes)) > 100
+    assert sum(1 for n in sizes if n < 100) > 80
+    assert sum(1 for n in sizes if n >= 1000) > 80
+
+
 def test_seq_pattern_covers_keyspace(server):
     r = bench_json(server.grpc_port, "--pattern", "seq", "--ratio", "0:1:0",
                    "--keyspace", "64", "-n", "64", "-c", "1", "-m", "1", "-t",
@@ -154,6 +169,10 @@ def test_failed_calls_counted_by_status_and_exit_1():
     ["-d", "0"],
     ["--keyspace", "0"],
     ["--value-size", "-1"],
+    ["--value-size", "5-3"],
+    ["--value-size", "1-"],
+    ["--value-size", "1-2-3"],
+    ["--value-size", "1-1073741825"],
     ["--key-prefix", "k" * 101],
     ["--cert", "c.pem"],
     ["-p", "0"],

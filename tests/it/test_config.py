@@ -1,7 +1,8 @@
-"""Configuration of the real daemon (SPEC 8): invalid settings stop startup
-with exit 2 and one stderr line naming the flag or variable, --help and
---version exit 0, a flag beats its variable, port 0 is logged, TLS files are
-checked before anything binds, and TLS / mTLS serve with good files."""
+"""Configuration of the real daemon (README, Configuration): invalid
+settings stop startup with exit 2 and one stderr line naming the flag or
+variable, --help and --version exit 0, a flag beats its variable, port 0 is
+logged, TLS files are checked before anything binds, and TLS / mTLS serve
+with good files."""
 
 import json
 import os
@@ -44,6 +45,10 @@ BAD = [
     ({}, ["--max-memory-mb", "1", "--max-value-bytes", "1048577"],
      "--max-value-bytes", "1048577"),
     ({"CACHE_TLS_ENABLED": "true"}, [], "--tls-cert-path", None),
+    ({"CACHE_TLS_REQUIRE_CLIENT_AUTH": "true"}, [],
+     "CACHE_TLS_REQUIRE_CLIENT_AUTH", "true"),
+    ({"CACHE_TLS_ENABLED": "false"}, ["--tls-require-client-auth", "on"],
+     "--tls-require-client-auth", "on"),
     ({}, ["--no-such-flag"], "--no-such-flag", None),
 ]
 

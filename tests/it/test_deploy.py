@@ -16,7 +16,7 @@ import yaml
 
 import harness
 
-SPEC_HTTP_PATHS = {"/health", "/ready", "/live", "/stats", "/metrics", "/"}
+HTTP_PATHS = {"/health", "/ready", "/live", "/stats", "/metrics", "/"}
 GRPC_PORT = 50051
 HTTP_PORT = 8080
 MIB = 1 << 20
@@ -155,7 +155,7 @@ def test_probes_use_spec_paths_and_the_grpc_port():
         assert g["port"] == GRPC_PORT
     for p in ps.values():
         if "httpGet" in p:
-            assert p["httpGet"]["path"] in SPEC_HTTP_PATHS
+            assert p["httpGet"]["path"] in HTTP_PATHS
             port = p["httpGet"]["port"]
             assert port in container_ports() or port == HTTP_PORT
 

@@ -1,4 +1,4 @@
-"""Hostile and malformed requests (SPEC 3, 11): an error, never a crash."""
+"""Hostile and malformed requests (README, API): an error, never a crash."""
 
 import grpc
 import pytest

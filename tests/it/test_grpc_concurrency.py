@@ -1,4 +1,4 @@
-"""Many client threads at once: counters add up exactly (SPEC 3, 5)."""
+"""Many client threads at once: counters add up exactly."""
 
 import random
 import threading

@@ -1,4 +1,5 @@
-"""TTL over the wire (SPEC 4, 6): one short real sleep, wide margin."""
+"""TTL over the wire (README, The store): one short real sleep, wide
+margin."""
 
 import time
 

@@ -1,4 +1,4 @@
-"""Limits and eviction over the wire (SPEC 3, 5, 11)."""
+"""Limits and eviction over the wire (README, The store and API)."""
 
 import shutil
 import socket
@@ -130,7 +130,7 @@ def test_large_value_round_trip():
 
 
 def test_http2_settings_announce_the_limits():
-    # 100 concurrent streams and 8 KiB of metadata per connection (SPEC 11)
+    # 100 concurrent streams and 8 KiB of metadata per connection (README)
     if shutil.which("nghttp") is None:
         pytest.skip("needs nghttp (nghttp2-client)")
     with harness.Server() as s:

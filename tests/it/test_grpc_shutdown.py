@@ -1,4 +1,5 @@
-"""Shutdown (SPEC 10): NOT_SERVING at once, delay, drain, prompt exit."""
+"""Shutdown (README, Shutdown): NOT_SERVING at once, delay, drain, prompt
+exit."""
 
 import signal
 import threading
@@ -66,7 +67,7 @@ def test_delay_keeps_serving_while_health_says_not_serving():
         assert seen == "NOT_SERVING"
         assert c.get("d", timeout=5).value == b"v"   # still served
         assert s.wait(timeout=10) == 0
-        # SPEC 10: exit within DELAY + GRACE + 1 s (2 + 2 + 1 here)
+        # exit within DELAY + GRACE + 1 s (2 + 2 + 1 here)
         assert time.monotonic() - t0 < 5
         assert any("gRPC stopped" in l for l in s.log_lines())
         ch.close()

@@ -1,4 +1,5 @@
-"""TLS and mutual TLS on gRPC (SPEC 8, 11), certificates made by openssl."""
+"""TLS and mutual TLS on gRPC (README, Configuration), certificates made
+by openssl."""
 
 import os
 import subprocess

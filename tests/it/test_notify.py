@@ -1,7 +1,7 @@
-"""sd_notify (SPEC 10): with NOTIFY_SOCKET set, tiny-cached sends READY=1
-once it serves and STOPPING=1 the moment shutdown begins. systemd is not
-needed: the test plays the service manager with its own AF_UNIX datagram
-socket."""
+"""sd_notify (docs/operations.md, systemd): with NOTIFY_SOCKET set,
+tiny-cached sends READY=1 once it serves and STOPPING=1 the moment shutdown
+begins. systemd is not needed: the test plays the service manager with its
+own AF_UNIX datagram socket."""
 
 import os
 import shutil
