@@ -51,7 +51,7 @@ struct entry {
 
 #define ENTRY_HEADER_BYTES 36u
 
-/* Fixes glibc's mmap threshold at the 128 KiB the formula assumes (see
+/* Fixes glibc's mmap threshold at the 32 KiB the formula assumes (see
  * entry.c); store_create() calls it. Process-wide and idempotent. */
 void entry_malloc_init(void);
 /* Bytes accounted for an entry (see the formula in entry.c). */

@@ -20,7 +20,7 @@
 #define RPC_VARINT_MAX    10
 /* A worker's Get scratch buffer larger than this is freed after use, so one
  * large value does not pin its size in every worker. */
-#define RPC_SCRATCH_KEEP_BYTES (1024 * 1024)
+#define RPC_SCRATCH_KEEP_BYTES (64 * 1024)
 
 /* The gRPC outcome of each store status, in one place. */
 static const struct {

@@ -350,7 +350,7 @@ START_TEST(test_store_large_value_roundtrip)
 END_TEST
 
 /* A large entry is an mmap'd chunk even after one was freed: glibc's
- * threshold stays at 128 KiB (entry.c), so the chunk goes back to the
+ * threshold stays at 32 KiB (entry.c), so the chunk goes back to the
  * system on eviction. mallinfo2 sees glibc's own allocator only, not a
  * sanitizer's. */
 START_TEST(test_store_large_entries_stay_mmapped)

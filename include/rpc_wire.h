@@ -1,0 +1,61 @@
+/*
+ * rpc_wire.h: the protobuf wire format, by hand, for the messages on the
+ * hot path (batches and the small replies): reading fields out of a
+ * request in place, without allocating, and writing replies into a
+ * caller's buffer.
+ *
+ * A reader never reads past its end: a varint of more than 10 bytes, a
+ * length past the end, a group or an unknown wire type is an error, and
+ * the reader then stays in error. Unknown fields are skipped, as protobuf
+ * requires.
+ */
+#ifndef RPC_WIRE_H
+#define RPC_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RPC_WIRE_VARINT   0
+#define RPC_WIRE_I64      1
+#define RPC_WIRE_LEN      2
+#define RPC_WIRE_I32      5
+#define RPC_WIRE_VARINT_MAX 10
+
+struct rpc_wire_in {
+    const uint8_t *p, *end;
+    bool error;
+};
+
+static inline void
+rpc_wire_in_init(struct rpc_wire_in *in, const uint8_t *p, size_t n)
+{
+    in->p = p;
+    in->end = p + n;
+    in->error = false;
+}
+
+/* The next field's number and wire type: true, or false at the end of the
+ * input or on an error (in->error then set). */
+bool rpc_wire_next(struct rpc_wire_in *in, uint32_t *field, uint32_t *type);
+/* The value of the field just announced, by its wire type; false on error
+ * (a wire type other than the one asked for is an error too). */
+bool rpc_wire_varint(struct rpc_wire_in *in, uint32_t type, uint64_t *v);
+bool rpc_wire_bytes(struct rpc_wire_in *in, uint32_t type, const uint8_t **p,
+                    size_t *n);
+/* Skips the value of the field just announced; false on error. */
+bool rpc_wire_skip(struct rpc_wire_in *in, uint32_t type);
+
+/* Bytes a varint of v takes. */
+size_t rpc_wire_varint_len(uint64_t v);
+/* Bytes a length-delimited field of n bytes takes (fields 1..15). */
+size_t rpc_wire_len_field_len(size_t n);
+/* Writes a varint at p; returns the end. */
+uint8_t *rpc_wire_put_varint(uint8_t *p, uint64_t v);
+/* Writes a tag (fields 1..15) at p; returns the end. */
+uint8_t *rpc_wire_put_tag(uint8_t *p, uint32_t field, uint32_t type);
+/* Writes field's tag, n, and the n bytes at d (fields 1..15). */
+uint8_t *rpc_wire_put_len_field(uint8_t *p, uint32_t field, const void *d,
+                                size_t n);
+
+#endif
