@@ -59,21 +59,23 @@ one_call(struct worker *w, struct buf *out, const char *val)
         w->sets++;
         if (r % 97 == 0)
             vlen = VALUE_MAX + 1;
-        st = store_set(store, key, (size_t)n, val, vlen, r % 3 == 0 ? 1 : 0);
+        st = store_set(store, NULL, 0, key, (size_t)n, val, vlen,
+                       r % 3 == 0 ? 1 : 0);
         w->too_large += st == STORE_TOO_LARGE;
         w->no_space += st == STORE_NO_SPACE;
         break;
     case 3:
         w->deletes++;
-        store_del(store, key, (size_t)n);
+        store_del(store, NULL, 0, key, (size_t)n);
         break;
     case 4:
         w->bad++;
-        ck_assert_int_eq(store_get(store, "\xff", 1, out), STORE_BAD_KEY);
+        ck_assert_int_eq(store_get(store, NULL, 0, "\xff", 1, out),
+                         STORE_BAD_KEY);
         break;
     default:
         w->gets++;
-        if (store_get(store, key, (size_t)n, out) == STORE_OK) {
+        if (store_get(store, NULL, 0, key, (size_t)n, out) == STORE_OK) {
             w->hits++;
             ck_assert_uint_le(out->len, 5000);
         }
@@ -155,7 +157,7 @@ check_quiescent(const struct worker *w)
     buf_init(&out);
     for (i = 0; i < KEYSPACE; i++) {
         snprintf(key, sizeof key, "k%u", i);
-        found += store_get(store, key, strlen(key), &out) == STORE_OK;
+        found += store_get(store, NULL, 0, key, strlen(key), &out) == STORE_OK;
     }
     buf_fini(&out);
     ck_assert_uint_eq(found, tot.size);
