@@ -38,7 +38,7 @@
  *
  * Expiry. An entry whose TTL has passed is never returned nor compared:
  * every call treats it as missing, removes it and counts an expired
- * removal (store_set and store_set_if_absent replace it instead).
+ * removal (store_set replaces it instead, uncounted).
  *
  * Thread safety: every function below may be called from any thread at any
  * time between store_create() and store_destroy().
