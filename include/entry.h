@@ -8,19 +8,31 @@
  *         32   vlen     value length
  *         36   [refcnt] u32, only when ENTRY_SHARED
  *              [expire] u64 ms, only when ENTRY_TTL (unaligned, memcpy)
- *              key bytes, then value bytes
+ *              [nslen]  u8 namespace length, only when ENTRY_NS
+ *              key bytes, [namespace bytes], value bytes
  *
  * The header is 36 bytes so that a 16-byte key with a 100-byte value fits a
  * 160-byte glibc chunk; the optional fields cost only the entries that use
  * them. The 48-bit use stamp is the global use counter at the entry's last
- * Get hit or Set (2^48 uses: 89 years at 100 million per second).
+ * Get hit or write (2^48 uses: 89 years at 100 million per second).
+ *
+ * Names. An entry is named by a key within a keyspace: the shared keyspace
+ * (no ENTRY_NS, no namespace bytes) or a namespace of 1..ENTRY_NS_MAX bytes
+ * of any value. Two names are equal when both the keys and the namespaces
+ * are equal byte for byte and of equal lengths, compared separately, so no
+ * choice of namespace and key names an entry of another keyspace. The key
+ * sits at the same offset whatever the namespace, so a lookup in the shared
+ * keyspace reads no namespace byte.
  *
  * Locking: every field of a linked entry is protected by its shard's lock;
  * an unlinked entry belongs to the one thread holding the pointer. ENTRY_SHARED
  * entries (values of ENTRY_SHARED_MIN bytes or more) carry a reference count
  * so that a Get can copy the value after dropping the shard lock: the table
  * holds one reference, each such reader one more; entry_put() frees on the
- * last.
+ * last. The value bytes of an ENTRY_SHARED entry never change after
+ * entry_create(), so such a reader, or a writer that checks identity under
+ * the lock, may read them unlocked. Small values may be rewritten in place
+ * under the lock (a same-length Increment).
  */
 #ifndef ENTRY_H
 #define ENTRY_H
@@ -33,12 +45,15 @@
 
 #define ENTRY_TTL        1u /* has an expiry time */
 #define ENTRY_SHARED     2u /* has a reference count */
+#define ENTRY_NS         4u /* belongs to a namespace */
 #define ENTRY_SHARED_MIN 4096
 #define ENTRY_STAMP_BITS 48
 #define ENTRY_STAMP_MASK ((UINT64_C(1) << ENTRY_STAMP_BITS) - 1)
 #define ENTRY_KLEN_SHIFT 48
 #define ENTRY_KLEN_MAX   2047
 #define ENTRY_FLAG_SHIFT 59
+#define ENTRY_NS_MAX     255
+#define ENTRY_NEVER      UINT64_MAX /* expiry of a TTL entry made permanent */
 
 struct entry {
     uintptr_t hlink;
@@ -54,13 +69,25 @@ struct entry {
 /* Fixes glibc's mmap threshold at the 32 KiB the formula assumes (see
  * entry.c); store_create() calls it. Process-wide and idempotent. */
 void entry_malloc_init(void);
-/* Bytes accounted for an entry (see the formula in entry.c). */
-uint64_t entry_accounted(size_t klen, size_t vlen, unsigned flags);
-/* Flags an entry of this value length and ttl would carry. */
-unsigned entry_flags_for(size_t vlen, int32_t ttl_s);
-/* Allocates and fills an unlinked entry holding one reference. NULL on
- * ENOMEM. klen <= ENTRY_KLEN_MAX. */
-struct entry *entry_create(const char *key, size_t klen, const void *val,
+/* An entry's name, borrowed: klen key bytes (klen <= ENTRY_KLEN_MAX) and
+ * nslen namespace bytes (nslen <= ENTRY_NS_MAX; 0 is the shared keyspace
+ * and ns is then not read). */
+struct entry_name {
+    const char *ns;
+    size_t nslen;
+    const char *key;
+    size_t klen;
+};
+
+/* Bytes accounted for an entry whose key and namespace together are
+ * name_bytes long (see the formula in entry.c). */
+uint64_t entry_accounted(size_t name_bytes, size_t vlen, unsigned flags);
+/* Flags an entry of this namespace length, value length and ttl carries. */
+unsigned entry_flags_for(size_t nslen, size_t vlen, int32_t ttl_s);
+/* Allocates and fills an unlinked entry holding one reference; flags come
+ * from entry_flags_for(n->nslen, ...). val may be NULL, leaving the value
+ * bytes for the caller to fill. NULL on ENOMEM. */
+struct entry *entry_create(const struct entry_name *n, const void *val,
                            size_t vlen, unsigned flags, uint64_t expire_ms,
                            uint64_t stamp);
 /* Drops one reference (the only one, for unshared entries); frees on the
@@ -98,7 +125,8 @@ entry_set_stamp(struct entry *e, uint64_t stamp)
 static inline size_t
 entry_opt_bytes(unsigned flags)
 {
-    return (flags & ENTRY_SHARED ? 4u : 0u) + (flags & ENTRY_TTL ? 8u : 0u);
+    return (flags & ENTRY_SHARED ? 4u : 0u) + (flags & ENTRY_TTL ? 8u : 0u) +
+           (flags & ENTRY_NS ? 1u : 0u);
 }
 
 static inline const char *
@@ -107,10 +135,51 @@ entry_key(const struct entry *e)
     return (const char *)e->data + entry_opt_bytes(entry_flags(e));
 }
 
+static inline size_t
+entry_nslen(const struct entry *e)
+{
+    unsigned f = entry_flags(e);
+
+    if (!(f & ENTRY_NS))
+        return 0;
+    return e->data[entry_opt_bytes(f & ~ENTRY_NS)];
+}
+
+/* The namespace bytes (entry_nslen() of them) follow the key. */
+static inline const char *
+entry_ns(const struct entry *e)
+{
+    return entry_key(e) + entry_klen(e);
+}
+
+/* Key and namespace bytes together, as entry_accounted() counts them. */
+static inline size_t
+entry_name_bytes(const struct entry *e)
+{
+    return entry_klen(e) + entry_nslen(e);
+}
+
+static inline void
+entry_name_of(const struct entry *e, struct entry_name *n)
+{
+    n->key = entry_key(e);
+    n->klen = entry_klen(e);
+    n->ns = n->key + n->klen;
+    n->nslen = entry_nslen(e);
+}
+
 static inline const unsigned char *
 entry_value(const struct entry *e)
 {
-    return (const unsigned char *)entry_key(e) + entry_klen(e);
+    return (const unsigned char *)entry_key(e) + entry_name_bytes(e);
+}
+
+/* The value, writable: for filling a new entry, or rewriting a small one
+ * in place under its shard's lock. */
+static inline unsigned char *
+entry_value_mut(struct entry *e)
+{
+    return e->data + entry_opt_bytes(entry_flags(e)) + entry_name_bytes(e);
 }
 
 static inline bool
@@ -128,6 +197,14 @@ entry_expire_ms(const struct entry *e)
     return v;
 }
 
+/* Rewrites the expiry of an ENTRY_TTL entry (ENTRY_NEVER: none). */
+static inline void
+entry_set_expire(struct entry *e, uint64_t expire_ms)
+{
+    memcpy(e->data + (entry_flags(e) & ENTRY_SHARED ? 4 : 0), &expire_ms,
+           sizeof expire_ms);
+}
+
 /* True when the entry has a TTL and more than its TTL has passed. */
 static inline bool
 entry_expired(const struct entry *e, uint64_t now_ms)
@@ -135,10 +212,31 @@ entry_expired(const struct entry *e, uint64_t now_ms)
     return entry_has_ttl(e) && now_ms > entry_expire_ms(e);
 }
 
+/* True when e is named n. The key length and whether a namespace is set
+ * are compared in one masked load of meta. */
 static inline bool
-entry_key_eq(const struct entry *e, const char *key, size_t klen)
+entry_name_eq(const struct entry *e, const struct entry_name *n)
 {
-    return entry_klen(e) == klen && memcmp(entry_key(e), key, klen) == 0;
+    const uint64_t ns_bit = (uint64_t)ENTRY_NS
+                            << (ENTRY_FLAG_SHIFT - ENTRY_KLEN_SHIFT);
+    uint64_t want = (uint64_t)n->klen | (n->nslen != 0 ? ns_bit : 0);
+    const char *k;
+
+    if (((e->meta >> ENTRY_KLEN_SHIFT) & (ENTRY_KLEN_MAX | ns_bit)) != want)
+        return false;
+    k = entry_key(e);
+    if (memcmp(k, n->key, n->klen) != 0)
+        return false;
+    return n->nslen == 0 || (entry_nslen(e) == n->nslen &&
+                             memcmp(k + n->klen, n->ns, n->nslen) == 0);
+}
+
+/* True when e belongs to the keyspace of nslen bytes at ns (0: shared). */
+static inline bool
+entry_in_keyspace(const struct entry *e, const char *ns, size_t nslen)
+{
+    return entry_nslen(e) == nslen &&
+           (nslen == 0 || memcmp(entry_ns(e), ns, nslen) == 0);
 }
 
 /* Takes one more reference on an ENTRY_SHARED entry (caller holds the shard

@@ -7,7 +7,7 @@
  * and buckets move over HTABLE_REHASH_STEP at a time on each insert or
  * removal (and on each cleanup slice), so no call pays for the whole table.
  * While rehashing, lookups try the old array, then the new one.
- * Hashes are not stored: moving an entry recomputes its key's hash.
+ * Hashes are not stored: moving an entry recomputes its name's hash.
  *
  * Chain links (bucket slots and entry->hlink) are tagged pointers: the low
  * 48 bits address the next entry (user-space addresses on x86-64 and arm64
@@ -39,9 +39,13 @@ struct htable {
 int htable_init(struct htable *t, const struct hash_key *key);
 /* Frees the bucket arrays, not the entries. */
 void htable_fini(struct htable *t);
-uint64_t htable_hash(const struct htable *t, const char *key, size_t klen);
-struct entry *htable_find(const struct htable *t, uint64_t h, const char *key,
-                          size_t klen);
+/* hash_name() of n under the table's key. */
+uint64_t htable_hash(const struct htable *t, const struct entry_name *n);
+/* The hash of e's name. */
+uint64_t htable_entry_hash(const struct htable *t, const struct entry *e);
+/* The entry named n, whose hash is h, or NULL. */
+struct entry *htable_find(const struct htable *t, uint64_t h,
+                          const struct entry_name *n);
 /* Inserts e, whose key is not in the table; may start a resize (if its
  * allocation fails the table just keeps its size). */
 void htable_insert(struct htable *t, struct entry *e, uint64_t h);

@@ -66,22 +66,33 @@ void shard_link_locked(struct shard *sh, struct entry *e, uint64_t h);
 void shard_unlink_locked(struct shard *sh, struct entry *e, uint64_t h);
 /* Marks e used now: stamp it and move it to the head of the LRU. */
 void shard_touch_locked(struct shard *sh, struct entry *e, uint64_t stamp);
-/* The least recently used entry whose key is not skip_key (NULL: none
- * skipped), or NULL. */
-struct entry *shard_lru_victim_locked(struct shard *sh, const char *skip_key,
-                                      size_t skip_klen);
+/* The least recently used entry not named skip (NULL: none skipped), or
+ * NULL. */
+struct entry *shard_lru_victim_locked(struct shard *sh,
+                                      const struct entry_name *skip);
 
-/* Result of one cleanup slice. */
+/* Result of one cleanup or flush slice. */
 struct shard_sweep {
     struct entry *victims; /* removed entries, linked by next; caller puts */
-    uint64_t removed;
-    uint64_t bytes; /* accounted bytes of the victims */
-    bool pass_done; /* the sweep wrapped around the table */
+    uint64_t removed;      /* entries unlinked (victims) */
+    uint64_t live;         /* of which not expired (flush only) */
+    uint64_t bytes;        /* accounted bytes of the victims */
+    bool pass_done;        /* the sweep wrapped around the table */
 };
 
 /* Takes the lock, sweeps up to SHARD_SLICE_BUCKETS buckets for entries
  * expired at now_ms, counts them as expired removals, drops the lock. */
 void shard_expire_slice(struct shard *sh, uint64_t now_ms,
                         struct shard_sweep *out);
+/* Takes the lock, removes every entry of the keyspace of nslen bytes at ns
+ * (0: the shared keyspace) in up to SHARD_SLICE_BUCKETS buckets from
+ * *cursor, drops the lock. Live entries count as flushed, expired ones (at
+ * now_ms) as expired removals. Start with *cursor = 0 and call until
+ * out->pass_done; a resize in between moves entries only to buckets the
+ * cursor has still to visit, so every entry present at the start and not
+ * removed meanwhile by another call is removed. */
+void shard_flush_slice(struct shard *sh, const char *ns, size_t nslen,
+                       uint64_t now_ms, size_t *cursor,
+                       struct shard_sweep *out);
 
 #endif

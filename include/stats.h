@@ -19,7 +19,10 @@
     X(lru_evictions)                                                           \
     X(expired_removals)                                                        \
     X(rejected_oversize)                                                       \
-    X(rejected_capacity)
+    X(rejected_capacity)                                                       \
+    X(touch_hits)                                                              \
+    X(touch_misses)                                                            \
+    X(flushed)
 
 /* One shard's figures, or the sum over all shards. */
 struct shard_stats {

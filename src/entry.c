@@ -6,7 +6,8 @@
  * buckets, so the arrays hold between 1 and 2 slots per entry; the arrays
  * themselves and the empty tables of a new store are not counted):
  *
- *   n     = 36 (header) + 4 (if shared) + 8 (if ttl) + key + value
+ *   n     = 36 (header) + 4 (if shared) + 8 (if ttl)
+ *           + 1 + namespace (if in a namespace) + key + value
  *   chunk = max(32, round_up(n + 8, 16))               below 32 KiB
  *         = round_up(round_up(n + 8, 16) + 8, 4096)    from 32 KiB (mmap)
  *   accounted = chunk + 8
@@ -28,6 +29,7 @@
  * 1 MiB: about 90 MiB resident instead of 101). A mapped chunk costs a
  * system call to map and unmap, small beside copying 32 KiB.
  */
+#include <assert.h>
 #include <malloc.h>
 #include <stdlib.h>
 
@@ -48,10 +50,10 @@ round_up(uint64_t n, uint64_t to)
 }
 
 uint64_t
-entry_accounted(size_t klen, size_t vlen, unsigned flags)
+entry_accounted(size_t name_bytes, size_t vlen, unsigned flags)
 {
-    uint64_t n = ENTRY_HEADER_BYTES + entry_opt_bytes(flags) + (uint64_t)klen +
-                 (uint64_t)vlen;
+    uint64_t n = ENTRY_HEADER_BYTES + entry_opt_bytes(flags) +
+                 (uint64_t)name_bytes + (uint64_t)vlen;
     uint64_t chunk = round_up(n + 8, 16);
 
     if (chunk < 32)
@@ -62,28 +64,31 @@ entry_accounted(size_t klen, size_t vlen, unsigned flags)
 }
 
 unsigned
-entry_flags_for(size_t vlen, int32_t ttl_s)
+entry_flags_for(size_t nslen, size_t vlen, int32_t ttl_s)
 {
     return (ttl_s > 0 ? ENTRY_TTL : 0u) |
-           (vlen >= ENTRY_SHARED_MIN ? ENTRY_SHARED : 0u);
+           (vlen >= ENTRY_SHARED_MIN ? ENTRY_SHARED : 0u) |
+           (nslen > 0 ? ENTRY_NS : 0u);
 }
 
 struct entry *
-entry_create(const char *key, size_t klen, const void *val, size_t vlen,
+entry_create(const struct entry_name *nm, const void *val, size_t vlen,
              unsigned flags, uint64_t expire_ms, uint64_t stamp)
 {
     struct entry *e;
     unsigned char *p;
     size_t n;
 
-    n = ENTRY_HEADER_BYTES + entry_opt_bytes(flags) + klen + vlen;
+    assert(((flags & ENTRY_NS) != 0) == (nm->nslen > 0));
+    n = ENTRY_HEADER_BYTES + entry_opt_bytes(flags) + nm->klen + nm->nslen +
+        vlen;
     e = malloc(n < sizeof *e ? sizeof *e : n);
     if (e == NULL)
         return NULL;
     e->hlink = 0;
     e->prev = e->next = NULL;
     e->meta = (stamp & ENTRY_STAMP_MASK) |
-              ((uint64_t)klen << ENTRY_KLEN_SHIFT) |
+              ((uint64_t)nm->klen << ENTRY_KLEN_SHIFT) |
               ((uint64_t)flags << ENTRY_FLAG_SHIFT);
     e->vlen = (uint32_t)vlen;
     p = e->data;
@@ -95,9 +100,15 @@ entry_create(const char *key, size_t klen, const void *val, size_t vlen,
         memcpy(p, &expire_ms, sizeof expire_ms);
         p += 8;
     }
-    memcpy(p, key, klen);
-    if (vlen > 0)
-        memcpy(p + klen, val, vlen);
+    if (flags & ENTRY_NS)
+        *p++ = (unsigned char)nm->nslen;
+    memcpy(p, nm->key, nm->klen);
+    p += nm->klen;
+    if (nm->nslen > 0)
+        memcpy(p, nm->ns, nm->nslen);
+    p += nm->nslen;
+    if (vlen > 0 && val != NULL)
+        memcpy(p, val, vlen);
     return e;
 }
 

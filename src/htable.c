@@ -61,9 +61,18 @@ htable_fini(struct htable *t)
 }
 
 uint64_t
-htable_hash(const struct htable *t, const char *key, size_t klen)
+htable_hash(const struct htable *t, const struct entry_name *n)
 {
-    return hash_sip13(t->key, key, klen);
+    return hash_name(t->key, n->ns, n->nslen, n->key, n->klen);
+}
+
+uint64_t
+htable_entry_hash(const struct htable *t, const struct entry *e)
+{
+    struct entry_name n;
+
+    entry_name_of(e, &n);
+    return htable_hash(t, &n);
 }
 
 bool
@@ -73,26 +82,26 @@ htable_rehashing(const struct htable *t)
 }
 
 static struct entry *
-chain_find(uintptr_t l, uint64_t h, const char *key, size_t klen)
+chain_find(uintptr_t l, uint64_t h, const struct entry_name *n)
 {
     struct entry *e;
 
     for (; l != 0; l = e->hlink) {
         e = link_entry(l);
-        if (link_tag_matches(l, h) && entry_key_eq(e, key, klen))
+        if (link_tag_matches(l, h) && entry_name_eq(e, n))
             return e;
     }
     return NULL;
 }
 
 struct entry *
-htable_find(const struct htable *t, uint64_t h, const char *key, size_t klen)
+htable_find(const struct htable *t, uint64_t h, const struct entry_name *n)
 {
     struct entry *e;
 
-    e = chain_find(t->tab[0][h & t->mask[0]], h, key, klen);
+    e = chain_find(t->tab[0][h & t->mask[0]], h, n);
     if (e == NULL && t->tab[1] != NULL)
-        e = chain_find(t->tab[1][h & t->mask[1]], h, key, klen);
+        e = chain_find(t->tab[1][h & t->mask[1]], h, n);
     return e;
 }
 
@@ -118,7 +127,7 @@ htable_rehash(struct htable *t, size_t n)
         for (l = t->tab[0][t->rehash_idx]; l != 0; l = next) {
             e = link_entry(l);
             next = e->hlink;
-            h = htable_hash(t, entry_key(e), entry_klen(e));
+            h = htable_entry_hash(t, e);
             dst = &t->tab[1][h & t->mask[1]];
             e->hlink = *dst;
             *dst = link_make(e, h);

@@ -91,6 +91,9 @@ static const struct {
     {"rejected_oversize", "Sets refused: value over max_value_bytes or the "
                           "memory limit on its own"},
     {"rejected_capacity", "Sets refused: no room could be made"},
+    {"touch_hits", "Touch calls that found a live entry"},
+    {"touch_misses", "Touch calls of a missing or expired key"},
+    {"flushed", "Live entries removed by Flush"},
 };
 
 static const char *

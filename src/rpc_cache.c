@@ -123,8 +123,8 @@ rpc_cache_get(struct rpc_worker *w, const uint8_t *req, size_t len,
 
     if (!m)
         return;
-    st =
-        store_get(w->store, (const char *)m->key.data, m->key.len, &w->scratch);
+    st = store_get(w->store, NULL, 0, (const char *)m->key.data, m->key.len,
+                   &w->scratch);
     cache__cache_key__free_unpacked(m, NULL);
     rpc_cache_status(out, st);
     if (st == STORE_OK) {
@@ -151,7 +151,7 @@ rpc_cache_set(struct rpc_worker *w, const uint8_t *req, size_t len,
         return;
     }
     rpc_reply_key_log(out, m->key.data, m->key.len);
-    st = store_set(w->store, (const char *)m->key.data, m->key.len,
+    st = store_set(w->store, NULL, 0, (const char *)m->key.data, m->key.len,
                    m->value.data, m->value.len, m->ttl);
     cache__cache_item__free_unpacked(m, NULL);
     rpc_cache_status(out, st);
@@ -168,7 +168,7 @@ rpc_cache_delete(struct rpc_worker *w, const uint8_t *req, size_t len,
 
     if (!m)
         return;
-    st = store_del(w->store, (const char *)m->key.data, m->key.len);
+    st = store_del(w->store, NULL, 0, (const char *)m->key.data, m->key.len);
     cache__cache_key__free_unpacked(m, NULL);
     rpc_cache_status(out, st);
     if (st == STORE_OK || st == STORE_NOT_FOUND)

@@ -53,7 +53,7 @@ shard_fini(struct shard *sh)
 uint64_t
 shard_entry_bytes(const struct entry *e)
 {
-    return entry_accounted(entry_klen(e), e->vlen, entry_flags(e));
+    return entry_accounted(entry_name_bytes(e), e->vlen, entry_flags(e));
 }
 
 static void
@@ -101,12 +101,11 @@ shard_touch_locked(struct shard *sh, struct entry *e, uint64_t stamp)
 }
 
 struct entry *
-shard_lru_victim_locked(struct shard *sh, const char *skip_key,
-                        size_t skip_klen)
+shard_lru_victim_locked(struct shard *sh, const struct entry_name *skip)
 {
     struct entry *e = sh->lru.tail;
 
-    if (e != NULL && skip_key != NULL && entry_key_eq(e, skip_key, skip_klen))
+    if (e != NULL && skip != NULL && entry_name_eq(e, skip))
         e = e->prev;
     return e;
 }
@@ -114,40 +113,84 @@ shard_lru_victim_locked(struct shard *sh, const char *skip_key,
 struct sweep_ctx {
     struct shard *sh;
     uint64_t now_ms;
+    const char *ns; /* flush: the keyspace emptied */
+    size_t nslen;
     struct shard_sweep *out;
 };
 
-static bool
-sweep_drop(struct entry *e, void *arg)
+/* Moves e, just taken out of the table, from the shard to the victims. */
+static void
+sweep_take(struct sweep_ctx *c, struct entry *e)
 {
-    struct sweep_ctx *c = arg;
-    uint64_t bytes;
+    uint64_t bytes = shard_entry_bytes(e);
 
-    if (!entry_expired(e, c->now_ms))
-        return false;
-    bytes = shard_entry_bytes(e);
     lru_unlink(&c->sh->lru, e);
     c->sh->st.size--;
     c->sh->st.memory_usage_bytes -= bytes;
-    c->sh->st.expired_removals++;
     e->next = c->out->victims;
     c->out->victims = e;
     c->out->removed++;
     c->out->bytes += bytes;
+}
+
+static bool
+expire_drop(struct entry *e, void *arg)
+{
+    struct sweep_ctx *c = arg;
+
+    if (!entry_expired(e, c->now_ms))
+        return false;
+    c->sh->st.expired_removals++;
+    sweep_take(c, e);
     return true;
+}
+
+static bool
+flush_drop(struct entry *e, void *arg)
+{
+    struct sweep_ctx *c = arg;
+
+    if (!entry_in_keyspace(e, c->ns, c->nslen))
+        return false;
+    if (entry_expired(e, c->now_ms)) {
+        c->sh->st.expired_removals++;
+    } else {
+        c->sh->st.flushed++;
+        c->out->live++;
+    }
+    sweep_take(c, e);
+    return true;
+}
+
+static void
+sweep_slice(struct sweep_ctx *c, size_t *cursor,
+            bool (*drop)(struct entry *e, void *ctx))
+{
+    struct shard_sweep *out = c->out;
+
+    out->victims = NULL;
+    out->removed = out->live = out->bytes = 0;
+    shard_lock(c->sh);
+    out->pass_done =
+        htable_sweep(&c->sh->table, cursor, SHARD_SLICE_BUCKETS, drop, c);
+    if (out->removed > 0)
+        publish_tail_locked(c->sh);
+    shard_unlock(c->sh);
 }
 
 void
 shard_expire_slice(struct shard *sh, uint64_t now_ms, struct shard_sweep *out)
 {
-    struct sweep_ctx c = {sh, now_ms, out};
+    struct sweep_ctx c = {sh, now_ms, NULL, 0, out};
 
-    out->victims = NULL;
-    out->removed = out->bytes = 0;
-    shard_lock(sh);
-    out->pass_done = htable_sweep(&sh->table, &sh->sweep_cursor,
-                                  SHARD_SLICE_BUCKETS, sweep_drop, &c);
-    if (out->removed > 0)
-        publish_tail_locked(sh);
-    shard_unlock(sh);
+    sweep_slice(&c, &sh->sweep_cursor, expire_drop);
+}
+
+void
+shard_flush_slice(struct shard *sh, const char *ns, size_t nslen,
+                  uint64_t now_ms, size_t *cursor, struct shard_sweep *out)
+{
+    struct sweep_ctx c = {sh, now_ms, ns, nslen, out};
+
+    sweep_slice(&c, cursor, flush_drop);
 }

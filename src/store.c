@@ -1,5 +1,8 @@
 /*
- * store.c: S shards under exact global limits, with global LRU eviction.
+ * store.c: S shards under exact global limits, with global LRU eviction;
+ * Get, Set, Delete and stats. The conditional writes and Touch are in
+ * store_cond.c, Increment in store_incr.c, cleanup and Flush in
+ * store_sweep.c, all on the helpers declared in store_impl.h.
  *
  * Limits. items and bytes count what the shards hold plus what writers have
  * reserved; they move only by reservation, a compare-exchange that refuses
@@ -7,44 +10,21 @@
  * given back after one is unlinked. So neither limit is ever exceeded, and
  * no global lock is needed.
  *
- * Eviction. Every Get hit and Set takes a stamp from the global use counter;
- * each shard publishes the stamp of its LRU tail (shard.h). A Set that cannot
- * reserve drops its own shard lock, picks the shard whose tail stamp is the
- * oldest, locks only that shard, unlinks its tail, gives back its share,
- * unlocks, frees it, then relocks its own shard, looks its key up again and
- * retries. At most one shard lock is ever held, so there is no lock order.
- * Sequential calls get exact global LRU; concurrent ones best effort.
- *
- * Fields: cfg, clock, key and shards are immutable after store_create()
- * (the shards' contents follow shard.h's locking). items, bytes and use are
- * atomics, each on its own cache line.
+ * Eviction. Every Get hit and write takes a stamp from the global use
+ * counter; each shard publishes the stamp of its LRU tail (shard.h). A
+ * write that cannot reserve drops its own shard lock, picks the shard whose
+ * tail stamp is the oldest, locks only that shard, unlinks its tail, gives
+ * back its share, unlocks, frees it, then relocks its own shard, looks its
+ * key up again and retries. At most one shard lock is ever held, so there
+ * is no lock order. Sequential calls get exact global LRU; concurrent ones
+ * best effort.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cleanup.h"
-#include "shard.h"
-#include "store.h"
+#include "store_impl.h"
 #include "utf8.h"
-
-struct store_sweep_arg {
-    struct store *st;
-    struct shard *sh;
-};
-
-struct store {
-    struct store_config cfg;
-    struct clock clock;
-    struct hash_key key;
-    uint32_t shard_shift; /* hash >> shard_shift = shard index */
-    struct shard *shards;
-    struct cleanup **cleanups;
-    struct store_sweep_arg *sweep_args;
-    _Atomic uint64_t items __attribute__((aligned(TC_CACHELINE)));
-    _Atomic uint64_t bytes __attribute__((aligned(TC_CACHELINE)));
-    _Atomic uint64_t use __attribute__((aligned(TC_CACHELINE)));
-};
 
 static bool
 config_ok(const struct store_config *c)
@@ -133,16 +113,10 @@ store_config(const struct store *st)
     return &st->cfg;
 }
 
-static uint64_t
+uint64_t
 store_now(struct store *st)
 {
     return st->clock.now_ms(st->clock.ctx);
-}
-
-static struct shard *
-shard_of(struct store *st, uint64_t h)
-{
-    return &st->shards[st->shard_shift >= 64 ? 0 : h >> st->shard_shift];
 }
 
 static bool
@@ -154,6 +128,27 @@ key_ok(const char *key, size_t klen)
         return false;
     n = utf8_count(key, klen, STORE_MAX_KEY_CHARS);
     return n >= 1 && n <= STORE_MAX_KEY_CHARS;
+}
+
+static inline enum store_status
+ref_init(struct store *st, struct store_ref *r, const char *ns, size_t nslen,
+         const char *key, size_t klen)
+{
+    if (nslen > STORE_MAX_NS_BYTES)
+        return STORE_BAD_NAMESPACE;
+    if (!key_ok(key, klen))
+        return STORE_BAD_KEY;
+    r->name = (struct entry_name){ns, nslen, key, klen};
+    r->h = hash_name(&st->key, ns, nslen, key, klen);
+    r->sh = &st->shards[st->shard_shift >= 64 ? 0 : r->h >> st->shard_shift];
+    return STORE_OK;
+}
+
+enum store_status
+store_ref_init(struct store *st, struct store_ref *r, const char *ns,
+               size_t nslen, const char *key, size_t klen)
+{
+    return ref_init(st, r, ns, nslen, key, klen);
 }
 
 /* Adds n to *v unless that would pass max; true when added. */
@@ -170,15 +165,15 @@ reserve(_Atomic uint64_t *v, uint64_t n, uint64_t max)
     return true;
 }
 
-static void
-release(struct store *st, uint64_t items, uint64_t bytes)
+void
+store_release(struct store *st, uint64_t items, uint64_t bytes)
 {
     atomic_fetch_sub_explicit(&st->items, items, memory_order_relaxed);
     atomic_fetch_sub_explicit(&st->bytes, bytes, memory_order_relaxed);
 }
 
-static uint64_t
-next_stamp(struct store *st)
+uint64_t
+store_next_stamp(struct store *st)
 {
     return atomic_fetch_add_explicit(&st->use, 1, memory_order_relaxed);
 }
@@ -188,7 +183,14 @@ static void
 remove_locked(struct store *st, struct shard *sh, struct entry *e, uint64_t h)
 {
     shard_unlink_locked(sh, e, h);
-    release(st, 1, shard_entry_bytes(e));
+    store_release(st, 1, shard_entry_bytes(e));
+}
+
+void
+store_remove_locked(struct store *st, const struct store_ref *r,
+                    struct entry *e)
+{
+    remove_locked(st, r->sh, e, r->h);
 }
 
 static bool
@@ -197,56 +199,82 @@ expired_now(struct store *st, const struct entry *e)
     return entry_has_ttl(e) && entry_expired(e, store_now(st));
 }
 
+static inline struct entry *
+find_live_locked(struct store *st, const struct store_ref *r,
+                 struct entry **dead)
+{
+    struct entry *e = htable_find(&r->sh->table, r->h, &r->name);
+
+    if (e == NULL || !expired_now(st, e))
+        return e;
+    remove_locked(st, r->sh, e, r->h);
+    r->sh->st.expired_removals++;
+    e->next = *dead;
+    *dead = e;
+    return NULL;
+}
+
+struct entry *
+store_find_live_locked(struct store *st, const struct store_ref *r,
+                       struct entry **dead)
+{
+    return find_live_locked(st, r, dead);
+}
+
+void
+store_put_all(struct entry *list)
+{
+    struct entry *e, *next;
+
+    for (e = list; e != NULL; e = next) {
+        next = e->next;
+        entry_put(e);
+    }
+}
+
 enum store_status
-store_get(struct store *st, const char *key, size_t klen, struct buf *out)
+store_get(struct store *st, const char *ns, size_t nslen, const char *key,
+          size_t klen, struct buf *out)
 {
     const unsigned char *val;
     struct entry *e, *dead = NULL;
-    struct shard *sh;
-    uint64_t h;
-    int rc;
+    struct store_ref r;
+    enum store_status rc;
 
-    if (!key_ok(key, klen))
-        return STORE_BAD_KEY;
+    rc = ref_init(st, &r, ns, nslen, key, klen);
+    if (rc != STORE_OK)
+        return rc;
     if (buf_reserve(out, ENTRY_SHARED_MIN) != 0)
         return STORE_NO_MEMORY;
-    h = hash_sip13(&st->key, key, klen);
-    sh = shard_of(st, h);
-    shard_lock(sh);
-    sh->st.gets++;
-    e = htable_find(&sh->table, h, key, klen);
-    if (e != NULL && expired_now(st, e)) {
-        remove_locked(st, sh, e, h);
-        sh->st.expired_removals++;
-        dead = e;
-        e = NULL;
-    }
+    shard_lock(r.sh);
+    r.sh->st.gets++;
+    e = find_live_locked(st, &r, &dead);
     if (e == NULL) {
-        sh->st.misses++;
-        shard_unlock(sh);
+        r.sh->st.misses++;
+        shard_unlock(r.sh);
         entry_put(dead);
         return STORE_NOT_FOUND;
     }
-    sh->st.hits++;
-    shard_touch_locked(sh, e, next_stamp(st));
+    r.sh->st.hits++;
+    shard_touch_locked(r.sh, e, store_next_stamp(st));
     if (!(entry_flags(e) & ENTRY_SHARED)) {
         memcpy(out->data, entry_value(e), e->vlen);
         out->len = e->vlen;
-        shard_unlock(sh);
+        shard_unlock(r.sh);
         return STORE_OK;
     }
     /* meta (the use stamp) changes under the lock: locate the value now */
     val = entry_value(e);
     entry_get_ref(e);
-    shard_unlock(sh);
-    rc = buf_set(out, val, e->vlen);
+    shard_unlock(r.sh);
+    rc = buf_set(out, val, e->vlen) == 0 ? STORE_OK : STORE_NO_MEMORY;
     entry_unref(e);
-    return rc == 0 ? STORE_OK : STORE_NO_MEMORY;
+    return rc;
 }
 
-/* Reserves what replacing old (NULL: none) by e adds; true when it fits. */
-static bool
-reserve_for(struct store *st, const struct entry *e, const struct entry *old)
+bool
+store_reserve_for(struct store *st, const struct entry *e,
+                  const struct entry *old)
 {
     uint64_t need = shard_entry_bytes(e);
     uint64_t have = old != NULL ? shard_entry_bytes(old) : 0;
@@ -256,11 +284,11 @@ reserve_for(struct store *st, const struct entry *e, const struct entry *old)
     if (need > have &&
         !reserve(&st->bytes, need - have, st->cfg.max_memory_bytes)) {
         if (old == NULL)
-            release(st, 1, 0);
+            store_release(st, 1, 0);
         return false;
     }
     if (need < have)
-        release(st, 0, have - need);
+        store_release(st, 0, have - need);
     return true;
 }
 
@@ -284,22 +312,21 @@ oldest_shard(struct store *st, struct shard *own, uint64_t own_stamp)
     return victim;
 }
 
-/* Evicts the least recently used entry of the whole store other than key's
+/* Evicts the least recently used entry of the whole store other than r's
  * own. No lock held on entry or exit. false when there was nothing to evict. */
 static bool
-evict_oldest(struct store *st, struct shard *own, uint64_t own_stamp,
-             const char *key, size_t klen)
+evict_oldest(struct store *st, const struct store_ref *r, uint64_t own_stamp)
 {
     uint32_t tries = st->cfg.shards * 2 + 8;
     struct shard *vs;
     struct entry *v;
 
-    while (tries-- > 0 && (vs = oldest_shard(st, own, own_stamp)) != NULL) {
+    while (tries-- > 0 && (vs = oldest_shard(st, r->sh, own_stamp)) != NULL) {
         shard_lock(vs);
-        v = shard_lru_victim_locked(vs, vs == own ? key : NULL, klen);
+        v = shard_lru_victim_locked(vs, vs == r->sh ? &r->name : NULL);
         if (v == NULL) {
             shard_unlock(vs);
-            if (vs == own)
+            if (vs == r->sh)
                 own_stamp = SHARD_EMPTY_STAMP;
             continue;
         }
@@ -307,8 +334,7 @@ evict_oldest(struct store *st, struct shard *own, uint64_t own_stamp,
             vs->st.expired_removals++;
         else
             vs->st.lru_evictions++;
-        remove_locked(st, vs, v,
-                      htable_hash(&vs->table, entry_key(v), entry_klen(v)));
+        remove_locked(st, vs, v, htable_entry_hash(&vs->table, v));
         shard_unlock(vs);
         entry_put(v);
         return true;
@@ -316,47 +342,48 @@ evict_oldest(struct store *st, struct shard *own, uint64_t own_stamp,
     return false;
 }
 
-/* Called with own's lock held; drops it while evicting, holds it again on
- * return. */
-static bool
-evict_one(struct store *st, struct shard *own, const char *key, size_t klen)
+bool
+store_evict_one_locked(struct store *st, const struct store_ref *r)
 {
-    struct entry *v = shard_lru_victim_locked(own, key, klen);
+    struct entry *v = shard_lru_victim_locked(r->sh, &r->name);
     uint64_t own_stamp = v != NULL ? entry_stamp(v) : SHARD_EMPTY_STAMP;
     bool ok;
 
-    shard_unlock(own);
-    ok = evict_oldest(st, own, own_stamp, key, klen);
-    shard_lock(own);
+    shard_unlock(r->sh);
+    ok = evict_oldest(st, r, own_stamp);
+    shard_lock(r->sh);
     return ok;
 }
 
-/* Links e in place of key's current entry, evicting others until it fits.
- * sh's lock is held throughout (but dropped while evicting); on STORE_OK
- * *old is the replaced entry (or NULL), for the caller to put. */
+void
+store_replace_locked(struct store *st, const struct store_ref *r,
+                     struct entry *e, struct entry *old)
+{
+    if (old != NULL)
+        shard_unlink_locked(r->sh, old, r->h);
+    entry_set_stamp(e, store_next_stamp(st));
+    shard_link_locked(r->sh, e, r->h);
+}
+
+/* Links e in place of r's current entry, evicting others until it fits;
+ * on STORE_OK *old is the replaced entry (or NULL), for the caller to put. */
 static enum store_status
-set_locked(struct store *st, struct shard *sh, struct entry *e, uint64_t h,
+set_locked(struct store *st, const struct store_ref *r, struct entry *e,
            struct entry **old)
 {
-    const char *key = entry_key(e);
-    size_t klen = entry_klen(e);
-
     for (;;) {
-        *old = htable_find(&sh->table, h, key, klen);
-        if (reserve_for(st, e, *old))
+        *old = htable_find(&r->sh->table, r->h, &r->name);
+        if (store_reserve_for(st, e, *old))
             break;
-        if (!evict_one(st, sh, key, klen))
+        if (!store_evict_one_locked(st, r))
             return STORE_NO_SPACE;
     }
-    if (*old != NULL)
-        shard_unlink_locked(sh, *old, h);
-    entry_set_stamp(e, next_stamp(st));
-    shard_link_locked(sh, e, h);
+    store_replace_locked(st, r, e, *old);
     return STORE_OK;
 }
 
-static void
-count_set(struct shard *sh, uint64_t *counter)
+void
+store_count_set(struct shard *sh, uint64_t *counter)
 {
     shard_lock(sh);
     sh->st.sets++;
@@ -365,67 +392,79 @@ count_set(struct shard *sh, uint64_t *counter)
     shard_unlock(sh);
 }
 
-enum store_status
-store_set(struct store *st, const char *key, size_t klen, const void *val,
-          size_t vlen, int32_t ttl_s)
+bool
+store_fits(const struct store *st, const struct store_ref *r, size_t vlen,
+           unsigned flags)
 {
-    unsigned flags = entry_flags_for(vlen, ttl_s);
-    struct entry *e, *old = NULL;
-    enum store_status rc;
-    struct shard *sh;
-    uint64_t h, expire = 0;
+    return vlen <= st->cfg.max_value_bytes &&
+           entry_accounted(r->name.klen + r->name.nslen, vlen, flags) <=
+               st->cfg.max_memory_bytes;
+}
 
-    if (!key_ok(key, klen))
-        return STORE_BAD_KEY;
-    h = hash_sip13(&st->key, key, klen);
-    sh = shard_of(st, h);
-    if (vlen > st->cfg.max_value_bytes ||
-        entry_accounted(klen, vlen, flags) > st->cfg.max_memory_bytes) {
-        count_set(sh, &sh->st.rejected_oversize);
+enum store_status
+store_new_entry(struct store *st, const struct store_ref *r, const void *val,
+                size_t vlen, int32_t ttl_s, struct entry **e)
+{
+    unsigned flags = entry_flags_for(r->name.nslen, vlen, ttl_s);
+    uint64_t expire = 0;
+
+    if (!store_fits(st, r, vlen, flags)) {
+        store_count_set(r->sh, &r->sh->st.rejected_oversize);
         return STORE_TOO_LARGE;
     }
     if (ttl_s > 0)
         expire = store_now(st) + (uint64_t)ttl_s * 1000;
-    e = entry_create(key, klen, val, vlen, flags, expire, 0);
-    if (e == NULL) {
-        count_set(sh, NULL);
+    *e = entry_create(&r->name, val, vlen, flags, expire, 0);
+    if (*e == NULL) {
+        store_count_set(r->sh, NULL);
         return STORE_NO_MEMORY;
     }
-    shard_lock(sh);
-    sh->st.sets++;
-    rc = set_locked(st, sh, e, h, &old);
+    return STORE_OK;
+}
+
+enum store_status
+store_set(struct store *st, const char *ns, size_t nslen, const char *key,
+          size_t klen, const void *val, size_t vlen, int32_t ttl_s)
+{
+    struct entry *e, *old = NULL;
+    enum store_status rc;
+    struct store_ref r;
+
+    rc = ref_init(st, &r, ns, nslen, key, klen);
+    if (rc == STORE_OK)
+        rc = store_new_entry(st, &r, val, vlen, ttl_s, &e);
     if (rc != STORE_OK)
-        sh->st.rejected_capacity++;
-    shard_unlock(sh);
+        return rc;
+    shard_lock(r.sh);
+    r.sh->st.sets++;
+    rc = set_locked(st, &r, e, &old);
+    if (rc != STORE_OK)
+        r.sh->st.rejected_capacity++;
+    shard_unlock(r.sh);
     entry_put(rc == STORE_OK ? old : e);
     return rc;
 }
 
 enum store_status
-store_del(struct store *st, const char *key, size_t klen)
+store_del(struct store *st, const char *ns, size_t nslen, const char *key,
+          size_t klen)
 {
-    enum store_status rc = STORE_NOT_FOUND;
-    struct entry *e;
-    struct shard *sh;
-    uint64_t h;
+    struct entry *e, *dead = NULL;
+    enum store_status rc;
+    struct store_ref r;
 
-    if (!key_ok(key, klen))
-        return STORE_BAD_KEY;
-    h = hash_sip13(&st->key, key, klen);
-    sh = shard_of(st, h);
-    shard_lock(sh);
-    sh->st.deletes++;
-    e = htable_find(&sh->table, h, key, klen);
-    if (e != NULL) {
-        if (expired_now(st, e))
-            sh->st.expired_removals++;
-        else
-            rc = STORE_OK;
-        remove_locked(st, sh, e, h);
-    }
-    shard_unlock(sh);
+    rc = ref_init(st, &r, ns, nslen, key, klen);
+    if (rc != STORE_OK)
+        return rc;
+    shard_lock(r.sh);
+    r.sh->st.deletes++;
+    e = find_live_locked(st, &r, &dead);
+    if (e != NULL)
+        remove_locked(st, r.sh, e, r.h);
+    shard_unlock(r.sh);
     entry_put(e);
-    return rc;
+    entry_put(dead);
+    return e != NULL ? STORE_OK : STORE_NOT_FOUND;
 }
 
 void
@@ -446,75 +485,6 @@ store_stats(struct store *st, struct shard_stats *total,
     }
 }
 
-/* One cleanup slice of a's shard; adds the removed count to *removed. */
-static bool
-sweep_slice(struct store_sweep_arg *a, uint64_t *removed)
-{
-    struct shard_sweep sw;
-    struct entry *e, *next;
-
-    shard_expire_slice(a->sh, store_now(a->st), &sw);
-    release(a->st, sw.removed, sw.bytes);
-    for (e = sw.victims; e != NULL; e = next) {
-        next = e->next;
-        entry_put(e);
-    }
-    *removed += sw.removed;
-    return sw.pass_done;
-}
-
-static bool
-cleanup_slice(void *arg)
-{
-    uint64_t removed = 0;
-
-    return sweep_slice(arg, &removed);
-}
-
-uint64_t
-store_cleanup_pass(struct store *st)
-{
-    struct store_sweep_arg a = {st, NULL};
-    uint64_t removed = 0;
-    uint32_t i;
-
-    for (i = 0; i < st->cfg.shards; i++) {
-        a.sh = &st->shards[i];
-        while (!sweep_slice(&a, &removed))
-            ;
-    }
-    return removed;
-}
-
-int
-store_start_cleanup(struct store *st)
-{
-    uint32_t i, n = st->cfg.shards;
-
-    st->sweep_args = calloc(n, sizeof *st->sweep_args);
-    st->cleanups = calloc(n, sizeof *st->cleanups);
-    if (st->sweep_args == NULL || st->cleanups == NULL)
-        goto fail;
-    for (i = 0; i < n; i++) {
-        st->sweep_args[i].st = st;
-        st->sweep_args[i].sh = &st->shards[i];
-        st->cleanups[i] = cleanup_start(st->cfg.cleanup_interval_s,
-                                        cleanup_slice, &st->sweep_args[i]);
-        if (st->cleanups[i] == NULL)
-            goto fail;
-    }
-    return 0;
-fail:
-    if (st->cleanups != NULL)
-        for (i = 0; i < n; i++)
-            cleanup_stop(st->cleanups[i]);
-    free(st->cleanups);
-    free(st->sweep_args);
-    st->cleanups = NULL;
-    st->sweep_args = NULL;
-    return -1;
-}
-
 const char *
 store_status_str(enum store_status s)
 {
@@ -525,6 +495,11 @@ store_status_str(enum store_status s)
         [STORE_TOO_LARGE] = "value too large",
         [STORE_NO_SPACE] = "no space left",
         [STORE_NO_MEMORY] = "out of memory",
+        [STORE_EXISTS] = "exists",
+        [STORE_MISMATCH] = "value mismatch",
+        [STORE_NOT_NUMBER] = "not a number",
+        [STORE_OUT_OF_RANGE] = "out of range",
+        [STORE_BAD_NAMESPACE] = "invalid namespace",
     };
 
     return (unsigned)s < TC_ARRAY_LEN(names) ? names[s] : "unknown";

@@ -15,6 +15,7 @@ static struct entry *ents[N];
 static void
 setup(void)
 {
+    struct entry_name name;
     char k[32];
     int i, n;
 
@@ -22,7 +23,8 @@ setup(void)
     ck_assert_int_eq(htable_init(&t, &key), 0);
     for (i = 0; i < N; i++) {
         n = snprintf(k, sizeof k, "key-%d", i);
-        ents[i] = entry_create(k, (size_t)n, "v", 1, 0, 0, 0);
+        name = (struct entry_name){NULL, 0, k, (size_t)n};
+        ents[i] = entry_create(&name, "v", 1, 0, 0, 0);
     }
 }
 
@@ -39,13 +41,16 @@ teardown(void)
 static uint64_t
 h_of(const struct entry *e)
 {
-    return htable_hash(&t, entry_key(e), entry_klen(e));
+    return htable_entry_hash(&t, e);
 }
 
 static struct entry *
 find(const struct entry *e)
 {
-    return htable_find(&t, h_of(e), entry_key(e), entry_klen(e));
+    struct entry_name n;
+
+    entry_name_of(e, &n);
+    return htable_find(&t, h_of(e), &n);
 }
 
 START_TEST(test_htable_finds_everything_while_growing)

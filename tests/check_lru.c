@@ -7,7 +7,17 @@
 static struct entry *
 mk(const char *key)
 {
-    return entry_create(key, strlen(key), "", 0, 0, 0, 0);
+    struct entry_name n = {NULL, 0, key, strlen(key)};
+
+    return entry_create(&n, "", 0, 0, 0, 0);
+}
+
+static bool
+key_is(const struct entry *e, const char *key)
+{
+    struct entry_name n = {NULL, 0, key, strlen(key)};
+
+    return entry_name_eq(e, &n);
 }
 
 /* Asserts the list reads keys[0..n) from head to tail, and back. */
@@ -19,11 +29,11 @@ assert_order(const struct lru *l, const char *const *keys, size_t n)
 
     ck_assert_uint_eq(l->len, n);
     for (e = l->head; e != NULL; e = e->next, i++)
-        ck_assert(entry_key_eq(e, keys[i], strlen(keys[i])));
+        ck_assert(key_is(e, keys[i]));
     ck_assert_uint_eq(i, n);
     for (e = l->tail; e != NULL; e = e->prev) {
         i--;
-        ck_assert(entry_key_eq(e, keys[i], strlen(keys[i])));
+        ck_assert(key_is(e, keys[i]));
     }
 }
 
@@ -56,7 +66,8 @@ END_TEST
 
 START_TEST(test_lru_entry_layout_fields)
 {
-    struct entry *e = entry_create("k\0y", 3, "v", 1, ENTRY_TTL, 1234, 99);
+    struct entry_name n = {NULL, 0, "k\0y", 3};
+    struct entry *e = entry_create(&n, "v", 1, ENTRY_TTL, 1234, 99);
 
     ck_assert_uint_eq(entry_klen(e), 3);
     ck_assert_mem_eq(entry_key(e), "k\0y", 3);

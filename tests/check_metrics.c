@@ -47,17 +47,18 @@ setup(void)
     buf_init(&out);
     for (int i = 0; i < 20; i++) {
         snprintf(key, sizeof key, "key-%d", i);
-        ck_assert_int_eq(store_set(st, key, strlen(key), "v", 1, 0), STORE_OK);
+        ck_assert_int_eq(store_set(st, NULL, 0, key, strlen(key), "v", 1, 0),
+                         STORE_OK);
     }
     for (int i = 0; i < 15; i++) {
         snprintf(key, sizeof key, "key-%d", i < 10 ? i : 100 + i);
-        store_get(st, key, strlen(key), &out);
+        store_get(st, NULL, 0, key, strlen(key), &out);
     }
     for (int i = 0; i < 3; i++) {
         snprintf(key, sizeof key, "key-%d", i == 2 ? 999 : i);
-        store_del(st, key, strlen(key));
+        store_del(st, NULL, 0, key, strlen(key));
     }
-    ck_assert_int_eq(store_set(st, "big", 3, big, sizeof big, 0),
+    ck_assert_int_eq(store_set(st, NULL, 0, "big", 3, big, sizeof big, 0),
                      STORE_TOO_LARGE);
     buf_fini(&out);
     memset(workers, 0, sizeof workers);

@@ -34,7 +34,8 @@ START_TEST(test_store_set_get_roundtrip_binary)
 {
     static const char val[] = {'a', 0, (char)0xff, 'b'};
 
-    ck_assert_int_eq(store_set(fx, "k", 1, val, sizeof val, 0), STORE_OK);
+    ck_assert_int_eq(store_set(fx, NULL, 0, "k", 1, val, sizeof val, 0),
+                     STORE_OK);
     ck_assert_int_eq(fx_get("k"), STORE_OK);
     ck_assert_uint_eq(fx_out.len, sizeof val);
     ck_assert_mem_eq(fx_out.data, val, sizeof val);
@@ -46,11 +47,11 @@ END_TEST
 
 START_TEST(test_store_keys_differ_after_nul)
 {
-    ck_assert_int_eq(store_set(fx, "a", 1, "1", 1, 0), STORE_OK);
-    ck_assert_int_eq(store_set(fx, "a\0b", 3, "2", 1, 0), STORE_OK);
-    ck_assert_int_eq(store_get(fx, "a", 1, &fx_out), STORE_OK);
+    ck_assert_int_eq(store_set(fx, NULL, 0, "a", 1, "1", 1, 0), STORE_OK);
+    ck_assert_int_eq(store_set(fx, NULL, 0, "a\0b", 3, "2", 1, 0), STORE_OK);
+    ck_assert_int_eq(store_get(fx, NULL, 0, "a", 1, &fx_out), STORE_OK);
     ck_assert_mem_eq(fx_out.data, "1", 1);
-    ck_assert_int_eq(store_get(fx, "a\0b", 3, &fx_out), STORE_OK);
+    ck_assert_int_eq(store_get(fx, NULL, 0, "a\0b", 3, &fx_out), STORE_OK);
     ck_assert_mem_eq(fx_out.data, "2", 1);
     ck_assert_uint_eq(fx_stats().size, 2);
 }
@@ -163,8 +164,9 @@ START_TEST(test_store_value_of_max_value_bytes_and_one_more)
     fx_teardown();
     fx_create(4, 100, MIB, 1000);
     memset(v, 'v', 1000);
-    ck_assert_int_eq(store_set(fx, "k", 1, v, 1000, 0), STORE_OK);
-    ck_assert_int_eq(store_set(fx, "k", 1, v, 1001, 0), STORE_TOO_LARGE);
+    ck_assert_int_eq(store_set(fx, NULL, 0, "k", 1, v, 1000, 0), STORE_OK);
+    ck_assert_int_eq(store_set(fx, NULL, 0, "k", 1, v, 1001, 0),
+                     STORE_TOO_LARGE);
     ck_assert_int_eq(fx_get("k"), STORE_OK);
     ck_assert_uint_eq(fx_out.len, 1000);
     ck_assert_uint_eq(fx_stats().rejected_oversize, 1);
@@ -181,9 +183,11 @@ START_TEST(test_store_value_bigger_than_budget_evicts_nothing)
 
     fx_teardown();
     fx_create(4, 100, budget, budget);
-    ck_assert_int_eq(store_set(fx, "k", 1, v, 500, 0), STORE_OK);
-    ck_assert_int_eq(store_set(fx, "j", 1, v, 517, 0), STORE_TOO_LARGE);
-    ck_assert_int_eq(store_set(fx, "k", 1, v, 517, 0), STORE_TOO_LARGE);
+    ck_assert_int_eq(store_set(fx, NULL, 0, "k", 1, v, 500, 0), STORE_OK);
+    ck_assert_int_eq(store_set(fx, NULL, 0, "j", 1, v, 517, 0),
+                     STORE_TOO_LARGE);
+    ck_assert_int_eq(store_set(fx, NULL, 0, "k", 1, v, 517, 0),
+                     STORE_TOO_LARGE);
     ck_assert_int_eq(fx_get("k"), STORE_OK);
     ck_assert_uint_eq(fx_out.len, 500);
     s = fx_stats();
@@ -339,7 +343,7 @@ START_TEST(test_store_large_value_roundtrip)
 
     for (i = 0; i < n; i++)
         v[i] = (unsigned char)(i * 31);
-    ck_assert_int_eq(store_set(fx, "big", 3, v, n, 0), STORE_OK);
+    ck_assert_int_eq(store_set(fx, NULL, 0, "big", 3, v, n, 0), STORE_OK);
     ck_assert_int_eq(fx_get("big"), STORE_OK);
     ck_assert_uint_eq(fx_out.len, n);
     ck_assert_mem_eq(fx_out.data, v, n);

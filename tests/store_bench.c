@@ -112,9 +112,9 @@ run_main(void *arg)
     buf_init(&out);
     for (i = 0; i < b->ops; i++, key += KEY_BYTES) {
         if (r->op == OP_SET)
-            store_set(b->st, key, KEY_BYTES, value, VALUE_BYTES, 0);
+            store_set(b->st, NULL, 0, key, KEY_BYTES, value, VALUE_BYTES, 0);
         else
-            store_get(b->st, key, KEY_BYTES, &out);
+            store_get(b->st, NULL, 0, key, KEY_BYTES, &out);
     }
     buf_fini(&out);
     return NULL;
@@ -155,7 +155,7 @@ load(struct bench *b)
     size_t i;
 
     for (i = 0; i < b->entries; i++)
-        if (store_set(b->st, b->keys + i * KEY_BYTES, KEY_BYTES, value,
+        if (store_set(b->st, NULL, 0, b->keys + i * KEY_BYTES, KEY_BYTES, value,
                       VALUE_BYTES, 0) != STORE_OK) {
             fprintf(stderr, "store-bench: load failed at %zu\n", i);
             exit(1);
