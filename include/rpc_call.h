@@ -27,6 +27,16 @@
 
 struct rpc_call;
 
+/* One item of a request, read in place: a CacheItem (key 1, value 2, ttl
+ * 3), or a key alone. Borrowed from the request for the call. */
+struct rpc_item {
+    const char *key;
+    size_t klen;
+    const uint8_t *val;
+    size_t vlen;
+    int32_t ttl_s;
+};
+
 /* Where the server is in its life; workers read it once per call. */
 enum rpc_phase {
     RPC_PHASE_SERVING,  /* every call is served */
@@ -48,10 +58,13 @@ struct rpc_worker {
     void *const *methods; /* registered handles by rpc_method */
     const struct config *cfg;
     struct store *store;
-    struct reqstats *stats;      /* this worker's own counters */
-    const _Atomic int *phase;    /* enum rpc_phase */
-    sem_t *posted_sem;           /* posted once the first requests are */
-    struct buf scratch;          /* Get values are copied here */
+    struct reqstats *stats;   /* this worker's own counters */
+    const _Atomic int *phase; /* enum rpc_phase */
+    sem_t *posted_sem;        /* posted once the first requests are */
+    struct buf scratch;       /* Get values are copied here */
+    struct buf out;           /* batch replies are built here */
+    struct rpc_item *items;   /* a batch's items, items_cap of them */
+    size_t items_cap;
     struct rpc_call *free_calls; /* finished calls kept for reuse */
     size_t nfree;
     struct rpc_call *tracked;           /* calls sending a budgeted reply */
@@ -72,11 +85,21 @@ struct rpc_reply {
     char key_log[RPC_KEY_LOG_MAX]; /* escaped key at DEBUG, else "" */
 };
 
-/* Handles one request body of len bytes (already checked against the
- * receive limit; borrowed for the call) and fills out. out->body, when set,
- * then belongs to the caller. */
-typedef void (*rpc_handler)(struct rpc_worker *w, const uint8_t *req,
-                            size_t len, struct rpc_reply *out);
+/* One request as a handler sees it, everything borrowed for the call:
+ * the message (already checked against the receive limit; NULL and 0 when
+ * empty) and the keyspace from x-cache-namespace (nslen 0: the shared one;
+ * already validated). */
+struct rpc_request {
+    const uint8_t *body;
+    size_t len;
+    const char *ns;
+    size_t nslen;
+};
+
+/* Handles one request and fills out. out->body, when set, then belongs to
+ * the caller. */
+typedef void (*rpc_handler)(struct rpc_worker *w, const struct rpc_request *req,
+                            struct rpc_reply *out);
 
 /* True for the methods the server registers (those with a handler in
  * rpc_methods.h); the others arrive as unregistered calls. */

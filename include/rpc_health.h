@@ -9,7 +9,7 @@
 
 #include "rpc_call.h"
 
-void rpc_health_check(struct rpc_worker *w, const uint8_t *req, size_t len,
+void rpc_health_check(struct rpc_worker *w, const struct rpc_request *req,
                       struct rpc_reply *out);
 
 #endif

@@ -22,6 +22,20 @@
     X(SET, "/cache.CacheService/Set", "Set", rpc_cache_set)                    \
     X(DELETE, "/cache.CacheService/Delete", "Delete", rpc_cache_delete)        \
     X(STATS, "/cache.CacheService/Stats", "Stats", rpc_cache_stats)            \
+    X(MULTI_GET, "/cache.CacheService/MultiGet", "MultiGet",                   \
+      rpc_cache_multi_get)                                                     \
+    X(MULTI_SET, "/cache.CacheService/MultiSet", "MultiSet",                   \
+      rpc_cache_multi_set)                                                     \
+    X(MULTI_DELETE, "/cache.CacheService/MultiDelete", "MultiDelete",          \
+      rpc_cache_multi_delete)                                                  \
+    X(SET_IF_ABSENT, "/cache.CacheService/SetIfAbsent", "SetIfAbsent",         \
+      rpc_cache_set_if_absent)                                                 \
+    X(COMPARE_AND_SET, "/cache.CacheService/CompareAndSet", "CompareAndSet",   \
+      rpc_cache_compare_and_set)                                               \
+    X(INCREMENT, "/cache.CacheService/Increment", "Increment",                 \
+      rpc_cache_increment)                                                     \
+    X(TOUCH, "/cache.CacheService/Touch", "Touch", rpc_cache_touch)            \
+    X(FLUSH, "/cache.CacheService/Flush", "Flush", rpc_cache_flush)            \
     X(HEALTH_CHECK, "/grpc.health.v1.Health/Check", "Health/Check",            \
       rpc_health_check)                                                        \
     X(HEALTH_WATCH, "/grpc.health.v1.Health/Watch", "Health/Watch", NULL)      \

@@ -16,10 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RPC_WIRE_VARINT   0
-#define RPC_WIRE_I64      1
-#define RPC_WIRE_LEN      2
-#define RPC_WIRE_I32      5
+#define RPC_WIRE_VARINT     0
+#define RPC_WIRE_I64        1
+#define RPC_WIRE_LEN        2
+#define RPC_WIRE_I32        5
 #define RPC_WIRE_VARINT_MAX 10
 
 struct rpc_wire_in {
@@ -45,6 +45,24 @@ bool rpc_wire_bytes(struct rpc_wire_in *in, uint32_t type, const uint8_t **p,
                     size_t *n);
 /* Skips the value of the field just announced; false on error. */
 bool rpc_wire_skip(struct rpc_wire_in *in, uint32_t type);
+
+/* A message's fields 1..RPC_WIRE_FIELDS_MAX, read in place: for each,
+ * whether it was present, and its value (the last occurrence wins, as in
+ * protobuf). Fields of other numbers are skipped. */
+#define RPC_WIRE_FIELDS_MAX 4
+struct rpc_wire_fields {
+    bool has[RPC_WIRE_FIELDS_MAX + 1];
+    const uint8_t *bytes[RPC_WIRE_FIELDS_MAX + 1]; /* LEN fields */
+    size_t len[RPC_WIRE_FIELDS_MAX + 1];
+    uint64_t varint[RPC_WIRE_FIELDS_MAX + 1]; /* VARINT fields */
+};
+
+/* Reads the n bytes at p as a message whose field i (1..4) has wire type
+ * types[i - 1] (RPC_WIRE_LEN or RPC_WIRE_VARINT; -1: not a field of the
+ * message, skipped). false when the bytes do not decode, or a field of
+ * the message comes with another wire type. */
+bool rpc_wire_read_fields(const uint8_t *p, size_t n, const int types[4],
+                          struct rpc_wire_fields *f);
 
 /* Bytes a varint of v takes. */
 size_t rpc_wire_varint_len(uint64_t v);

@@ -1,28 +1,30 @@
 /*
- * rpc_cache.c: cache.CacheService's Get, Set, Delete and Stats.
+ * rpc_cache.c: cache.CacheService's Get, Set, Delete and Stats, and what
+ * every cache method shares: the store-outcome table, field decoding and
+ * small replies.
  *
- * Requests are decoded with the wire copy of cache.proto (cache_wire.proto,
- * whose key fields are bytes), so keys travel as (pointer, length) and a
- * key with U+0000 inside is not cut short; the store validates them. The
- * small replies (CacheValue, CacheResponse) are encoded by hand straight
- * into the reply slice; Stats goes through protobuf-c.
+ * Requests are read in place with rpc_wire.h, so keys and values travel as
+ * (pointer, length) into the request and are copied once, into the store.
+ * Small replies (CacheValue, CacheResponse, one-field messages) are
+ * encoded by hand straight into the reply slice; Stats goes through
+ * protobuf-c.
  */
 #include <string.h>
 
 #include "cache_wire.pb-c.h"
 #include "rpc_cache.h"
+#include "utf8.h"
 
-/* Wire bytes: field 1 varint = 1 (CacheValue.found, CacheResponse.status
- * OK), and the tag of CacheValue.value (field 2, length-delimited). */
+/* Field 1 varint = 1 (CacheValue.found, CacheResponse.status OK). */
 #define RPC_FIELD1_TRUE_0 0x08
 #define RPC_FIELD1_TRUE_1 0x01
-#define RPC_FIELD2_BYTES  0x12
-#define RPC_VARINT_MAX    10
 /* A worker's Get scratch buffer larger than this is freed after use, so one
  * large value does not pin its size in every worker. */
 #define RPC_SCRATCH_KEEP_BYTES (64 * 1024)
 
-/* The gRPC outcome of each store status, in one place. */
+/* The gRPC outcome of each store status, in one place. Statuses that are
+ * answers (not found, exists, mismatch) are OK on the wire: the reply's
+ * body says which. */
 static const struct {
     grpc_status_code code;
     const char *details;
@@ -36,56 +38,111 @@ static const struct {
     [STORE_NO_SPACE] = {GRPC_STATUS_RESOURCE_EXHAUSTED,
                         "no room left in the cache"},
     [STORE_NO_MEMORY] = {GRPC_STATUS_INTERNAL, "out of memory"},
+    [STORE_EXISTS] = {GRPC_STATUS_OK, NULL},
+    [STORE_MISMATCH] = {GRPC_STATUS_OK, NULL},
+    [STORE_NOT_NUMBER] = {GRPC_STATUS_FAILED_PRECONDITION,
+                          "value is not a base-10 64-bit integer"},
+    [STORE_OUT_OF_RANGE] = {GRPC_STATUS_OUT_OF_RANGE,
+                            "the result would overflow a 64-bit integer"},
+    [STORE_BAD_NAMESPACE] = {GRPC_STATUS_INVALID_ARGUMENT,
+                             "namespace too long"},
 };
 
-static const char rpc_bad_body[] = "request body does not decode";
-static const uint8_t rpc_no_bytes[1];
+static const int rpc_key_fields[4] = {RPC_WIRE_LEN, -1, -1, -1};
+static const int rpc_item_fields[4] = {RPC_WIRE_LEN, RPC_WIRE_LEN,
+                                       RPC_WIRE_VARINT, -1};
+static const int rpc_no_fields[4] = {-1, -1, -1, -1};
 
-static void
+void
 rpc_cache_status(struct rpc_reply *out, enum store_status st)
 {
     out->code = rpc_store_map[st].code;
     out->details = rpc_store_map[st].details;
 }
 
-static void
+void
 rpc_cache_undecodable(struct rpc_reply *out)
 {
     out->code = GRPC_STATUS_INVALID_ARGUMENT;
-    out->details = rpc_bad_body;
+    out->details = "request body does not decode";
 }
 
-static size_t
-rpc_put_varint(uint8_t *p, uint64_t v)
+bool
+rpc_cache_fields(const uint8_t *p, size_t n, const int types[4],
+                 struct rpc_wire_fields *f, struct rpc_reply *out)
 {
-    size_t n = 0;
-
-    while (v >= 0x80) {
-        p[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
+    if (!rpc_wire_read_fields(p, n, types, f)) {
+        rpc_cache_undecodable(out);
+        return false;
     }
-    p[n++] = (uint8_t)v;
-    return n;
+    if (types[0] == RPC_WIRE_LEN)
+        rpc_reply_key_log(out, f->bytes[1], f->len[1]);
+    return true;
+}
+
+bool
+rpc_cache_read_item(const uint8_t *p, size_t n, struct rpc_item *it)
+{
+    struct rpc_wire_fields f;
+
+    if (!rpc_wire_read_fields(p, n, rpc_item_fields, &f))
+        return false;
+    it->key = (const char *)f.bytes[1];
+    it->klen = f.len[1];
+    it->val = f.bytes[2];
+    it->vlen = f.len[2];
+    it->ttl_s = (int32_t)(uint32_t)f.varint[3]; /* int32: the low 32 bits */
+    return true;
+}
+
+void
+rpc_cache_reply_varint(struct rpc_reply *out, uint64_t v)
+{
+    uint8_t *p;
+
+    out->has_body = true;
+    if (v == 0) { /* proto3 leaves a default out */
+        out->body = grpc_empty_slice();
+        return;
+    }
+    out->body = grpc_slice_malloc(1 + rpc_wire_varint_len(v));
+    p = rpc_wire_put_tag(GRPC_SLICE_START_PTR(out->body), 1, RPC_WIRE_VARINT);
+    rpc_wire_put_varint(p, v);
+}
+
+const char *
+rpc_cache_item_error(enum store_status st, const char *key, size_t klen)
+{
+    switch (st) {
+    case STORE_BAD_KEY:
+        if (klen == 0)
+            return "key is empty";
+        if (utf8_count(key, klen, STORE_MAX_KEY_CHARS) < 0)
+            return "key is not valid UTF-8";
+        return "key is longer than 256 characters";
+    case STORE_TOO_LARGE:
+        return "value is larger than the cache accepts";
+    case STORE_NO_SPACE:
+        return "no room could be made for the value";
+    case STORE_NO_MEMORY:
+        return "out of memory";
+    default:
+        return store_status_str(st);
+    }
 }
 
 /* CacheValue{found=true, value} into a new slice. */
 static grpc_slice
 rpc_encode_value(const struct buf *val)
 {
-    uint8_t head[2 + 1 + RPC_VARINT_MAX];
-    size_t n = 0;
-    grpc_slice s;
+    size_t n = 2 + (val->len ? rpc_wire_len_field_len(val->len) : 0);
+    grpc_slice s = grpc_slice_malloc(n);
+    uint8_t *p = GRPC_SLICE_START_PTR(s);
 
-    head[n++] = RPC_FIELD1_TRUE_0;
-    head[n++] = RPC_FIELD1_TRUE_1;
-    if (val->len > 0) {
-        head[n++] = RPC_FIELD2_BYTES;
-        n += rpc_put_varint(head + n, val->len);
-    }
-    s = grpc_slice_malloc(n + val->len);
-    memcpy(GRPC_SLICE_START_PTR(s), head, n);
+    *p++ = RPC_FIELD1_TRUE_0;
+    *p++ = RPC_FIELD1_TRUE_1;
     if (val->len > 0)
-        memcpy(GRPC_SLICE_START_PTR(s) + n, val->data, val->len);
+        rpc_wire_put_len_field(p, 2, val->data, val->len);
     return s;
 }
 
@@ -99,33 +156,17 @@ rpc_reply_status_ok(struct rpc_reply *out)
     out->has_body = true;
 }
 
-/* Decodes a CacheKey request and notes its key for the log; on failure
- * answers INVALID_ARGUMENT and returns NULL. The caller frees the message. */
-static Cache__CacheKey *
-rpc_cache_decode_key(const uint8_t *req, size_t len, struct rpc_reply *out)
-{
-    Cache__CacheKey *m =
-        cache__cache_key__unpack(NULL, len, req ? req : rpc_no_bytes);
-
-    if (!m)
-        rpc_cache_undecodable(out);
-    else
-        rpc_reply_key_log(out, m->key.data, m->key.len);
-    return m;
-}
-
 void
-rpc_cache_get(struct rpc_worker *w, const uint8_t *req, size_t len,
+rpc_cache_get(struct rpc_worker *w, const struct rpc_request *req,
               struct rpc_reply *out)
 {
-    Cache__CacheKey *m = rpc_cache_decode_key(req, len, out);
+    struct rpc_wire_fields f;
     enum store_status st;
 
-    if (!m)
+    if (!rpc_cache_fields(req->body, req->len, rpc_key_fields, &f, out))
         return;
-    st = store_get(w->store, NULL, 0, (const char *)m->key.data, m->key.len,
-                   &w->scratch);
-    cache__cache_key__free_unpacked(m, NULL);
+    st = store_get(w->store, req->ns, req->nslen, (const char *)f.bytes[1],
+                   f.len[1], &w->scratch);
     rpc_cache_status(out, st);
     if (st == STORE_OK) {
         out->body = rpc_encode_value(&w->scratch);
@@ -139,37 +180,35 @@ rpc_cache_get(struct rpc_worker *w, const uint8_t *req, size_t len,
 }
 
 void
-rpc_cache_set(struct rpc_worker *w, const uint8_t *req, size_t len,
+rpc_cache_set(struct rpc_worker *w, const struct rpc_request *req,
               struct rpc_reply *out)
 {
-    Cache__CacheItem *m =
-        cache__cache_item__unpack(NULL, len, req ? req : rpc_no_bytes);
+    struct rpc_item it;
     enum store_status st;
 
-    if (!m) {
+    if (!rpc_cache_read_item(req->body, req->len, &it)) {
         rpc_cache_undecodable(out);
         return;
     }
-    rpc_reply_key_log(out, m->key.data, m->key.len);
-    st = store_set(w->store, NULL, 0, (const char *)m->key.data, m->key.len,
-                   m->value.data, m->value.len, m->ttl);
-    cache__cache_item__free_unpacked(m, NULL);
+    rpc_reply_key_log(out, it.key, it.klen);
+    st = store_set(w->store, req->ns, req->nslen, it.key, it.klen, it.val,
+                   it.vlen, it.ttl_s);
     rpc_cache_status(out, st);
     if (st == STORE_OK)
         rpc_reply_status_ok(out);
 }
 
 void
-rpc_cache_delete(struct rpc_worker *w, const uint8_t *req, size_t len,
+rpc_cache_delete(struct rpc_worker *w, const struct rpc_request *req,
                  struct rpc_reply *out)
 {
-    Cache__CacheKey *m = rpc_cache_decode_key(req, len, out);
+    struct rpc_wire_fields f;
     enum store_status st;
 
-    if (!m)
+    if (!rpc_cache_fields(req->body, req->len, rpc_key_fields, &f, out))
         return;
-    st = store_del(w->store, NULL, 0, (const char *)m->key.data, m->key.len);
-    cache__cache_key__free_unpacked(m, NULL);
+    st = store_del(w->store, req->ns, req->nslen, (const char *)f.bytes[1],
+                   f.len[1]);
     rpc_cache_status(out, st);
     if (st == STORE_OK || st == STORE_NOT_FOUND)
         rpc_reply_status_ok(out);
@@ -202,17 +241,14 @@ rpc_stats_fill(struct store *store, Cache__CacheStats *cs)
 }
 
 void
-rpc_cache_stats(struct rpc_worker *w, const uint8_t *req, size_t len,
+rpc_cache_stats(struct rpc_worker *w, const struct rpc_request *req,
                 struct rpc_reply *out)
 {
-    Cache__Empty *m = cache__empty__unpack(NULL, len, req ? req : rpc_no_bytes);
     Cache__CacheStats cs = CACHE__CACHE_STATS__INIT;
+    struct rpc_wire_fields f;
 
-    if (!m) {
-        rpc_cache_undecodable(out);
+    if (!rpc_cache_fields(req->body, req->len, rpc_no_fields, &f, out))
         return;
-    }
-    cache__empty__free_unpacked(m, NULL);
     rpc_stats_fill(w->store, &cs);
     out->body = grpc_slice_malloc(cache__cache_stats__get_packed_size(&cs));
     cache__cache_stats__pack(&cs, GRPC_SLICE_START_PTR(out->body));

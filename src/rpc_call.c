@@ -35,6 +35,7 @@
 #include <grpc/support/alloc.h>
 
 #include "log.h"
+#include "nsname.h"
 #include "reqid.h"
 #include "rpc_budget.h"
 #include "rpc_cache.h"
@@ -68,7 +69,10 @@ struct rpc_call {
     grpc_slice status_details;
     grpc_status_code code;
     int cancelled;
-    bool late;           /* accepted while the server drains */
+    bool late;      /* accepted while the server drains */
+    bool ns_valid;  /* x-cache-namespace absent or well-formed */
+    const char *ns; /* into md_in: the namespace, nslen 0 for none */
+    size_t nslen;
     bool expired;        /* cancelled for a reply not taken in time */
     char *peer;          /* gRPC's, for a budgeted reply (gpr_free) */
     size_t budget_bytes; /* taken from rpc_budget, 0 if none */
@@ -198,20 +202,28 @@ rpc_call_post(struct rpc_worker *w, enum rpc_method m)
     return 0;
 }
 
-/* Takes x-request-id from the client's metadata, or makes one. */
+/* Takes x-request-id from the client's metadata, or makes one, and reads
+ * x-cache-namespace. */
 static void
-rpc_call_reqid(struct rpc_call *c)
+rpc_call_metadata(struct rpc_call *c)
 {
+    bool have_id = false;
+
+    c->ns_valid = true;
     for (size_t i = 0; i < c->md_in.count; i++) {
         const grpc_metadata *md = &c->md_in.metadata[i];
+        const char *v = (const char *)GRPC_SLICE_START_PTR(md->value);
+        size_t n = GRPC_SLICE_LENGTH(md->value);
 
-        if (grpc_slice_str_cmp(md->key, "x-request-id") == 0) {
-            reqid_accept_or_make((const char *)GRPC_SLICE_START_PTR(md->value),
-                                 GRPC_SLICE_LENGTH(md->value), c->reqid);
-            return;
+        if (!have_id && grpc_slice_str_cmp(md->key, "x-request-id") == 0) {
+            reqid_accept_or_make(v, n, c->reqid);
+            have_id = true;
+        } else if (grpc_slice_str_cmp(md->key, "x-cache-namespace") == 0) {
+            c->ns_valid = nsname_parse(v, n, &c->ns, &c->nslen);
         }
     }
-    reqid_make(c->reqid);
+    if (!have_id)
+        reqid_make(c->reqid);
 }
 
 /* The request body as one contiguous range, flattening when needed. */
@@ -261,8 +273,7 @@ static void
 rpc_call_dispatch(struct rpc_call *c, struct rpc_reply *rep)
 {
     struct rpc_worker *w = c->w;
-    const uint8_t *body;
-    size_t len;
+    struct rpc_request req;
 
     if (!c->payload) {
         /* The stream ended or was reset before a whole message came. */
@@ -276,8 +287,16 @@ rpc_call_dispatch(struct rpc_call *c, struct rpc_reply *rep)
         rep->details = "request too large";
         return;
     }
-    body = rpc_call_body(c, &len);
-    rpc_handlers[c->method](w, body, len, rep);
+    if (!c->ns_valid && c->method != RPC_HEALTH_CHECK) {
+        rep->code = GRPC_STATUS_INVALID_ARGUMENT;
+        rep->details = "x-cache-namespace must be 1 to 64 characters of "
+                       "A-Z a-z 0-9 _ . -, the first a letter or a digit";
+        return;
+    }
+    req.body = rpc_call_body(c, &req.len);
+    req.ns = c->ns;
+    req.nslen = c->nslen;
+    rpc_handlers[c->method](w, &req, rep);
 }
 
 /* Status details: the handler's text, or for INTERNAL only the request id. */
@@ -460,7 +479,7 @@ rpc_call_accept(struct rpc_call *c)
     rpc_counter_add(&w->live, 1);
     reqstats_active(w->stats, 1);
     rpc_call_replace(c, phase);
-    rpc_call_reqid(c);
+    rpc_call_metadata(c);
     memset(&rep, 0, sizeof rep);
     if (c->method == RPC_UNKNOWN) {
         rpc_call_unimplemented(c, &rep);

@@ -22,12 +22,12 @@ rpc_health_known(const char *service)
 }
 
 void
-rpc_health_check(struct rpc_worker *w, const uint8_t *req, size_t len,
+rpc_health_check(struct rpc_worker *w, const struct rpc_request *req,
                  struct rpc_reply *out)
 {
     Grpc__Health__V1__HealthCheckRequest *m =
         grpc__health__v1__health_check_request__unpack(
-            NULL, len, req ? req : rpc_health_no_bytes);
+            NULL, req->len, req->body ? req->body : rpc_health_no_bytes);
     Grpc__Health__V1__HealthCheckResponse resp =
         GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
     bool known;

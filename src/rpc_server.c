@@ -404,6 +404,8 @@ rpc_server_teardown(struct rpc_server *s)
         rpc_call_free_list(&s->workers[i]);
         grpc_completion_queue_destroy(s->workers[i].cq);
         buf_fini(&s->workers[i].scratch);
+        buf_fini(&s->workers[i].out);
+        free(s->workers[i].items);
     }
     sem_destroy(&s->posted);
     grpc_completion_queue_shutdown(s->shutdown_cq);
@@ -441,6 +443,7 @@ rpc_server_workers(struct rpc_server *s, const struct rpc_server_deps *d)
         w->phase = &s->phase;
         w->posted_sem = &s->posted;
         buf_init(&w->scratch);
+        buf_init(&w->out);
         grpc_server_register_completion_queue(s->server, w->cq, NULL);
         s->nworkers++;
     }

@@ -95,6 +95,33 @@ rpc_wire_skip(struct rpc_wire_in *in, uint32_t type)
     }
 }
 
+bool
+rpc_wire_read_fields(const uint8_t *p, size_t n, const int types[4],
+                     struct rpc_wire_fields *f)
+{
+    struct rpc_wire_in in;
+    uint32_t field, type;
+
+    memset(f, 0, sizeof *f);
+    rpc_wire_in_init(&in, p, n);
+    while (rpc_wire_next(&in, &field, &type)) {
+        int want = field <= RPC_WIRE_FIELDS_MAX ? types[field - 1] : -1;
+        bool ok;
+
+        if (want < 0)
+            ok = rpc_wire_skip(&in, type);
+        else if (want == RPC_WIRE_LEN)
+            ok = rpc_wire_bytes(&in, type, &f->bytes[field], &f->len[field]);
+        else
+            ok = rpc_wire_varint(&in, type, &f->varint[field]);
+        if (!ok)
+            return false;
+        if (want >= 0)
+            f->has[field] = true;
+    }
+    return !in.error;
+}
+
 size_t
 rpc_wire_varint_len(uint64_t v)
 {

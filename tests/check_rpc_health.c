@@ -31,7 +31,7 @@ check(const char *service)
     m.service = (char *)service;
     n = grpc__health__v1__health_check_request__pack(&m, req);
     memset(&rep, 0, sizeof rep);
-    rpc_health_check(&w, req, n, &rep);
+    rpc_health_check(&w, &(struct rpc_request){req, n, NULL, 0}, &rep);
     if (rep.code != GRPC_STATUS_OK) {
         ck_assert(!rep.has_body);
         return -1;
@@ -72,7 +72,8 @@ START_TEST(test_rpc_health_bad_body_is_invalid_argument)
     static const uint8_t junk[] = {0x0a, 0x09, 'x'};
 
     memset(&rep, 0, sizeof rep);
-    rpc_health_check(&w, junk, sizeof junk, &rep);
+    rpc_health_check(&w, &(struct rpc_request){junk, sizeof junk, NULL, 0},
+                     &rep);
     ck_assert_int_eq(rep.code, GRPC_STATUS_INVALID_ARGUMENT);
     ck_assert(!rep.has_body);
 }

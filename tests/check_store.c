@@ -363,10 +363,10 @@ START_TEST(test_store_large_entries_stay_mmapped)
     size_t n = MIB, before;
     char *v = calloc(1, n);
 
-    ck_assert_int_eq(store_set(fx, "a", 1, v, n, 0), STORE_OK);
+    ck_assert_int_eq(store_set(fx, NULL, 0, "a", 1, v, n, 0), STORE_OK);
     ck_assert_int_eq(fx_del("a"), STORE_OK);
     before = mallinfo2().hblkhd;
-    ck_assert_int_eq(store_set(fx, "b", 1, v, n, 0), STORE_OK);
+    ck_assert_int_eq(store_set(fx, NULL, 0, "b", 1, v, n, 0), STORE_OK);
     ck_assert_uint_ge(mallinfo2().hblkhd - before, n);
     ck_assert_int_eq(fx_del("b"), STORE_OK);
     free(v);

@@ -1,13 +1,15 @@
 /*
  * fuzz_rpc.c: libFuzzer target for the request decode and validation of
- * every gRPC method: cache.CacheService's Get, Set, Delete and Stats
- * (rpc_cache.c) and grpc.health.v1.Health/Check (rpc_health.c), called as
- * rpc_call.c calls them: the worker, the body (NULL when empty) and a
- * zeroed reply.
+ * every gRPC method: cache.CacheService's (rpc_cache.c, rpc_batch.c,
+ * rpc_cond.c) and grpc.health.v1.Health/Check (rpc_health.c), called as
+ * rpc_call.c calls them: the worker, the request (body NULL when empty,
+ * and a keyspace) and a zeroed reply.
  *
- * Input: the first byte b picks the method (b % 5); b / 5 moves the fake
- * clock forward by that many quarter seconds before the call (so TTLs run
- * out) and picks the phase Check answers for. The rest is the request body.
+ * Input: the first byte b picks the method (b % M_COUNT); b / M_COUNT
+ * moves the fake clock forward by that many quarter seconds before the
+ * call (so TTLs run out), picks the phase Check answers for, and when odd
+ * the namespace "fz" instead of the shared keyspace. The rest is the
+ * request body.
  *
  * The store is a real one with small limits, kept across inputs so Get,
  * Delete and eviction meet what earlier Sets left; its limits bound the
@@ -39,16 +41,56 @@
 #define FUZZ_HEALTH_SERVING  1 /* HealthCheckResponse.SERVING */
 #define FUZZ_HEALTH_NOT_SERV 2 /* HealthCheckResponse.NOT_SERVING */
 
-enum fuzz_method { M_GET, M_SET, M_DELETE, M_STATS, M_CHECK, M_COUNT };
+enum fuzz_method {
+    M_GET,
+    M_SET,
+    M_DELETE,
+    M_STATS,
+    M_CHECK,
+    M_MULTI_GET,
+    M_MULTI_SET,
+    M_MULTI_DELETE,
+    M_SET_IF_ABSENT,
+    M_CAS,
+    M_INCREMENT,
+    M_TOUCH,
+    M_FLUSH,
+    M_COUNT
+};
 
 static const rpc_handler fuzz_handlers[M_COUNT] = {
-    [M_GET] = rpc_cache_get,       [M_SET] = rpc_cache_set,
-    [M_DELETE] = rpc_cache_delete, [M_STATS] = rpc_cache_stats,
+    [M_GET] = rpc_cache_get,
+    [M_SET] = rpc_cache_set,
+    [M_DELETE] = rpc_cache_delete,
+    [M_STATS] = rpc_cache_stats,
     [M_CHECK] = rpc_health_check,
+    [M_MULTI_GET] = rpc_cache_multi_get,
+    [M_MULTI_SET] = rpc_cache_multi_set,
+    [M_MULTI_DELETE] = rpc_cache_multi_delete,
+    [M_SET_IF_ABSENT] = rpc_cache_set_if_absent,
+    [M_CAS] = rpc_cache_compare_and_set,
+    [M_INCREMENT] = rpc_cache_increment,
+    [M_TOUCH] = rpc_cache_touch,
+    [M_FLUSH] = rpc_cache_flush,
+};
+
+/* Each method's response, for checking an OK reply's body. */
+static const ProtobufCMessageDescriptor *const fuzz_replies[M_COUNT] = {
+    [M_MULTI_GET] = &cache__multi_cache_value_response__descriptor,
+    [M_MULTI_SET] = &cache__multi_cache_response__descriptor,
+    [M_MULTI_DELETE] = &cache__multi_cache_response__descriptor,
+    [M_SET_IF_ABSENT] = &cache__conditional_cache_response__descriptor,
+    [M_CAS] = &cache__conditional_cache_response__descriptor,
+    [M_INCREMENT] = &cache__increment_response__descriptor,
+    [M_TOUCH] = &cache__touch_response__descriptor,
+    [M_FLUSH] = &cache__flush_response__descriptor,
 };
 
 static uint64_t fuzz_now_ms = 1000000;
 static struct rpc_worker fuzz_w;
+static struct config fuzz_cfg = {.max_batch = 64};
+static const char *fuzz_ns;
+static size_t fuzz_nslen;
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -63,6 +105,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
     fuzz_w.store = store_create(&sc, &clk);
     FUZZ_CHECK(fuzz_w.store != NULL);
     buf_init(&fuzz_w.scratch);
+    buf_init(&fuzz_w.out);
+    fuzz_w.cfg = &fuzz_cfg;
     return 0;
 }
 
@@ -72,8 +116,10 @@ static void
 fuzz_call(enum fuzz_method m, const uint8_t *req, size_t len,
           struct rpc_reply *out)
 {
+    struct rpc_request r = {len > 0 ? req : NULL, len, fuzz_ns, fuzz_nslen};
+
     memset(out, 0, sizeof *out);
-    fuzz_handlers[m](&fuzz_w, len > 0 ? req : NULL, len, out);
+    fuzz_handlers[m](&fuzz_w, &r, out);
     FUZZ_CHECK(memchr(out->key_log, '\0', sizeof out->key_log) != NULL);
     if (out->code == GRPC_STATUS_OK) {
         FUZZ_CHECK(out->has_body);
@@ -81,9 +127,12 @@ fuzz_call(enum fuzz_method m, const uint8_t *req, size_t len,
     }
     FUZZ_CHECK(!out->has_body);
     FUZZ_CHECK(out->details != NULL);
-    FUZZ_CHECK(out->code == GRPC_STATUS_INVALID_ARGUMENT ||
-               out->code == GRPC_STATUS_RESOURCE_EXHAUSTED ||
-               (m == M_CHECK && out->code == GRPC_STATUS_NOT_FOUND));
+    FUZZ_CHECK(
+        out->code == GRPC_STATUS_INVALID_ARGUMENT ||
+        out->code == GRPC_STATUS_RESOURCE_EXHAUSTED ||
+        (m == M_CHECK && out->code == GRPC_STATUS_NOT_FOUND) ||
+        (m == M_INCREMENT && (out->code == GRPC_STATUS_FAILED_PRECONDITION ||
+                              out->code == GRPC_STATUS_OUT_OF_RANGE)));
 }
 
 static void
@@ -181,7 +230,7 @@ fuzz_check_body(enum fuzz_method m, const struct rpc_reply *rep)
                    s->memory_usage_bytes <= FUZZ_MAX_MEMORY);
         cache__cache_stats__free_unpacked(s, NULL);
         break;
-    default:
+    case M_CHECK:
         h = grpc__health__v1__health_check_response__unpack(NULL, n, p);
         FUZZ_CHECK(h != NULL);
         FUZZ_CHECK(h->status == (lifecycle_get() == PHASE_SERVING
@@ -189,6 +238,14 @@ fuzz_check_body(enum fuzz_method m, const struct rpc_reply *rep)
                                      : FUZZ_HEALTH_NOT_SERV));
         grpc__health__v1__health_check_response__free_unpacked(h, NULL);
         break;
+    default: {
+        ProtobufCMessage *msg =
+            protobuf_c_message_unpack(fuzz_replies[m], NULL, n, p);
+
+        FUZZ_CHECK(msg != NULL);
+        protobuf_c_message_free_unpacked(msg, NULL);
+        break;
+    }
     }
 }
 
@@ -204,6 +261,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     m = (enum fuzz_method)(data[0] % M_COUNT);
     fuzz_now_ms += (uint64_t)(data[0] / M_COUNT) * FUZZ_CLOCK_STEP_MS;
     lifecycle_set((enum lifecycle_phase)(data[0] / M_COUNT % 3));
+    fuzz_ns = data[0] / M_COUNT % 2 ? "fz" : NULL;
+    fuzz_nslen = fuzz_ns ? 2 : 0;
     fuzz_call(m, data + 1, size - 1, &rep);
     if (rep.code == GRPC_STATUS_OK)
         fuzz_check_body(m, &rep);

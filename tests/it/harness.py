@@ -297,6 +297,19 @@ class CacheClient:
         self.Set = self._method(channel, "Set", m.CacheResponse)
         self.Delete = self._method(channel, "Delete", m.CacheResponse)
         self.Stats = self._method(channel, "Stats", m.CacheStats)
+        self.MultiGet = self._method(channel, "MultiGet",
+                                     m.MultiCacheValueResponse)
+        self.MultiSet = self._method(channel, "MultiSet", m.MultiCacheResponse)
+        self.MultiDelete = self._method(channel, "MultiDelete",
+                                        m.MultiCacheResponse)
+        self.SetIfAbsent = self._method(channel, "SetIfAbsent",
+                                        m.ConditionalCacheResponse)
+        self.CompareAndSet = self._method(channel, "CompareAndSet",
+                                          m.ConditionalCacheResponse)
+        self.Increment = self._method(channel, "Increment",
+                                      m.IncrementResponse)
+        self.Touch = self._method(channel, "Touch", m.TouchResponse)
+        self.Flush = self._method(channel, "Flush", m.FlushResponse)
 
     @staticmethod
     def _method(channel, name, resp):

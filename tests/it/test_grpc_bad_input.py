@@ -5,7 +5,9 @@ import pytest
 
 import harness
 
-METHODS = ["Get", "Set", "Delete", "Stats"]
+METHODS = ["Get", "Set", "Delete", "Stats", "MultiGet", "MultiSet",
+           "MultiDelete", "SetIfAbsent", "CompareAndSet", "Increment",
+           "Touch", "Flush"]
 MALFORMED = [
     b"\xff\xff\xff\xff",            # bad tag, endless varint
     b"\x0a\x05ab",                  # key length past the end

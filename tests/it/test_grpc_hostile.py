@@ -12,9 +12,10 @@ import pytest
 import h2raw
 import harness
 
-PATHS = ["/cache.CacheService/Get", "/cache.CacheService/Set",
-         "/cache.CacheService/Delete", "/cache.CacheService/Stats",
-         "/grpc.health.v1.Health/Check"]
+PATHS = ["/cache.CacheService/" + m for m in (
+    "Get", "Set", "Delete", "Stats", "MultiGet", "MultiSet", "MultiDelete",
+    "SetIfAbsent", "CompareAndSet", "Increment", "Touch", "Flush")] + [
+    "/grpc.health.v1.Health/Check"]
 INVALID_ARGUMENT = grpc.StatusCode.INVALID_ARGUMENT.value[0]
 
 
