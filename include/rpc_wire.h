@@ -31,7 +31,7 @@ static inline void
 rpc_wire_in_init(struct rpc_wire_in *in, const uint8_t *p, size_t n)
 {
     in->p = p;
-    in->end = p + n;
+    in->end = p ? p + n : p; /* an empty body may come as NULL */
     in->error = false;
 }
 
@@ -48,7 +48,8 @@ bool rpc_wire_skip(struct rpc_wire_in *in, uint32_t type);
 
 /* A message's fields 1..RPC_WIRE_FIELDS_MAX, read in place: for each,
  * whether it was present, and its value (the last occurrence wins, as in
- * protobuf). Fields of other numbers are skipped. */
+ * protobuf). Fields of other numbers are skipped. A bytes field absent
+ * or empty points at an empty buffer, never NULL. */
 #define RPC_WIRE_FIELDS_MAX 4
 struct rpc_wire_fields {
     bool has[RPC_WIRE_FIELDS_MAX + 1];

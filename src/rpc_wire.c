@@ -5,6 +5,10 @@
 
 #include "rpc_wire.h"
 
+/* Where an absent or empty bytes field points: never NULL, so that callers
+ * may hand it to memcpy and memcmp. */
+static const uint8_t rpc_wire_empty[1];
+
 static bool
 rpc_wire_fail(struct rpc_wire_in *in)
 {
@@ -103,6 +107,8 @@ rpc_wire_read_fields(const uint8_t *p, size_t n, const int types[4],
     uint32_t field, type;
 
     memset(f, 0, sizeof *f);
+    for (int i = 0; i <= RPC_WIRE_FIELDS_MAX; i++)
+        f->bytes[i] = rpc_wire_empty;
     rpc_wire_in_init(&in, p, n);
     while (rpc_wire_next(&in, &field, &type)) {
         int want = field <= RPC_WIRE_FIELDS_MAX ? types[field - 1] : -1;

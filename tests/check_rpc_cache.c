@@ -274,6 +274,37 @@ START_TEST(test_rpc_cache_large_get_releases_scratch)
 }
 END_TEST
 
+/* An empty body (no fields at all) reaches every handler as NULL: each
+ * answers without reading through the pointer (missing bytes fields read
+ * as empty, never NULL). */
+START_TEST(test_rpc_cache_every_method_takes_an_empty_body)
+{
+    static const rpc_handler hs[] = {
+        rpc_cache_get,
+        rpc_cache_set,
+        rpc_cache_delete,
+        rpc_cache_stats,
+        rpc_cache_multi_get,
+        rpc_cache_multi_set,
+        rpc_cache_multi_delete,
+        rpc_cache_set_if_absent,
+        rpc_cache_compare_and_set,
+        rpc_cache_increment,
+        rpc_cache_touch,
+        rpc_cache_flush,
+    };
+
+    for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++) {
+        if (rep.has_body)
+            grpc_slice_unref(rep.body);
+        memset(&rep, 0, sizeof rep);
+        invoke(hs[i], NULL, 0);
+        ck_assert(rep.code == GRPC_STATUS_OK ||
+                  rep.code == GRPC_STATUS_INVALID_ARGUMENT);
+    }
+}
+END_TEST
+
 static Suite *
 rpc_cache_suite(void)
 {
@@ -289,6 +320,7 @@ rpc_cache_suite(void)
     tcase_add_test(tc, test_rpc_cache_too_large_is_resource_exhausted);
     tcase_add_test(tc, test_rpc_cache_undecodable_body_is_invalid_argument);
     tcase_add_test(tc, test_rpc_cache_empty_body_means_empty_key);
+    tcase_add_test(tc, test_rpc_cache_every_method_takes_an_empty_body);
     tcase_add_test(tc, test_rpc_cache_stats_totals_and_limits);
     tcase_add_test(tc, test_rpc_cache_large_get_releases_scratch);
     suite_add_tcase(s, tc);
