@@ -148,6 +148,13 @@ metrics_cache_totals(FILE *f, const struct http_deps *d,
                 "Largest value accepted, in bytes.", sc->max_value_bytes);
     metrics_u64(f, METRICS_NS "shards", "gauge", "Number of shards.",
                 store_shard_count(d->store));
+    metrics_f64(f, METRICS_NS "capacity_item_saturation_ratio", "gauge",
+                "Entries / max_items (1: eviction by count).",
+                (double)t->size / (double)sc->max_items);
+    metrics_f64(f, METRICS_NS "capacity_memory_saturation_ratio", "gauge",
+                "memory_usage_bytes / max_memory_bytes (1: eviction by "
+                "memory).",
+                (double)t->memory_usage_bytes / (double)sc->max_memory_bytes);
 }
 
 /* One per-shard series: name (after "tiny_cache_shard_"), type, help, and
