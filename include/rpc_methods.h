@@ -22,6 +22,15 @@
     X(SET, "/cache.CacheService/Set", "Set", rpc_cache_set)                    \
     X(DELETE, "/cache.CacheService/Delete", "Delete", rpc_cache_delete)        \
     X(STATS, "/cache.CacheService/Stats", "Stats", rpc_cache_stats)            \
+    X(MULTI_GET, "/cache.CacheService/MultiGet", "MultiGet", NULL)             \
+    X(MULTI_SET, "/cache.CacheService/MultiSet", "MultiSet", NULL)             \
+    X(MULTI_DELETE, "/cache.CacheService/MultiDelete", "MultiDelete", NULL)    \
+    X(SET_IF_ABSENT, "/cache.CacheService/SetIfAbsent", "SetIfAbsent", NULL)   \
+    X(COMPARE_AND_SET, "/cache.CacheService/CompareAndSet", "CompareAndSet",   \
+      NULL)                                                                    \
+    X(INCREMENT, "/cache.CacheService/Increment", "Increment", NULL)           \
+    X(TOUCH, "/cache.CacheService/Touch", "Touch", NULL)                       \
+    X(FLUSH, "/cache.CacheService/Flush", "Flush", NULL)                       \
     X(HEALTH_CHECK, "/grpc.health.v1.Health/Check", "Health/Check",            \
       rpc_health_check)                                                        \
     X(HEALTH_WATCH, "/grpc.health.v1.Health/Watch", "Health/Watch", NULL)      \
