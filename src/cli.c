@@ -66,7 +66,8 @@ cli_usage(FILE *f)
                "                      [--namespace ns] command\n"
                "commands (--namespace may also follow the command):\n");
     for (size_t i = 0; i < TC_ARRAY_LEN(cli_cmds); i++)
-        fprintf(f, "  %s %s\n", cli_cmds[i].name, cli_cmds[i].args);
+        fprintf(f, "  %s%s%s\n", cli_cmds[i].name,
+                cli_cmds[i].args[0] != '\0' ? " " : "", cli_cmds[i].args);
 }
 
 void
