@@ -2,8 +2,9 @@
  * bench.c: tiny-cache-bench's front end: options, progress line, report.
  * The load itself is bench_run.c.
  *
- * Exit status: 0 when every call answered OK, 1 when a connection could not
- * be made or a call failed, 2 on a usage error.
+ * Exit status: 0 when every call (and every item of a batch call) answered
+ * OK, 1 when a connection could not be made or a call or an item failed,
+ * 2 on a usage error.
  */
 #include "tc_autoconf.h"
 
@@ -260,12 +261,10 @@ bench_number_opt(struct bench_cli *cli, int c)
     }
 }
 
-/* Every other option. Returns 0, -1 on error, or an exit status + 1. */
+/* Where and how to connect. Returns 0, or 1 if c is not one of them. */
 static int
-bench_other_opt(struct bench_cli *cli, int c)
+bench_conn_opt(struct bench_opts *o, int c)
 {
-    struct bench_opts *o = &cli->o;
-
     switch (c) {
     case 'H':
         o->conn.host = optarg;
@@ -273,21 +272,8 @@ bench_other_opt(struct bench_cli *cli, int c)
     case 'p':
         o->conn.port = optarg;
         return 0;
-    case BENCH_OPT_RATIO:
-        return bench_parse_ratio(optarg, o->ratio);
-    case BENCH_OPT_PATTERN:
-        return bench_parse_pattern(optarg, &o->pattern);
-    case BENCH_OPT_KEY_PREFIX:
-        o->key_prefix = optarg;
-        return 0;
     case BENCH_OPT_NAMESPACE:
         o->meta.ns = optarg;
-        return 0;
-    case BENCH_OPT_FILL:
-        o->fill = true;
-        return 0;
-    case BENCH_OPT_JSON:
-        cli->json = true;
         return 0;
     case BENCH_OPT_TLS:
         o->conn.tls = true;
@@ -305,8 +291,54 @@ bench_other_opt(struct bench_cli *cli, int c)
         o->conn.tls_name = optarg;
         return 0;
     default:
+        return 1;
+    }
+}
+
+/* Every other option. Returns 0, or -1 on error. */
+static int
+bench_other_opt(struct bench_cli *cli, int c)
+{
+    struct bench_opts *o = &cli->o;
+
+    switch (c) {
+    case BENCH_OPT_RATIO:
+        return bench_parse_ratio(optarg, o->ratio);
+    case BENCH_OPT_PATTERN:
+        return bench_parse_pattern(optarg, &o->pattern);
+    case BENCH_OPT_KEY_PREFIX:
+        o->key_prefix = optarg;
+        return 0;
+    case BENCH_OPT_FILL:
+        o->fill = true;
+        return 0;
+    case BENCH_OPT_JSON:
+        cli->json = true;
+        return 0;
+    default:
         return -1;
     }
+}
+
+/* Check the TLS options together, and that the namespace can be sent. */
+static int
+bench_check_conn(const struct bench_opts *o)
+{
+    if (!o->conn.tls && (o->conn.cacert || o->conn.cert || o->conn.key)) {
+        bench_fail("--cacert, --cert and --key need --tls");
+        return -1;
+    }
+    if ((o->conn.cert == NULL) != (o->conn.key == NULL)) {
+        bench_fail("--cert and --key go together");
+        return -1;
+    }
+    if (o->meta.ns != NULL && !grpc_header_nonbin_value_is_legal(
+                                  grpc_slice_from_static_string(o->meta.ns))) {
+        bench_fail("--namespace: '%s' is not a valid metadata value",
+                   o->meta.ns);
+        return -1;
+    }
+    return 0;
 }
 
 /* Check what the options say together; fill in the dependent defaults. */
@@ -341,21 +373,7 @@ bench_check(struct bench_cli *cli)
         bench_fail("--key-prefix: longer than %d bytes", BENCH_KEY_PREFIX_MAX);
         return -1;
     }
-    if (!o->conn.tls && (o->conn.cacert || o->conn.cert || o->conn.key)) {
-        bench_fail("--cacert, --cert and --key need --tls");
-        return -1;
-    }
-    if ((o->conn.cert == NULL) != (o->conn.key == NULL)) {
-        bench_fail("--cert and --key go together");
-        return -1;
-    }
-    if (o->meta.ns != NULL && !grpc_header_nonbin_value_is_legal(
-                                  grpc_slice_from_static_string(o->meta.ns))) {
-        bench_fail("--namespace: '%s' is not a valid metadata value",
-                   o->meta.ns);
-        return -1;
-    }
-    return 0;
+    return bench_check_conn(o);
 }
 
 static void
@@ -397,6 +415,8 @@ bench_parse(struct bench_cli *cli, int argc, char **argv)
             return BENCH_EXIT_OK;
         }
         rc = bench_number_opt(cli, c);
+        if (rc == 1)
+            rc = bench_conn_opt(&cli->o, c);
         if (rc == 1)
             rc = bench_other_opt(cli, c);
         if (rc != 0)

@@ -6,39 +6,13 @@ failed items, and --namespace. Every test but the usage ones needs the
 server's MultiGet, MultiSet and namespaces."""
 
 import json
-import os
-import subprocess
 
 import pytest
 
 import harness
+from test_bench import bench, bench_json, server  # noqa: F401 (a fixture)
 
 NS = "x-cache-namespace"
-
-
-def bench(port, *args, timeout=120):
-    """Runs the bench with -p port; returns (status, stdout, stderr)."""
-    argv = [os.path.join(harness.builddir(), "tiny-cache-bench")]
-    if port is not None:
-        argv += ["-p", str(port)]
-    p = subprocess.run(argv + list(args), capture_output=True, text=True,
-                       stdin=subprocess.DEVNULL, timeout=timeout)
-    return p.returncode, p.stdout, p.stderr
-
-
-def bench_json(port, *args):
-    rc, out, err = bench(port, "--json", *args)
-    assert rc == 0, err
-    return json.loads(out)
-
-
-@pytest.fixture
-def server():
-    with harness.Server(env={"CACHE_MAX_ITEMS": 100000}) as s:
-        ch = s.channel()
-        s.client = harness.CacheClient(ch)
-        yield s
-        ch.close()
 
 
 def counters(s):

@@ -6,25 +6,16 @@ apart. Every test but the usage ones needs the server's MultiGet, MultiSet,
 MultiDelete, SetIfAbsent, CompareAndSet, Increment, Touch and Flush and
 its namespaces."""
 
-import os
-import subprocess
 import time
 
 import pytest
 
 import harness
+from test_cli import run
 
 MAX_VALUE = 1024
 LONG_KEY = "k" * 257
 NS = "x-cache-namespace"
-
-
-def run(port, *args, stdin=b"", pre=()):
-    """Runs the cli with -p port; returns (status, stdout bytes, stderr)."""
-    argv = [os.path.join(harness.builddir(), "tiny-cache-cli")] + list(pre)
-    argv += ["-p", str(port)] + list(args)
-    p = subprocess.run(argv, input=stdin, capture_output=True, timeout=30)
-    return p.returncode, p.stdout, p.stderr.decode("utf-8", "replace")
 
 
 @pytest.fixture(scope="module")
@@ -253,9 +244,11 @@ def test_request_id_and_namespace_go_in_one_call(server):
                                               "--namespace", "bad/ns"])
     assert rc == 3 and "INVALID_ARGUMENT" in err
     assert "request_id=two-md-1" in err
-    rc, out, _ = cli(server, "get", "nk", pre=["--request-id", "two-md-2",
-                                               "--namespace", "n1"])
-    assert (rc, out) == (0, b"one")
+    assert cli(server, "set", "rid-k", "in-rid", "--namespace", "rid")[0] == 0
+    rc, out, _ = cli(server, "get", "rid-k", pre=["--request-id", "two-md-2",
+                                                  "--namespace", "rid"])
+    assert (rc, out) == (0, b"in-rid")
+    assert cli(server, "get", "rid-k", pre=["--request-id", "two-md-3"])[0] == 1
 
 
 def test_batch_over_max_batch_is_refused_whole():
