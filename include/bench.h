@@ -10,18 +10,26 @@
 #include <stdint.h>
 
 #include "bench_hist.h"
+#include "bench_wire.h"
 #include "client.h"
 
-enum bench_op { BENCH_GET, BENCH_SET, BENCH_DEL, BENCH_OP_COUNT };
+/* The calls, in --ratio order; MGET and MSET carry batch keys each. */
+enum bench_op {
+    BENCH_GET,
+    BENCH_SET,
+    BENCH_DEL,
+    BENCH_MGET,
+    BENCH_MSET,
+    BENCH_OP_COUNT
+};
 enum bench_pattern { BENCH_SEQ, BENCH_RANDOM, BENCH_ZIPF };
 
 /* gRPC status codes 0..16, then one slot for anything else. */
 #define BENCH_STATUS_SLOTS 18
 
-/* Keys are the prefix then the key's index as BENCH_KEY_DIGITS digits. */
-#define BENCH_KEY_DIGITS     12
-#define BENCH_KEY_PREFIX_MAX 100
-#define BENCH_KEYSPACE_MAX   1000000000000ull
+/* Keys are the prefix then the key's index as BENCH_KEY_DIGITS digits
+ * (bench_wire.h). */
+#define BENCH_KEYSPACE_MAX 1000000000000ull
 
 /* What to run; immutable once the run is created. */
 struct bench_opts {
@@ -39,14 +47,21 @@ struct bench_opts {
     bool fill;
     const char *key_prefix;
     uint64_t seed;
+    unsigned batch;          /* keys per MultiGet and MultiSet call */
+    struct client_meta meta; /* the namespace sent, if any */
 };
 
-/* What a phase did, summed over the threads. */
+/*
+ * What a phase did, summed over the threads. hits and misses count the keys
+ * of Get and MultiGet calls answered OK; item_errors the items of batch
+ * calls answered OK whose own result is an error (or missing).
+ */
 struct bench_result {
     uint64_t calls[BENCH_OP_COUNT];
     uint64_t status[BENCH_STATUS_SLOTS];
     uint64_t hits;
     uint64_t misses;
+    uint64_t item_errors;
     double elapsed_s;
     struct bench_hist hist; /* latency, ns */
 };

@@ -45,20 +45,28 @@ struct client_opts {
 /* One channel and its registered method handles; opaque. */
 struct client;
 
-/*
- * Outcome of one call. details is malloc'd and NUL-terminated (may be
- * empty); body holds the response message (empty when there was none) and
- * is owned by the reply; request_id is the server's x-request-id, or "".
- */
 #define CLIENT_UNARY_OPS 6
+/* Metadata entries a call sends at most: x-request-id, x-cache-namespace. */
+#define CLIENT_UNARY_MD 2
+
+/*
+ * The metadata the tools send with a call; NULL fields are not sent.
+ * Strings are borrowed for client_unary_set_meta() or client_unary() only.
+ */
+struct client_meta {
+    const char *request_id; /* x-request-id */
+    const char *ns;         /* x-cache-namespace */
+};
 
 /* One unary call's batch: its six operations (send initial metadata, send
  * message, close, receive initial metadata, message and status) and the
  * buffers they point at, which it owns. Fill send (and ops[1]'s
- * send_message) before starting the batch. */
+ * send_message) before starting the batch. The metadata sent, if any, is
+ * set once and kept from call to call until client_unary_fini(). */
 struct client_unary {
     grpc_op ops[CLIENT_UNARY_OPS];
-    grpc_metadata md; /* the one metadata entry sent, if ops[0] counts it */
+    grpc_metadata md[CLIENT_UNARY_MD]; /* ops[0] sends the first n_md */
+    size_t n_md;
     grpc_metadata_array initial;
     grpc_metadata_array trailing;
     grpc_byte_buffer *send;
@@ -69,11 +77,19 @@ struct client_unary {
 
 /* Zeroes u and points its operations at its own buffers. */
 void client_unary_init(struct client_unary *u);
+/* Makes every call of u send meta's entries (copied) instead of none. */
+void client_unary_set_meta(struct client_unary *u,
+                           const struct client_meta *meta);
 /* Frees what the last call filled (and send); u is ready for the next. */
 void client_unary_reset(struct client_unary *u);
 /* Frees everything u holds; init it again before any other use. */
 void client_unary_fini(struct client_unary *u);
 
+/*
+ * Outcome of one call. details is malloc'd and NUL-terminated (may be
+ * empty); body holds the response message (empty when there was none) and
+ * is owned by the reply; request_id is the server's x-request-id, or "".
+ */
 struct client_reply {
     grpc_status_code status;
     char *details;
@@ -110,12 +126,12 @@ int client_wait_connected(struct client *c, double timeout_s);
 
 /*
  * Call m with the request bytes req (borrowed) and wait for the answer at
- * most timeout_s seconds. request_id (NULL: none) goes out as x-request-id.
+ * most timeout_s seconds, sending the metadata of meta (NULL: none).
  * Always fills reply; release it with client_reply_fini().
  */
 void client_unary(struct client *c, enum rpc_method m, const uint8_t *req,
-                  size_t req_len, const char *request_id, double timeout_s,
-                  struct client_reply *reply);
+                  size_t req_len, const struct client_meta *meta,
+                  double timeout_s, struct client_reply *reply);
 void client_reply_fini(struct client_reply *reply);
 
 /*
@@ -127,6 +143,30 @@ uint8_t *client_encode_item(const char *key, size_t key_len,
                             const uint8_t *value, size_t value_len,
                             int32_t ttl_s, size_t *len);
 uint8_t *client_encode_health(const char *service, size_t *len);
+
+/* A key, with a value and a TTL where the message has them; borrowed. */
+struct client_item {
+    const char *key;
+    size_t key_len;
+    const uint8_t *value;
+    size_t value_len;
+    int32_t ttl_s;
+};
+
+/* MultiCacheKeyRequest of the n keys of items (values ignored). */
+uint8_t *client_encode_keys(const struct client_item *items, size_t n,
+                            size_t *len);
+/* MultiCacheItemRequest of the n items. */
+uint8_t *client_encode_items(const struct client_item *items, size_t n,
+                             size_t *len);
+/* CompareAndSetRequest: item's value replaces expected (also borrowed). */
+uint8_t *client_encode_cas(const struct client_item *item,
+                           const uint8_t *expected, size_t expected_len,
+                           size_t *len);
+uint8_t *client_encode_increment(const char *key, size_t key_len, int64_t delta,
+                                 int32_t ttl_s, size_t *len);
+uint8_t *client_encode_touch(const char *key, size_t key_len, int32_t ttl_s,
+                             size_t *len);
 
 /* Slurp a file; malloc'd, NUL-terminated. NULL with errno on failure. */
 char *client_read_file(const char *path, size_t *len);

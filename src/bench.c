@@ -2,8 +2,9 @@
  * bench.c: tiny-cache-bench's front end: options, progress line, report.
  * The load itself is bench_run.c.
  *
- * Exit status: 0 when every call answered OK, 1 when a connection could not
- * be made or a call failed, 2 on a usage error.
+ * Exit status: 0 when every call (and every item of a batch call) answered
+ * OK, 1 when a connection could not be made or a call or an item failed,
+ * 2 on a usage error.
  */
 #include "tc_autoconf.h"
 
@@ -15,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <grpc/slice.h>
 
 #include "bench.h"
 #include "status_name.h"
@@ -28,6 +31,7 @@
 #define BENCH_MAX_THREADS  256
 #define BENCH_MAX_VALUE    (1u << 30)
 #define BENCH_MAX_DURATION 86400.0
+#define BENCH_MAX_BATCH    1000000
 
 static const char *const bench_pattern_names[] = {
     [BENCH_SEQ] = "seq",
@@ -48,15 +52,15 @@ bench_usage(FILE *f)
     fprintf(f, "usage: tiny-cache-bench [-H host] [-p port] [-c connections] "
                "[-m calls] [-t threads]\n"
                "                        [-n requests | -d seconds] "
-               "[--ratio get:set:del]\n"
+               "[--ratio get:set:del:mget:mset] [--batch keys]\n"
                "                        [--value-size bytes|min-max] "
                "[--keyspace keys]\n"
                "                        [--pattern seq|random|zipf] "
                "[--key-prefix prefix]\n"
-               "                        [--seed n] [--fill] [--json] [--tls "
-               "[--cacert file]\n"
-               "                        [--cert file --key file] [--tls-name "
-               "name]]\n");
+               "                        [--namespace ns] [--seed n] [--fill] "
+               "[--json]\n"
+               "                        [--tls [--cacert file] [--cert file "
+               "--key file] [--tls-name name]]\n");
 }
 
 static TC_PRINTF(1, 2) void bench_fail(const char *fmt, ...);
@@ -152,32 +156,36 @@ bench_parse_seconds(const char *s, double *out)
     return 0;
 }
 
-/* GET:SET:DEL (DEL may be left out); at least one weight above zero. */
+/*
+ * GET:SET[:DEL[:MGET[:MSET]]] (weights left out are 0); at least one
+ * weight above zero.
+ */
 static int
 bench_parse_ratio(const char *s, unsigned *ratio)
 {
-    unsigned long v[BENCH_OP_COUNT] = {0, 0, 0};
+    unsigned long v[BENCH_OP_COUNT] = {0}, sum = 0;
     const char *p = s;
     int n = 0;
     char *end;
 
     while (n < BENCH_OP_COUNT) {
         errno = 0;
-        v[n++] = strtoul(p, &end, 10);
-        if (errno != 0 || end == p || *p == '-' || v[n - 1] > 1000000)
+        v[n] = strtoul(p, &end, 10);
+        if (errno != 0 || end == p || *p == '-' || v[n] > 1000000)
             goto bad;
+        sum += v[n++];
         if (*end != ':')
             break;
         p = end + 1;
     }
-    if (*end != '\0' || n < 2 || v[0] + v[1] + v[2] == 0)
+    if (*end != '\0' || n < 2 || sum == 0)
         goto bad;
     for (int i = 0; i < BENCH_OP_COUNT; i++)
         ratio[i] = (unsigned)v[i];
     return 0;
 bad:
-    bench_fail("--ratio: '%s' is not GET:SET[:DEL] (weights 0..1000000, "
-               "not all 0)",
+    bench_fail("--ratio: '%s' is not GET:SET[:DEL[:MGET[:MSET]]] (weights "
+               "0..1000000, not all 0)",
                s);
     return -1;
 }
@@ -210,6 +218,8 @@ enum {
     BENCH_OPT_TLS_NAME,
     BENCH_OPT_HELP,
     BENCH_OPT_VERSION,
+    BENCH_OPT_BATCH,
+    BENCH_OPT_NAMESPACE,
 };
 
 static const struct option bench_long_opts[] = {
@@ -221,6 +231,8 @@ static const struct option bench_long_opts[] = {
     {"requests", required_argument, NULL, 'n'},
     {"duration", required_argument, NULL, 'd'},
     {"ratio", required_argument, NULL, BENCH_OPT_RATIO},
+    {"batch", required_argument, NULL, BENCH_OPT_BATCH},
+    {"namespace", required_argument, NULL, BENCH_OPT_NAMESPACE},
     {"value-size", required_argument, NULL, BENCH_OPT_VALUE_SIZE},
     {"keyspace", required_argument, NULL, BENCH_OPT_KEYSPACE},
     {"pattern", required_argument, NULL, BENCH_OPT_PATTERN},
@@ -274,17 +286,17 @@ bench_number_opt(struct bench_cli *cli, int c)
                                &o->keyspace);
     case BENCH_OPT_SEED:
         return bench_parse_u64("--seed", optarg, 0, UINT64_MAX, &o->seed);
+    case BENCH_OPT_BATCH:
+        return bench_parse_uint("--batch", optarg, BENCH_MAX_BATCH, &o->batch);
     default:
         return 1;
     }
 }
 
-/* Every other option. Returns 0, -1 on error, or an exit status + 1. */
+/* Where and how to connect. Returns 0, or 1 if c is not one of them. */
 static int
-bench_other_opt(struct bench_cli *cli, int c)
+bench_conn_opt(struct bench_opts *o, int c)
 {
-    struct bench_opts *o = &cli->o;
-
     switch (c) {
     case 'H':
         o->conn.host = optarg;
@@ -292,18 +304,8 @@ bench_other_opt(struct bench_cli *cli, int c)
     case 'p':
         o->conn.port = optarg;
         return 0;
-    case BENCH_OPT_RATIO:
-        return bench_parse_ratio(optarg, o->ratio);
-    case BENCH_OPT_PATTERN:
-        return bench_parse_pattern(optarg, &o->pattern);
-    case BENCH_OPT_KEY_PREFIX:
-        o->key_prefix = optarg;
-        return 0;
-    case BENCH_OPT_FILL:
-        o->fill = true;
-        return 0;
-    case BENCH_OPT_JSON:
-        cli->json = true;
+    case BENCH_OPT_NAMESPACE:
+        o->meta.ns = optarg;
         return 0;
     case BENCH_OPT_TLS:
         o->conn.tls = true;
@@ -321,8 +323,54 @@ bench_other_opt(struct bench_cli *cli, int c)
         o->conn.tls_name = optarg;
         return 0;
     default:
+        return 1;
+    }
+}
+
+/* Every other option. Returns 0, or -1 on error. */
+static int
+bench_other_opt(struct bench_cli *cli, int c)
+{
+    struct bench_opts *o = &cli->o;
+
+    switch (c) {
+    case BENCH_OPT_RATIO:
+        return bench_parse_ratio(optarg, o->ratio);
+    case BENCH_OPT_PATTERN:
+        return bench_parse_pattern(optarg, &o->pattern);
+    case BENCH_OPT_KEY_PREFIX:
+        o->key_prefix = optarg;
+        return 0;
+    case BENCH_OPT_FILL:
+        o->fill = true;
+        return 0;
+    case BENCH_OPT_JSON:
+        cli->json = true;
+        return 0;
+    default:
         return -1;
     }
+}
+
+/* Check the TLS options together, and that the namespace can be sent. */
+static int
+bench_check_conn(const struct bench_opts *o)
+{
+    if (!o->conn.tls && (o->conn.cacert || o->conn.cert || o->conn.key)) {
+        bench_fail("--cacert, --cert and --key need --tls");
+        return -1;
+    }
+    if ((o->conn.cert == NULL) != (o->conn.key == NULL)) {
+        bench_fail("--cert and --key go together");
+        return -1;
+    }
+    if (o->meta.ns != NULL && !grpc_header_nonbin_value_is_legal(
+                                  grpc_slice_from_static_string(o->meta.ns))) {
+        bench_fail("--namespace: '%s' is not a valid metadata value",
+                   o->meta.ns);
+        return -1;
+    }
+    return 0;
 }
 
 /* Check what the options say together; fill in the dependent defaults. */
@@ -357,15 +405,7 @@ bench_check(struct bench_cli *cli)
         bench_fail("--key-prefix: longer than %d bytes", BENCH_KEY_PREFIX_MAX);
         return -1;
     }
-    if (!o->conn.tls && (o->conn.cacert || o->conn.cert || o->conn.key)) {
-        bench_fail("--cacert, --cert and --key need --tls");
-        return -1;
-    }
-    if ((o->conn.cert == NULL) != (o->conn.key == NULL)) {
-        bench_fail("--cert and --key go together");
-        return -1;
-    }
-    return 0;
+    return bench_check_conn(o);
 }
 
 static void
@@ -387,6 +427,7 @@ bench_defaults(struct bench_cli *cli)
     o->pattern = BENCH_RANDOM;
     o->key_prefix = "key:";
     o->seed = 1;
+    o->batch = 10;
 }
 
 /* Parse argv. Returns -1 to go on, else the exit status. */
@@ -407,6 +448,8 @@ bench_parse(struct bench_cli *cli, int argc, char **argv)
             return BENCH_EXIT_OK;
         }
         rc = bench_number_opt(cli, c);
+        if (rc == 1)
+            rc = bench_conn_opt(&cli->o, c);
         if (rc == 1)
             rc = bench_other_opt(cli, c);
         if (rc != 0)
@@ -442,7 +485,25 @@ bench_show_progress(uint64_t done, double elapsed_s, void *arg)
 static uint64_t
 bench_total(const struct bench_result *r)
 {
-    return r->calls[BENCH_GET] + r->calls[BENCH_SET] + r->calls[BENCH_DEL];
+    uint64_t sum = 0;
+
+    for (int op = 0; op < BENCH_OP_COUNT; op++)
+        sum += r->calls[op];
+    return sum;
+}
+
+/* The keys the calls of r carried: one a call, batch a batch call. */
+static uint64_t
+bench_keys(const struct bench_result *r, unsigned batch)
+{
+    return bench_total(r) +
+           (r->calls[BENCH_MGET] + r->calls[BENCH_MSET]) * (batch - 1);
+}
+
+static double
+bench_rate(uint64_t n, double elapsed_s)
+{
+    return elapsed_s > 0 ? (double)n / elapsed_s : 0.0;
 }
 
 static const char *
@@ -472,26 +533,39 @@ bench_json_status(const struct bench_result *r)
     fputc('}', stdout);
 }
 
+/* The run's counts of calls by method, of keys, hits and misses. */
 static void
-bench_report_json(const struct bench_result *r, const struct bench_result *f,
-                  bool filled)
+bench_json_counts(const struct bench_result *r, unsigned batch)
+{
+    uint64_t keys = bench_keys(r, batch);
+
+    printf(",\"gets\":%" PRIu64 ",\"sets\":%" PRIu64 ",\"deletes\":%" PRIu64
+           ",\"multi_gets\":%" PRIu64 ",\"multi_sets\":%" PRIu64,
+           r->calls[BENCH_GET], r->calls[BENCH_SET], r->calls[BENCH_DEL],
+           r->calls[BENCH_MGET], r->calls[BENCH_MSET]);
+    printf(",\"batch\":%u,\"keys\":%" PRIu64 ",\"keys_per_second\":%.1f"
+           ",\"item_errors\":%" PRIu64 ",\"hits\":%" PRIu64
+           ",\"misses\":%" PRIu64,
+           batch, keys, bench_rate(keys, r->elapsed_s), r->item_errors, r->hits,
+           r->misses);
+}
+
+static void
+bench_report_json(const struct bench_opts *o, const struct bench_result *r,
+                  const struct bench_result *f)
 {
     uint64_t total = bench_total(r);
 
     printf("{\"requests\":%" PRIu64 ",\"elapsed_s\":%.6f,"
            "\"requests_per_second\":%.1f,",
-           total, r->elapsed_s,
-           r->elapsed_s > 0 ? (double)total / r->elapsed_s : 0.0);
+           total, r->elapsed_s, bench_rate(total, r->elapsed_s));
     printf("\"latency_us\":{\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,"
            "\"p999\":%.1f,\"max\":%.1f},\"status_counts\":",
            bench_us(r, 50), bench_us(r, 90), bench_us(r, 99), bench_us(r, 99.9),
            bench_us(r, 100));
     bench_json_status(r);
-    printf(",\"gets\":%" PRIu64 ",\"sets\":%" PRIu64 ",\"deletes\":%" PRIu64
-           ",\"hits\":%" PRIu64 ",\"misses\":%" PRIu64,
-           r->calls[BENCH_GET], r->calls[BENCH_SET], r->calls[BENCH_DEL],
-           r->hits, r->misses);
-    if (filled) {
+    bench_json_counts(r, o->batch);
+    if (o->fill) {
         printf(",\"fill\":{\"sets\":%" PRIu64 ",\"elapsed_s\":%.6f,"
                "\"status_counts\":",
                f->calls[BENCH_SET], f->elapsed_s);
@@ -501,18 +575,21 @@ bench_report_json(const struct bench_result *r, const struct bench_result *f,
     fputs("}\n", stdout);
 }
 
+/* The text report's lines about the load: target, workload, fill. */
 static void
-bench_report_text(const struct bench_opts *o, const struct bench_result *r,
-                  const struct bench_result *f)
+bench_text_setup(const struct bench_opts *o, const struct bench_result *f)
 {
-    uint64_t total = bench_total(r);
+    const unsigned *w = o->ratio;
 
     printf("target       %s port %s%s, %u connections x %u calls, %u "
            "threads\n",
            o->conn.host, o->conn.port, o->conn.tls ? " (TLS)" : "",
            o->connections, o->calls_per_conn, o->threads);
-    printf("workload     %u:%u:%u get:set:del, %s over %" PRIu64 " keys, ",
-           o->ratio[0], o->ratio[1], o->ratio[2],
+    if (o->meta.ns != NULL)
+        printf("namespace    %s\n", o->meta.ns);
+    printf("workload     %u:%u:%u:%u:%u get:set:del:mget:mset, batch %u, %s "
+           "over %" PRIu64 " keys, ",
+           w[0], w[1], w[2], w[3], w[4], o->batch,
            bench_pattern_names[o->pattern], o->keyspace);
     if (o->value_size == o->value_size_max)
         printf("%zu-byte values\n", o->value_size);
@@ -522,12 +599,26 @@ bench_report_text(const struct bench_opts *o, const struct bench_result *r,
     if (o->fill)
         printf("fill         %" PRIu64 " sets in %.2f s\n", f->calls[BENCH_SET],
                f->elapsed_s);
+}
+
+static void
+bench_report_text(const struct bench_opts *o, const struct bench_result *r,
+                  const struct bench_result *f)
+{
+    uint64_t total = bench_total(r), keys = bench_keys(r, o->batch);
+
+    bench_text_setup(o, f);
     printf("requests     %" PRIu64 " in %.2f s: %.1f requests/s\n", total,
-           r->elapsed_s, r->elapsed_s > 0 ? (double)total / r->elapsed_s : 0);
-    printf("calls        gets %" PRIu64 " (hits %" PRIu64 ", misses %" PRIu64
-           "), sets %" PRIu64 ", deletes %" PRIu64 "\n",
-           r->calls[BENCH_GET], r->hits, r->misses, r->calls[BENCH_SET],
-           r->calls[BENCH_DEL]);
+           r->elapsed_s, bench_rate(total, r->elapsed_s));
+    printf("keys         %" PRIu64 " in %.2f s: %.1f keys/s\n", keys,
+           r->elapsed_s, bench_rate(keys, r->elapsed_s));
+    printf("calls        gets %" PRIu64 ", sets %" PRIu64 ", deletes %" PRIu64
+           ", multi-gets %" PRIu64 ", multi-sets %" PRIu64 "\n",
+           r->calls[BENCH_GET], r->calls[BENCH_SET], r->calls[BENCH_DEL],
+           r->calls[BENCH_MGET], r->calls[BENCH_MSET]);
+    printf("keys read    hits %" PRIu64 ", misses %" PRIu64
+           "; failed items %" PRIu64 "\n",
+           r->hits, r->misses, r->item_errors);
     printf("latency us   p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n",
            bench_us(r, 50), bench_us(r, 90), bench_us(r, 99), bench_us(r, 99.9),
            bench_us(r, 100));
@@ -538,11 +629,11 @@ bench_report_text(const struct bench_opts *o, const struct bench_result *r,
     fputc('\n', stdout);
 }
 
-/* Whether any call of r failed. */
+/* Whether any call of r failed, or any item of a batch call. */
 static bool
 bench_failed(const struct bench_result *r)
 {
-    return r->status[GRPC_STATUS_OK] != bench_total(r);
+    return r->status[GRPC_STATUS_OK] != bench_total(r) || r->item_errors > 0;
 }
 
 /* Fill if asked, measure, report. Returns the exit status. */
@@ -573,7 +664,7 @@ bench_main(const struct bench_cli *cli, struct bench *b)
     if (show != NULL)
         fputs("\r\033[K", stderr);
     if (cli->json)
-        bench_report_json(&res[0], &res[1], cli->o.fill);
+        bench_report_json(&cli->o, &res[0], &res[1]);
     else
         bench_report_text(&cli->o, &res[0], &res[1]);
     if (bench_failed(&res[0]) || bench_failed(&res[1]))

@@ -8,14 +8,18 @@
  * its call completes the worker records it and starts the next one in the
  * same slot, until the phase's work is done. Calls are registered calls
  * without a deadline on the minimal channel stack; requests are encoded by
- * hand (CacheKey and CacheItem are a few bytes before the value) into a
- * fresh small slice, and a Set's value is a prefix of one slice per worker
- * (as long as the largest value) that every request references; with a
- * range of sizes each Set draws its size log-uniformly, so every power of
- * two in the range is about as likely. A worker takes every completion
- * already queued in one go, records them, then restarts their slots: one
- * clock read per batch serves as the completion time of its calls and the
- * start time of the next ones.
+ * hand (bench_wire.c) into a fresh small slice, and a Set's value is a
+ * prefix of one slice per worker (as long as the largest value) that every
+ * request references; with a range of sizes each Set draws its size
+ * log-uniformly, so every power of two in the range is about as likely. A
+ * MultiGet is one slice of batch keys; a MultiSet is, for each of its
+ * items, a piece of one slice of item headers followed by a prefix of the
+ * value slice again (of the range's smallest size). The keys of a batch
+ * are picked one after the other by the key pattern. The answer of a batch
+ * call is scanned, not decoded, for its hits and failed items. A worker
+ * takes every completion already queued in one go, records them, then
+ * restarts their slots: one clock read per batch of completions serves as
+ * the completion time of its calls and the start time of the next ones.
  */
 #include <errno.h>
 #include <math.h>
@@ -27,6 +31,7 @@
 #include <time.h>
 
 #include <grpc/byte_buffer.h>
+#include <grpc/byte_buffer_reader.h>
 #include <grpc/grpc.h>
 #include <grpc/slice.h>
 #include <grpc/support/time.h>
@@ -95,7 +100,7 @@ struct bench_worker {
  */
 struct bench {
     struct bench_opts opts;
-    size_t prefix_len;
+    struct bench_wire_keys keys;
     unsigned ratio_sum;
     struct client **conns;
     struct bench_worker *workers;
@@ -110,9 +115,9 @@ struct bench {
 };
 
 static const enum rpc_method bench_methods[BENCH_OP_COUNT] = {
-    [BENCH_GET] = RPC_GET,
-    [BENCH_SET] = RPC_SET,
-    [BENCH_DEL] = RPC_DELETE,
+    [BENCH_GET] = RPC_GET,        [BENCH_SET] = RPC_SET,
+    [BENCH_DEL] = RPC_DELETE,     [BENCH_MGET] = RPC_MULTI_GET,
+    [BENCH_MSET] = RPC_MULTI_SET,
 };
 
 static uint64_t
@@ -212,10 +217,11 @@ bench_pick_op(struct bench_worker *w)
 {
     const unsigned *r = w->b->opts.ratio;
     uint64_t x = bench_rand_below(&w->rng, w->b->ratio_sum);
+    int op = 0;
 
-    if (x < r[BENCH_GET])
-        return BENCH_GET;
-    return x < (uint64_t)r[BENCH_GET] + r[BENCH_SET] ? BENCH_SET : BENCH_DEL;
+    while (op < BENCH_OP_COUNT - 1 && x >= r[op])
+        x -= r[op++];
+    return (enum bench_op)op;
 }
 
 /* The size of the next Set's value: fixed, or log-uniform in the range. */
@@ -260,64 +266,90 @@ bench_next(struct bench_worker *w, enum bench_op *op, uint64_t *key)
     return true;
 }
 
-static size_t
-bench_varint_len(uint64_t v)
-{
-    size_t n = 1;
-
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
-}
-
-static uint8_t *
-bench_put_varint(uint8_t *p, uint64_t v)
-{
-    while (v >= 0x80) {
-        *p++ = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    *p++ = (uint8_t)v;
-    return p;
-}
-
 /*
- * The request for op on key: field 1 (key) and, for a Set, the header of
- * field 2 (value) followed by a prefix of the worker's value slice.
+ * A Get, Set or Delete of key: its key field and, for a Set, the header of
+ * its value followed by a prefix of the worker's value slice.
  */
 static grpc_byte_buffer *
-bench_encode(struct bench_worker *w, enum bench_op op, uint64_t key)
+bench_encode_one(struct bench_worker *w, enum bench_op op, uint64_t key)
 {
     const struct bench *b = w->b;
-    size_t klen = b->prefix_len + BENCH_KEY_DIGITS;
-    size_t vlen = 0, n = 2 + klen;
+    size_t vlen = 0, n = bench_wire_key_size(&b->keys);
     grpc_slice s[2];
     grpc_byte_buffer *bb;
     uint8_t *p;
 
     if (op == BENCH_SET) {
         vlen = bench_pick_size(w);
-        n += 1 + bench_varint_len(vlen);
+        n += bench_wire_value_header_size(vlen);
     }
     s[0] = grpc_slice_malloc(n);
-    p = GRPC_SLICE_START_PTR(s[0]);
-    *p++ = 0x0a;
-    *p++ = (uint8_t)klen;
-    memcpy(p, b->opts.key_prefix, b->prefix_len);
-    p += klen;
-    for (int i = 1; i <= BENCH_KEY_DIGITS; i++, key /= 10)
-        p[-i] = (uint8_t)('0' + key % 10);
-    if (op == BENCH_SET) {
-        *p++ = 0x12;
-        bench_put_varint(p, vlen);
-    }
+    p = bench_wire_put_key(GRPC_SLICE_START_PTR(s[0]), &b->keys, key);
+    if (op == BENCH_SET)
+        bench_wire_put_value_header(p, vlen);
     if (vlen > 0)
         s[1] = grpc_slice_sub_no_ref(w->value, 0, vlen);
     bb = grpc_raw_byte_buffer_create(s, vlen > 0 ? 2 : 1);
     grpc_slice_unref(s[0]);
     return bb;
+}
+
+/* A MultiGet of batch keys, the first one key: one slice. */
+static grpc_byte_buffer *
+bench_encode_mget(struct bench_worker *w, uint64_t key)
+{
+    const struct bench *b = w->b;
+    grpc_slice s =
+        grpc_slice_malloc(b->opts.batch * bench_wire_key_size(&b->keys));
+    uint8_t *p = GRPC_SLICE_START_PTR(s);
+    grpc_byte_buffer *bb;
+
+    for (unsigned i = 0; i < b->opts.batch; i++) {
+        if (i > 0)
+            key = bench_pick_key(w);
+        p = bench_wire_put_key(p, &b->keys, key);
+    }
+    bb = grpc_raw_byte_buffer_create(&s, 1);
+    grpc_slice_unref(s);
+    return bb;
+}
+
+/*
+ * A MultiSet of batch items, the first one of key: for each, its piece of
+ * one slice of headers, then the worker's value slice.
+ */
+static grpc_byte_buffer *
+bench_encode_mset(struct bench_worker *w, uint64_t key)
+{
+    const struct bench *b = w->b;
+    size_t vlen = b->opts.value_size;
+    size_t hlen = bench_wire_item_header_size(&b->keys, vlen);
+    grpc_slice h = grpc_slice_malloc(b->opts.batch * hlen);
+    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(NULL, 0);
+    grpc_slice_buffer *sb = &bb->data.raw.slice_buffer;
+    uint8_t *p = GRPC_SLICE_START_PTR(h);
+
+    for (unsigned i = 0; i < b->opts.batch; i++) {
+        if (i > 0)
+            key = bench_pick_key(w);
+        p = bench_wire_put_item_header(p, &b->keys, key, vlen);
+        grpc_slice_buffer_add(sb, grpc_slice_sub(h, i * hlen, (i + 1) * hlen));
+        if (vlen > 0)
+            grpc_slice_buffer_add(sb, grpc_slice_sub(w->value, 0, vlen));
+    }
+    grpc_slice_unref(h);
+    return bb;
+}
+
+/* The request of op, whose (first) key is key. */
+static grpc_byte_buffer *
+bench_encode(struct bench_worker *w, enum bench_op op, uint64_t key)
+{
+    if (op == BENCH_MGET)
+        return bench_encode_mget(w, key);
+    if (op == BENCH_MSET)
+        return bench_encode_mset(w, key);
+    return bench_encode_one(w, op, key);
 }
 
 /* Point the slot's operations at its own buffers; done once. */
@@ -329,6 +361,7 @@ bench_slot_init(struct bench_slot *s, struct bench_worker *w,
     s->w = w;
     s->conn = conn;
     client_unary_init(&s->u);
+    client_unary_set_meta(&s->u, &w->b->opts.meta);
 }
 
 static void
@@ -386,6 +419,36 @@ bench_found(const grpc_byte_buffer *bb)
     return got == 2 && first[0] == 0x08 && first[1] != 0;
 }
 
+/*
+ * Count the items of a batch call's answer bb: hits and misses of a
+ * MultiGet, failed items of both. An answer that does not scan, or lacks
+ * results, counts its missing items as failed.
+ */
+static void
+bench_count_batch(struct bench_result *r, enum bench_op op, unsigned batch,
+                  grpc_byte_buffer *bb)
+{
+    enum bench_wire_answer a =
+        op == BENCH_MGET ? BENCH_WIRE_LOOKUPS : BENCH_WIRE_RESULTS;
+    struct bench_wire_counts n = {0, 0, 0};
+    grpc_byte_buffer_reader rd;
+    grpc_slice s;
+
+    if (bb != NULL && grpc_byte_buffer_reader_init(&rd, bb)) {
+        s = grpc_byte_buffer_reader_readall(&rd);
+        grpc_byte_buffer_reader_destroy(&rd);
+        if (bench_wire_scan(GRPC_SLICE_START_PTR(s), GRPC_SLICE_LENGTH(s), a,
+                            &n) != 0)
+            n = (struct bench_wire_counts){0, 0, 0};
+        grpc_slice_unref(s);
+    }
+    if (op == BENCH_MGET) {
+        r->hits += n.found;
+        r->misses += n.items - n.found - n.failed;
+    }
+    r->item_errors += n.failed + (n.items < batch ? batch - n.items : 0);
+}
+
 /* Record the completed call of slot s and release what it held. */
 static void
 bench_slot_finish(struct bench_slot *s, uint64_t now)
@@ -402,6 +465,9 @@ bench_slot_finish(struct bench_slot *s, uint64_t now)
         else
             r->misses++;
     }
+    if ((s->op == BENCH_MGET || s->op == BENCH_MSET) &&
+        s->u.status == GRPC_STATUS_OK)
+        bench_count_batch(r, s->op, s->w->b->opts.batch, s->u.recv);
     client_unary_reset(&s->u);
     grpc_call_unref(s->call);
     s->call = NULL;
@@ -555,6 +621,7 @@ bench_merge(const struct bench *b, struct bench_result *out)
             out->status[s] += r->status[s];
         out->hits += r->hits;
         out->misses += r->misses;
+        out->item_errors += r->item_errors;
         bench_hist_merge(&out->hist, &r->hist);
     }
 }
@@ -670,7 +737,8 @@ bench_create(const struct bench_opts *opts, char *err, size_t errlen)
     if (b == NULL)
         goto nomem;
     b->opts = *opts;
-    b->prefix_len = strlen(opts->key_prefix);
+    b->keys.prefix = opts->key_prefix;
+    b->keys.prefix_len = strlen(opts->key_prefix);
     for (int op = 0; op < BENCH_OP_COUNT; op++)
         b->ratio_sum += opts->ratio[op];
     bench_sync_init(b);

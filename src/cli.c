@@ -3,9 +3,11 @@
  *
  * Global options come before the command; each command takes its own.
  * The exit status tells a script what happened (see tiny-cache-cli(1)):
- * 0 success, 1 key not found or NOT_SERVING, 2 usage or local error,
- * 3 any other error from the server, 4 no answer (UNAVAILABLE or
- * DEADLINE_EXCEEDED).
+ * 0 success, 1 key not found, NOT_SERVING or an item of a batch failed,
+ * 2 usage or local error, 3 any other error from the server, 4 no answer
+ * (UNAVAILABLE or DEADLINE_EXCEEDED), 5 the condition of add or cas did
+ * not hold. The commands of the second part of the API are in
+ * cli_batch.c and cli_update.c.
  */
 #include "tc_autoconf.h"
 
@@ -21,44 +23,13 @@
 #include <grpc/slice.h>
 
 #include "cache_wire.pb-c.h"
+#include "cli.h"
 #include "client.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "status_name.h"
 #include "tc.h"
 
-enum cli_exit {
-    CLI_EXIT_OK = 0,
-    CLI_EXIT_MISS = 1,
-    CLI_EXIT_USAGE = 2,
-    CLI_EXIT_SERVER = 3,
-    CLI_EXIT_UNREACHABLE = 4,
-};
-
 #define CLI_DEFAULT_TIMEOUT_S 5.0
-
-struct cli;
-
-/* A command: its name, its arguments and the function that runs it. */
-struct cli_cmd {
-    const char *name;
-    const char *args;
-    int min_args;
-    int max_args;
-    int (*exec)(struct cli *, struct client *);
-};
-
-/* Everything parsed from the command line; strings point into argv. */
-struct cli {
-    struct client_opts conn;
-    double timeout_s;
-    const char *request_id;
-    const struct cli_cmd *cmd;
-    const char *arg[2];
-    int32_t ttl_s;
-    bool json;
-    uint8_t *value; /* set's value, malloc'd */
-    size_t value_len;
-};
 
 static int cli_get(struct cli *, struct client *);
 static int cli_set(struct cli *, struct client *);
@@ -67,11 +38,22 @@ static int cli_stats(struct cli *, struct client *);
 static int cli_health(struct cli *, struct client *);
 
 static const struct cli_cmd cli_cmds[] = {
-    {"get", "KEY", 1, 1, cli_get},
-    {"set", "KEY VALUE [--ttl S]", 2, 2, cli_set},
-    {"del", "KEY", 1, 1, cli_del},
-    {"stats", "[--json]", 0, 0, cli_stats},
-    {"health", "[SERVICE]", 0, 1, cli_health},
+    {"get", "KEY", 1, 1, 1, 0, -1, cli_get},
+    {"set", "KEY VALUE [--ttl S]", 2, 2, 1, CLI_CMD_TTL, 1, cli_set},
+    {"del", "KEY", 1, 1, 1, 0, -1, cli_del},
+    {"mget", "KEY...", 1, -1, 1, 0, -1, cli_batch_mget},
+    {"mset", "KEY VALUE [KEY VALUE...] [--ttl S]", 2, -1, 2, CLI_CMD_TTL, -1,
+     cli_batch_mset},
+    {"mdel", "KEY...", 1, -1, 1, 0, -1, cli_batch_mdel},
+    {"add", "KEY VALUE [--ttl S]", 2, 2, 1, CLI_CMD_TTL, 1, cli_update_add},
+    {"cas", "KEY EXPECTED NEW [--ttl S]", 3, 3, 1, CLI_CMD_TTL, 2,
+     cli_update_cas},
+    {"incr", "KEY [DELTA] [--ttl S]", 1, 2, 1, CLI_CMD_TTL, -1,
+     cli_update_incr},
+    {"touch", "KEY TTL", 2, 2, 1, 0, -1, cli_update_touch},
+    {"flush", "", 0, 0, 1, 0, -1, cli_update_flush},
+    {"stats", "[--json]", 0, 0, 1, CLI_CMD_JSON, -1, cli_stats},
+    {"health", "[SERVICE]", 0, 1, 1, 0, -1, cli_health},
 };
 
 static void
@@ -80,15 +62,15 @@ cli_usage(FILE *f)
     fprintf(f, "usage: tiny-cache-cli [-H host] [-p port] [--tls [--cacert "
                "file] [--cert file --key file]\n"
                "                      [--tls-name name]] [--timeout s] "
-               "[--request-id id] command\n"
-               "commands:\n");
+               "[--request-id id]\n"
+               "                      [--namespace ns] command\n"
+               "commands (--namespace may also follow the command):\n");
     for (size_t i = 0; i < TC_ARRAY_LEN(cli_cmds); i++)
-        fprintf(f, "  %s %s\n", cli_cmds[i].name, cli_cmds[i].args);
+        fprintf(f, "  %s%s%s\n", cli_cmds[i].name,
+                cli_cmds[i].args[0] != '\0' ? " " : "", cli_cmds[i].args);
 }
 
-static TC_PRINTF(1, 2) void cli_fail(const char *fmt, ...);
-
-static void
+void
 cli_fail(const char *fmt, ...)
 {
     va_list ap;
@@ -123,8 +105,8 @@ cli_parse_timeout(const char *s, double *out)
     return 0;
 }
 
-static int
-cli_parse_ttl(const char *s, int32_t *out)
+int
+cli_parse_ttl(const char *what, const char *s, int32_t *out)
 {
     char *end;
     long v;
@@ -133,9 +115,9 @@ cli_parse_ttl(const char *s, int32_t *out)
     v = strtol(s, &end, 10);
     if (errno != 0 || end == s || *end != '\0' || v < INT32_MIN ||
         v > INT32_MAX) {
-        cli_fail("--ttl: '%s' is not a number of seconds (%" PRId32 "..%" PRId32
+        cli_fail("%s: '%s' is not a number of seconds (%" PRId32 "..%" PRId32
                  ")",
-                 s, INT32_MIN, INT32_MAX);
+                 what, s, INT32_MIN, INT32_MAX);
         return -1;
     }
     *out = (int32_t)v;
@@ -154,6 +136,7 @@ enum {
     CLI_OPT_VERSION,
     CLI_OPT_TTL,
     CLI_OPT_JSON,
+    CLI_OPT_NAMESPACE,
 };
 
 static const struct option cli_global_opts[] = {
@@ -166,6 +149,7 @@ static const struct option cli_global_opts[] = {
     {"tls-name", required_argument, NULL, CLI_OPT_TLS_NAME},
     {"timeout", required_argument, NULL, CLI_OPT_TIMEOUT},
     {"request-id", required_argument, NULL, CLI_OPT_REQUEST_ID},
+    {"namespace", required_argument, NULL, CLI_OPT_NAMESPACE},
     {"help", no_argument, NULL, CLI_OPT_HELP},
     {"version", no_argument, NULL, CLI_OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -203,7 +187,10 @@ cli_global_opt(struct cli *cli, int c)
     case CLI_OPT_TIMEOUT:
         return cli_parse_timeout(optarg, &cli->timeout_s) ? CLI_EXIT_USAGE : -1;
     case CLI_OPT_REQUEST_ID:
-        cli->request_id = optarg;
+        cli->meta.request_id = optarg;
+        return -1;
+    case CLI_OPT_NAMESPACE:
+        cli->meta.ns = optarg;
         return -1;
     case CLI_OPT_HELP:
         cli_usage(stdout);
@@ -214,6 +201,17 @@ cli_global_opt(struct cli *cli, int c)
     default:
         return cli_bad_usage();
     }
+}
+
+/* Whether v (NULL: unset) can be sent as the metadata of option opt. */
+static bool
+cli_metadata_ok(const char *opt, const char *v)
+{
+    if (v == NULL ||
+        grpc_header_nonbin_value_is_legal(grpc_slice_from_static_string(v)))
+        return true;
+    cli_fail("%s: '%s' is not a valid metadata value", opt, v);
+    return false;
 }
 
 /* Check the global options that depend on each other. */
@@ -239,13 +237,9 @@ cli_check_globals(const struct cli *cli)
         cli_fail("--cert and --key go together");
         return -1;
     }
-    if (cli->request_id != NULL &&
-        !grpc_header_nonbin_value_is_legal(
-            grpc_slice_from_static_string(cli->request_id))) {
-        cli_fail("--request-id: '%s' is not a valid metadata value",
-                 cli->request_id);
+    if (!cli_metadata_ok("--request-id", cli->meta.request_id) ||
+        !cli_metadata_ok("--namespace", cli->meta.ns))
         return -1;
-    }
     return 0;
 }
 
@@ -261,14 +255,35 @@ cli_find_cmd(const char *name)
 static const struct option cli_cmd_opts[] = {
     {"ttl", required_argument, NULL, CLI_OPT_TTL},
     {"json", no_argument, NULL, CLI_OPT_JSON},
+    {"namespace", required_argument, NULL, CLI_OPT_NAMESPACE},
     {NULL, 0, NULL, 0},
 };
+
+/* Apply one option of the command. Returns 0 or -1 (usage error). */
+static int
+cli_cmd_opt(struct cli *cli, int c, const char *arg)
+{
+    unsigned allowed = cli->cmd->opts;
+
+    if (c == CLI_OPT_TTL && (allowed & CLI_CMD_TTL))
+        return cli_parse_ttl("--ttl", optarg, &cli->ttl_s);
+    if (c == CLI_OPT_JSON && (allowed & CLI_CMD_JSON)) {
+        cli->json = true;
+        return 0;
+    }
+    if (c == CLI_OPT_NAMESPACE) {
+        cli->meta.ns = optarg;
+        return 0;
+    }
+    cli_fail("%s: bad option '%s'", cli->cmd->name, arg);
+    return -1;
+}
 
 /* Parse "COMMAND ARGS..." in argv. Returns 0 or -1 (usage error). */
 static int
 cli_parse_cmd(struct cli *cli, int argc, char **argv)
 {
-    bool set, stats;
+    const struct cli_cmd *cmd;
     int c, n;
 
     if (argc < 1 || (cli->cmd = cli_find_cmd(argv[0])) == NULL) {
@@ -276,27 +291,19 @@ cli_parse_cmd(struct cli *cli, int argc, char **argv)
             cli_fail("unknown command '%s'", argv[0]);
         return -1;
     }
-    set = cli->cmd->exec == cli_set;
-    stats = cli->cmd->exec == cli_stats;
+    cmd = cli->cmd;
     optind = 0;
-    while ((c = getopt_long(argc, argv, ":", cli_cmd_opts, NULL)) != -1) {
-        if (c == CLI_OPT_TTL && set) {
-            if (cli_parse_ttl(optarg, &cli->ttl_s) != 0)
-                return -1;
-        } else if (c == CLI_OPT_JSON && stats) {
-            cli->json = true;
-        } else {
-            cli_fail("%s: bad option '%s'", cli->cmd->name, argv[optind - 1]);
+    while ((c = getopt_long(argc, argv, ":", cli_cmd_opts, NULL)) != -1)
+        if (cli_cmd_opt(cli, c, argv[optind - 1]) != 0)
             return -1;
-        }
-    }
     n = argc - optind;
-    if (n < cli->cmd->min_args || n > cli->cmd->max_args) {
-        cli_fail("usage: %s %s", cli->cmd->name, cli->cmd->args);
+    if (n < cmd->min_args || (cmd->max_args >= 0 && n > cmd->max_args) ||
+        n % cmd->arg_step != 0) {
+        cli_fail("usage: %s %s", cmd->name, cmd->args);
         return -1;
     }
-    for (int i = 0; i < n; i++)
-        cli->arg[i] = argv[optind + i];
+    cli->arg = argv + optind;
+    cli->nargs = n;
     return 0;
 }
 
@@ -328,11 +335,11 @@ cli_read_stdin(struct cli *cli)
     return 0;
 }
 
-/* Take set's VALUE from argv or standard input. Returns 0 or -1. */
+/* Take the command's VALUE from argv or standard input. Returns 0 or -1. */
 static int
 cli_load_value(struct cli *cli)
 {
-    const char *v = cli->arg[1];
+    const char *v = cli->arg[cli->cmd->value_arg];
 
     if (strcmp(v, "-") == 0)
         return cli_read_stdin(cli);
@@ -357,10 +364,10 @@ cli_parse(struct cli *cli, int argc, char **argv)
     while ((c = getopt_long(argc, argv, "+H:p:", cli_global_opts, NULL)) != -1)
         if ((rc = cli_global_opt(cli, c)) >= 0)
             return rc;
-    if (cli_check_globals(cli) != 0 ||
-        cli_parse_cmd(cli, argc - optind, argv + optind) != 0)
+    if (cli_parse_cmd(cli, argc - optind, argv + optind) != 0 ||
+        cli_check_globals(cli) != 0)
         return cli_bad_usage();
-    if (cli->cmd->exec == cli_set && cli_load_value(cli) != 0)
+    if (cli->cmd->value_arg >= 0 && cli_load_value(cli) != 0)
         return CLI_EXIT_USAGE;
     return -1;
 }
@@ -373,7 +380,8 @@ static int
 cli_call(struct cli *cli, struct client *c, enum rpc_method m,
          const uint8_t *req, size_t req_len, struct client_reply *reply)
 {
-    client_unary(c, m, req, req_len, cli->request_id, cli->timeout_s, reply);
+    client_unary(c, m, req, req_len, &cli->meta, cli->timeout_s, reply);
+    cli->status = reply->status;
     if (reply->status == GRPC_STATUS_OK)
         return 0;
     fprintf(stderr, "tiny-cache-cli: %s (%d): %s", status_name(reply->status),
@@ -387,18 +395,51 @@ cli_call(struct cli *cli, struct client *c, enum rpc_method m,
     return CLI_EXIT_SERVER;
 }
 
+/* cli_call(), then unpack the answer as a message of d into *out. */
 static int
-cli_malformed(struct client_reply *reply)
+cli_call_unpack(struct cli *cli, struct client *c, enum rpc_method m,
+                const uint8_t *req, size_t len,
+                const ProtobufCMessageDescriptor *d, ProtobufCMessage **out)
 {
-    cli_fail("the server's response does not decode");
-    client_reply_fini(reply);
-    return CLI_EXIT_SERVER;
+    struct client_reply reply;
+    int rc = cli_call(cli, c, m, req, len, &reply);
+
+    if (rc == 0 && (*out = protobuf_c_message_unpack(d, NULL, reply.body_len,
+                                                     reply.body)) == NULL) {
+        cli_fail("the server's response does not decode");
+        rc = CLI_EXIT_SERVER;
+    }
+    client_reply_fini(&reply);
+    return rc;
 }
 
-static int
-cli_write_stdout(const uint8_t *p, size_t n)
+int
+cli_request(struct cli *cli, struct client *c, enum rpc_method m, uint8_t *req,
+            size_t len, const ProtobufCMessageDescriptor *d,
+            ProtobufCMessage **out)
 {
-    if ((n > 0 && fwrite(p, 1, n, stdout) != n) || fflush(stdout) != 0) {
+    int rc;
+
+    if (req == NULL) {
+        cli_fail("out of memory");
+        return CLI_EXIT_USAGE;
+    }
+    rc = cli_call_unpack(cli, c, m, req, len, d, out);
+    free(req);
+    return rc;
+}
+
+int
+cli_request_empty(struct cli *cli, struct client *c, enum rpc_method m,
+                  const ProtobufCMessageDescriptor *d, ProtobufCMessage **out)
+{
+    return cli_call_unpack(cli, c, m, NULL, 0, d, out);
+}
+
+int
+cli_flush_stdout(void)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
         cli_fail("standard output: %s", strerror(errno));
         return CLI_EXIT_USAGE;
     }
@@ -406,32 +447,33 @@ cli_write_stdout(const uint8_t *p, size_t n)
 }
 
 static int
+cli_write_stdout(const uint8_t *p, size_t n)
+{
+    if (n > 0 && fwrite(p, 1, n, stdout) != n) {
+        cli_fail("standard output: %s", strerror(errno));
+        return CLI_EXIT_USAGE;
+    }
+    return cli_flush_stdout();
+}
+
+static int
 cli_get(struct cli *cli, struct client *c)
 {
-    struct client_reply reply;
-    Cache__CacheValue *v;
-    uint8_t *req;
+    ProtobufCMessage *msg;
+    const Cache__CacheValue *v;
     size_t len;
-    int rc;
+    uint8_t *req = client_encode_key(cli->arg[0], strlen(cli->arg[0]), &len);
+    int rc = cli_request(cli, c, RPC_GET, req, len,
+                         &cache__cache_value__descriptor, &msg);
 
-    if ((req = client_encode_key(cli->arg[0], strlen(cli->arg[0]), &len)) ==
-        NULL)
-        return CLI_EXIT_USAGE;
-    rc = cli_call(cli, c, RPC_GET, req, len, &reply);
-    free(req);
-    if (rc != 0) {
-        client_reply_fini(&reply);
+    if (rc != 0)
         return rc;
-    }
-    v = cache__cache_value__unpack(NULL, reply.body_len, reply.body);
-    if (v == NULL)
-        return cli_malformed(&reply);
+    v = (const Cache__CacheValue *)msg;
     if (v->found)
         rc = cli_write_stdout(v->value.data, v->value.len);
     else
         rc = CLI_EXIT_MISS;
-    cache__cache_value__free_unpacked(v, NULL);
-    client_reply_fini(&reply);
+    protobuf_c_message_free_unpacked(msg, NULL);
     return rc;
 }
 
@@ -440,29 +482,19 @@ static int
 cli_status_call(struct cli *cli, struct client *c, enum rpc_method m,
                 uint8_t *req, size_t len)
 {
-    struct client_reply reply;
-    Cache__CacheResponse *r;
-    int rc;
+    ProtobufCMessage *msg;
+    int rc = cli_request(cli, c, m, req, len,
+                         &cache__cache_response__descriptor, &msg);
 
-    if (req == NULL) {
-        cli_fail("out of memory");
-        return CLI_EXIT_USAGE;
-    }
-    rc = cli_call(cli, c, m, req, len, &reply);
-    free(req);
-    if (rc != 0) {
-        client_reply_fini(&reply);
+    if (rc != 0)
         return rc;
-    }
-    r = cache__cache_response__unpack(NULL, reply.body_len, reply.body);
-    if (r == NULL)
-        return cli_malformed(&reply);
-    if (r->status != CACHE__CACHE_STATUS__OK) {
-        cli_fail("the server answered status %d", (int)r->status);
+    if (((const Cache__CacheResponse *)msg)->status !=
+        CACHE__CACHE_STATUS__OK) {
+        cli_fail("the server answered status %d",
+                 (int)((const Cache__CacheResponse *)msg)->status);
         rc = CLI_EXIT_SERVER;
     }
-    cache__cache_response__free_unpacked(r, NULL);
-    client_reply_fini(&reply);
+    protobuf_c_message_free_unpacked(msg, NULL);
     return rc;
 }
 
@@ -516,21 +548,15 @@ cli_print_stats(const Cache__CacheStats *s, bool json)
 static int
 cli_stats(struct cli *cli, struct client *c)
 {
-    struct client_reply reply;
-    Cache__CacheStats *s;
-    int rc;
+    ProtobufCMessage *msg;
+    int rc = cli_request_empty(cli, c, RPC_STATS,
+                               &cache__cache_stats__descriptor, &msg);
 
-    if ((rc = cli_call(cli, c, RPC_STATS, NULL, 0, &reply)) != 0) {
-        client_reply_fini(&reply);
+    if (rc != 0)
         return rc;
-    }
-    s = cache__cache_stats__unpack(NULL, reply.body_len, reply.body);
-    if (s == NULL)
-        return cli_malformed(&reply);
-    cli_print_stats(s, cli->json);
-    cache__cache_stats__free_unpacked(s, NULL);
-    client_reply_fini(&reply);
-    return cli_write_stdout(NULL, 0);
+    cli_print_stats((const Cache__CacheStats *)msg, cli->json);
+    protobuf_c_message_free_unpacked(msg, NULL);
+    return cli_flush_stdout();
 }
 
 static const char *
@@ -551,34 +577,26 @@ cli_serving_name(Grpc__Health__V1__HealthCheckResponse__ServingStatus st)
 static int
 cli_health(struct cli *cli, struct client *c)
 {
-    Grpc__Health__V1__HealthCheckResponse *h;
-    struct client_reply reply;
-    uint8_t *req;
+    const Grpc__Health__V1__HealthCheckResponse *h;
+    ProtobufCMessage *msg;
     size_t len;
-    int rc;
+    uint8_t *req =
+        client_encode_health(cli->nargs > 0 ? cli->arg[0] : "", &len);
+    int rc =
+        cli_request(cli, c, RPC_HEALTH_CHECK, req, len,
+                    &grpc__health__v1__health_check_response__descriptor, &msg);
 
-    req = client_encode_health(cli->arg[0] ? cli->arg[0] : "", &len);
-    if (req == NULL)
-        return CLI_EXIT_USAGE;
-    rc = cli_call(cli, c, RPC_HEALTH_CHECK, req, len, &reply);
-    free(req);
-    if (rc != 0) {
-        client_reply_fini(&reply);
+    if (rc != 0)
         return rc;
-    }
-    h = grpc__health__v1__health_check_response__unpack(NULL, reply.body_len,
-                                                        reply.body);
-    if (h == NULL)
-        return cli_malformed(&reply);
+    h = (const Grpc__Health__V1__HealthCheckResponse *)msg;
     printf("%s\n", cli_serving_name(h->status));
     rc =
         h->status ==
                 GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
             ? CLI_EXIT_OK
             : CLI_EXIT_MISS;
-    grpc__health__v1__health_check_response__free_unpacked(h, NULL);
-    client_reply_fini(&reply);
-    return cli_write_stdout(NULL, 0) != CLI_EXIT_OK ? CLI_EXIT_USAGE : rc;
+    protobuf_c_message_free_unpacked(msg, NULL);
+    return cli_flush_stdout() != CLI_EXIT_OK ? CLI_EXIT_USAGE : rc;
 }
 
 int

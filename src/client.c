@@ -312,8 +312,9 @@ client_unary_init(struct client_unary *u)
     op->data.recv_status_on_client.status_details = &u->details;
 }
 
-void
-client_unary_fini(struct client_unary *u)
+/* Free the buffers of the last call; the metadata to send stays. */
+static void
+client_unary_release(struct client_unary *u)
 {
     grpc_byte_buffer_destroy(u->send);
     grpc_byte_buffer_destroy(u->recv);
@@ -324,17 +325,57 @@ client_unary_fini(struct client_unary *u)
     grpc_metadata_array_destroy(&u->trailing);
 }
 
+static void
+client_unary_drop_meta(struct client_unary *u)
+{
+    for (size_t i = 0; i < u->n_md; i++) {
+        grpc_slice_unref(u->md[i].key);
+        grpc_slice_unref(u->md[i].value);
+    }
+    u->n_md = 0;
+    u->ops[0].data.send_initial_metadata.count = 0;
+}
+
+/* Append one entry; key is a static string, value is copied. */
+static void
+client_unary_add_md(struct client_unary *u, const char *key, const char *value)
+{
+    grpc_metadata *md = &u->md[u->n_md++];
+
+    md->key = grpc_slice_from_static_string(key);
+    md->value = grpc_slice_from_copied_string(value);
+}
+
+void
+client_unary_set_meta(struct client_unary *u, const struct client_meta *meta)
+{
+    client_unary_drop_meta(u);
+    if (meta != NULL && meta->request_id != NULL)
+        client_unary_add_md(u, "x-request-id", meta->request_id);
+    if (meta != NULL && meta->ns != NULL)
+        client_unary_add_md(u, "x-cache-namespace", meta->ns);
+    u->ops[0].data.send_initial_metadata.count = u->n_md;
+    u->ops[0].data.send_initial_metadata.metadata = u->md;
+}
+
+void
+client_unary_fini(struct client_unary *u)
+{
+    client_unary_release(u);
+    client_unary_drop_meta(u);
+}
+
 void
 client_unary_reset(struct client_unary *u)
 {
-    client_unary_fini(u);
+    client_unary_release(u);
     grpc_metadata_array_init(&u->initial);
     grpc_metadata_array_init(&u->trailing);
 }
 
 static void
 client_batch_init(struct client_unary *b, const uint8_t *req, size_t req_len,
-                  const char *request_id)
+                  const struct client_meta *meta)
 {
     grpc_slice s = grpc_slice_from_copied_buffer((const char *)req, req_len);
 
@@ -342,20 +383,7 @@ client_batch_init(struct client_unary *b, const uint8_t *req, size_t req_len,
     b->send = grpc_raw_byte_buffer_create(&s, 1);
     grpc_slice_unref(s);
     b->ops[1].data.send_message.send_message = b->send;
-    if (request_id != NULL) {
-        b->md.key = grpc_slice_from_static_string("x-request-id");
-        b->md.value = grpc_slice_from_copied_string(request_id);
-        b->ops[0].data.send_initial_metadata.count = 1;
-        b->ops[0].data.send_initial_metadata.metadata = &b->md;
-    }
-}
-
-static void
-client_batch_fini(struct client_unary *b)
-{
-    grpc_slice_unref(b->md.key);
-    grpc_slice_unref(b->md.value);
-    client_unary_fini(b);
+    client_unary_set_meta(b, meta);
 }
 
 static void
@@ -385,7 +413,7 @@ client_batch_reply(struct client_unary *b, struct client_reply *reply)
 
 void
 client_unary(struct client *c, enum rpc_method m, const uint8_t *req,
-             size_t req_len, const char *request_id, double timeout_s,
+             size_t req_len, const struct client_meta *meta, double timeout_s,
              struct client_reply *reply)
 {
     grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
@@ -394,7 +422,7 @@ client_unary(struct client *c, enum rpc_method m, const uint8_t *req,
     grpc_event ev;
 
     memset(reply, 0, sizeof *reply);
-    client_batch_init(&b, req, req_len, request_id);
+    client_batch_init(&b, req, req_len, meta);
     call = client_call_create(c, m, cq, client_deadline(timeout_s));
     if (grpc_call_start_batch(call, b.ops, TC_ARRAY_LEN(b.ops), &b, NULL) !=
         GRPC_CALL_OK) {
@@ -410,7 +438,7 @@ client_unary(struct client *c, enum rpc_method m, const uint8_t *req,
                                "the call did not complete");
     }
     grpc_call_unref(call);
-    client_batch_fini(&b);
+    client_unary_fini(&b);
     grpc_completion_queue_shutdown(cq);
     grpc_completion_queue_destroy(cq);
 }
@@ -425,36 +453,52 @@ client_reply_fini(struct client_reply *reply)
     reply->body_len = 0;
 }
 
+/* Pack m into a malloc'd buffer of *len bytes; NULL when out of memory. */
+static uint8_t *
+client_pack(const ProtobufCMessage *m, size_t *len)
+{
+    uint8_t *buf;
+
+    *len = protobuf_c_message_get_packed_size(m);
+    if ((buf = malloc(*len ? *len : 1)) != NULL)
+        protobuf_c_message_pack(m, buf);
+    return buf;
+}
+
+static ProtobufCBinaryData
+client_bytes(const void *p, size_t n)
+{
+    return (ProtobufCBinaryData){.len = n, .data = (uint8_t *)p};
+}
+
 uint8_t *
 client_encode_key(const char *key, size_t key_len, size_t *len)
 {
     Cache__CacheKey m = CACHE__CACHE_KEY__INIT;
-    uint8_t *buf;
 
-    m.key.data = (uint8_t *)key;
-    m.key.len = key_len;
-    *len = cache__cache_key__get_packed_size(&m);
-    if ((buf = malloc(*len ? *len : 1)) != NULL)
-        cache__cache_key__pack(&m, buf);
-    return buf;
+    m.key = client_bytes(key, key_len);
+    return client_pack(&m.base, len);
+}
+
+/* Fill m from it; the message borrows its buffers. */
+static void
+client_item_msg(Cache__CacheItem *m, const struct client_item *it)
+{
+    cache__cache_item__init(m);
+    m->key = client_bytes(it->key, it->key_len);
+    m->value = client_bytes(it->value, it->value_len);
+    m->ttl = it->ttl_s;
 }
 
 uint8_t *
 client_encode_item(const char *key, size_t key_len, const uint8_t *value,
                    size_t value_len, int32_t ttl_s, size_t *len)
 {
-    Cache__CacheItem m = CACHE__CACHE_ITEM__INIT;
-    uint8_t *buf;
+    struct client_item it = {key, key_len, value, value_len, ttl_s};
+    Cache__CacheItem m;
 
-    m.key.data = (uint8_t *)key;
-    m.key.len = key_len;
-    m.value.data = (uint8_t *)value;
-    m.value.len = value_len;
-    m.ttl = ttl_s;
-    *len = cache__cache_item__get_packed_size(&m);
-    if ((buf = malloc(*len ? *len : 1)) != NULL)
-        cache__cache_item__pack(&m, buf);
-    return buf;
+    client_item_msg(&m, &it);
+    return client_pack(&m.base, len);
 }
 
 uint8_t *
@@ -462,11 +506,79 @@ client_encode_health(const char *service, size_t *len)
 {
     Grpc__Health__V1__HealthCheckRequest m =
         GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
-    uint8_t *buf;
 
     m.service = (char *)service;
-    *len = grpc__health__v1__health_check_request__get_packed_size(&m);
-    if ((buf = malloc(*len ? *len : 1)) != NULL)
-        grpc__health__v1__health_check_request__pack(&m, buf);
+    return client_pack(&m.base, len);
+}
+
+uint8_t *
+client_encode_keys(const struct client_item *items, size_t n, size_t *len)
+{
+    Cache__MultiCacheKeyRequest m = CACHE__MULTI_CACHE_KEY_REQUEST__INIT;
+    uint8_t *buf;
+
+    if ((m.keys = calloc(n ? n : 1, sizeof *m.keys)) == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        m.keys[i] = client_bytes(items[i].key, items[i].key_len);
+    m.n_keys = n;
+    buf = client_pack(&m.base, len);
+    free(m.keys);
     return buf;
+}
+
+uint8_t *
+client_encode_items(const struct client_item *items, size_t n, size_t *len)
+{
+    Cache__MultiCacheItemRequest m = CACHE__MULTI_CACHE_ITEM_REQUEST__INIT;
+    Cache__CacheItem *msgs = calloc(n ? n : 1, sizeof *msgs);
+    uint8_t *buf = NULL;
+
+    m.items = calloc(n ? n : 1, sizeof *m.items);
+    if (msgs != NULL && m.items != NULL) {
+        for (size_t i = 0; i < n; i++) {
+            client_item_msg(&msgs[i], &items[i]);
+            m.items[i] = &msgs[i];
+        }
+        m.n_items = n;
+        buf = client_pack(&m.base, len);
+    }
+    free(m.items);
+    free(msgs);
+    return buf;
+}
+
+uint8_t *
+client_encode_cas(const struct client_item *item, const uint8_t *expected,
+                  size_t expected_len, size_t *len)
+{
+    Cache__CompareAndSetRequest m = CACHE__COMPARE_AND_SET_REQUEST__INIT;
+
+    m.key = client_bytes(item->key, item->key_len);
+    m.expected_value = client_bytes(expected, expected_len);
+    m.value = client_bytes(item->value, item->value_len);
+    m.ttl = item->ttl_s;
+    return client_pack(&m.base, len);
+}
+
+uint8_t *
+client_encode_increment(const char *key, size_t key_len, int64_t delta,
+                        int32_t ttl_s, size_t *len)
+{
+    Cache__IncrementRequest m = CACHE__INCREMENT_REQUEST__INIT;
+
+    m.key = client_bytes(key, key_len);
+    m.delta = delta;
+    m.ttl = ttl_s;
+    return client_pack(&m.base, len);
+}
+
+uint8_t *
+client_encode_touch(const char *key, size_t key_len, int32_t ttl_s, size_t *len)
+{
+    Cache__TouchRequest m = CACHE__TOUCH_REQUEST__INIT;
+
+    m.key = client_bytes(key, key_len);
+    m.ttl = ttl_s;
+    return client_pack(&m.base, len);
 }

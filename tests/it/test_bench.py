@@ -159,7 +159,7 @@ def test_failed_calls_counted_by_status_and_exit_1():
     ["-n", "10", "-d", "1"],
     ["--ratio", "0:0:0"],
     ["--ratio", "1"],
-    ["--ratio", "1:2:3:4"],
+    ["--ratio", "1:2:3:4:5:6"],
     ["--ratio", "a:b"],
     ["--pattern", "gauss"],
     ["-c", "2", "-t", "3"],
