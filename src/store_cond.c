@@ -124,7 +124,6 @@ cas_run_locked(struct store *st, const struct store_ref *r, struct entry *e,
         shard_unlock(r->sh);
         if (c->held != NULL)
             entry_unref(c->held);
-        c->held = NULL;
         equal = memcmp(c->compare_val, c->expected, c->elen) == 0;
         c->held = c->compare;
         shard_lock(r->sh);
