@@ -93,7 +93,8 @@ cas_locked(struct store *st, const struct store_ref *r, struct entry *e,
                 c->compare_val = entry_value(cur);
                 return STORE_OK;
             }
-            if (memcmp(entry_value(cur), c->expected, c->elen) != 0)
+            if (c->elen != 0 &&
+                memcmp(entry_value(cur), c->expected, c->elen) != 0)
                 return STORE_MISMATCH;
         }
         if (store_reserve_for(st, e, cur))
