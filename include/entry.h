@@ -43,9 +43,11 @@
 #include <stdint.h>
 #include <string.h>
 
-#define ENTRY_TTL        1u /* has an expiry time */
-#define ENTRY_SHARED     2u /* has a reference count */
-#define ENTRY_NS         4u /* belongs to a namespace */
+#define ENTRY_TTL    1u /* has an expiry time */
+#define ENTRY_SHARED 2u /* has a reference count */
+#define ENTRY_NS     4u /* belongs to a namespace */
+_Static_assert(ENTRY_TTL == 1 && ENTRY_SHARED == 2 && ENTRY_NS == 4,
+               "entry_opt_bytes() indexes its table by these bits");
 #define ENTRY_SHARED_MIN 4096
 #define ENTRY_STAMP_BITS 48
 #define ENTRY_STAMP_MASK ((UINT64_C(1) << ENTRY_STAMP_BITS) - 1)
@@ -122,11 +124,14 @@ entry_set_stamp(struct entry *e, uint64_t stamp)
     e->meta = (e->meta & ~ENTRY_STAMP_MASK) | (stamp & ENTRY_STAMP_MASK);
 }
 
+/* Bytes of the optional fields: 8 (ENTRY_TTL) + 4 (ENTRY_SHARED) + 1
+ * (ENTRY_NS), by table: every lookup computes it to find the key. */
 static inline size_t
 entry_opt_bytes(unsigned flags)
 {
-    return (flags & ENTRY_SHARED ? 4u : 0u) + (flags & ENTRY_TTL ? 8u : 0u) +
-           (flags & ENTRY_NS ? 1u : 0u);
+    static const unsigned char bytes[8] = {0, 8, 4, 12, 1, 9, 5, 13};
+
+    return bytes[flags & 7u];
 }
 
 static inline const char *
@@ -212,17 +217,38 @@ entry_expired(const struct entry *e, uint64_t now_ms)
     return entry_has_ttl(e) && now_ms > entry_expire_ms(e);
 }
 
-/* True when e is named n. The key length and whether a namespace is set
- * are compared in one masked load of meta. */
+/* Bits 48-63 of meta a name compare reads: the key length and ENTRY_NS. */
+#define ENTRY_NAME_TAG_MASK                                                    \
+    (ENTRY_KLEN_MAX |                                                          \
+     ((uint64_t)ENTRY_NS << (ENTRY_FLAG_SHIFT - ENTRY_KLEN_SHIFT)))
+
+/* What (meta >> ENTRY_KLEN_SHIFT) & ENTRY_NAME_TAG_MASK is for an entry
+ * named n, so one compare checks the key length and whether a namespace
+ * is set. */
+static inline uint64_t
+entry_name_tag(const struct entry_name *n)
+{
+    return (uint64_t)n->klen |
+           (n->nslen != 0 ? (ENTRY_NAME_TAG_MASK & ~(uint64_t)ENTRY_KLEN_MAX)
+                          : 0);
+}
+
+/* True when e is named key in the shared keyspace. */
+static inline bool
+entry_shared_key_eq(const struct entry *e, const char *key, size_t klen)
+{
+    return ((e->meta >> ENTRY_KLEN_SHIFT) & ENTRY_NAME_TAG_MASK) == klen &&
+           memcmp(entry_key(e), key, klen) == 0;
+}
+
+/* True when e is named n, in any keyspace. */
 static inline bool
 entry_name_eq(const struct entry *e, const struct entry_name *n)
 {
-    const uint64_t ns_bit = (uint64_t)ENTRY_NS
-                            << (ENTRY_FLAG_SHIFT - ENTRY_KLEN_SHIFT);
-    uint64_t want = (uint64_t)n->klen | (n->nslen != 0 ? ns_bit : 0);
     const char *k;
 
-    if (((e->meta >> ENTRY_KLEN_SHIFT) & (ENTRY_KLEN_MAX | ns_bit)) != want)
+    if (((e->meta >> ENTRY_KLEN_SHIFT) & ENTRY_NAME_TAG_MASK) !=
+        entry_name_tag(n))
         return false;
     k = entry_key(e);
     if (memcmp(k, n->key, n->klen) != 0)

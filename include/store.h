@@ -24,9 +24,12 @@
  * shard's while evicting, never two at once; so a batch of calls is not
  * atomic, and other calls may see part of it.
  *
- * Allocation. store_get allocates only when out must grow; a write
- * allocates its new entry before taking the lock. No call allocates
- * anything else, so a batch costs what its calls cost one by one.
+ * Allocation. store_get allocates only when out must grow; set,
+ * set-if-absent and compare-and-set allocate their new entry before taking
+ * the lock; increment and touch allocate only when the entry must change
+ * size (a missing counter, a digit more or less, a TTL gained), then
+ * outside the lock. Nothing else is allocated and no call keeps state
+ * between calls, so a batch costs what its calls cost one by one.
  *
  * Writes (set, set-if-absent, compare-and-set, increment) check that the
  * new value can fit before anything else: over max_value_bytes, or over
@@ -118,10 +121,11 @@ enum store_status store_set_if_absent(struct store *st, const char *ns,
 /* Compare-and-set: STORE_NOT_FOUND when the key is missing or expired,
  * STORE_MISMATCH when the live value differs from the elen bytes at
  * expected in any byte or in length (entry untouched), else replaces value
- * and TTL as store_set does (STORE_OK). Else as store_set. A value of
- * ENTRY_SHARED size (4 KiB or more) is compared without the lock held, and
- * the write then checks under the lock that the entry compared is still
- * the key's, so no other write can land in between. */
+ * and TTL as store_set does (STORE_OK). Else as store_set. A live value
+ * of 4 KiB or more is compared without the lock held (on a referenced
+ * entry whose bytes never change), and the write then checks under the
+ * lock that the entry compared is still the key's, so no other write can
+ * land in between. */
 enum store_status store_compare_and_set(struct store *st, const char *ns,
                                         size_t nslen, const char *key,
                                         size_t klen, const void *expected,

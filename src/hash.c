@@ -75,13 +75,11 @@ hash_sip13(const struct hash_key *k, const void *p, size_t n)
 }
 
 uint64_t
-hash_name(const struct hash_key *k, const void *ns, size_t nslen,
-          const void *key, size_t klen)
+hash_sip13_ns(const struct hash_key *k, const void *ns, size_t nslen,
+              const void *key, size_t klen)
 {
     struct hash_key d;
 
-    if (nslen == 0)
-        return siphash(k, key, klen, 1, 3);
     d.k0 = k->k0 ^ siphash(k, ns, nslen, 1, 3);
     d.k1 = k->k1 ^ 0x6e616d657370616eULL;
     return siphash(&d, key, klen, 1, 3);

@@ -82,13 +82,32 @@ htable_rehashing(const struct htable *t)
 }
 
 static struct entry *
-chain_find(uintptr_t l, uint64_t h, const struct entry_name *n)
+chain_find_ns(uintptr_t l, uint64_t h, const struct entry_name *n)
 {
     struct entry *e;
 
     for (; l != 0; l = e->hlink) {
         e = link_entry(l);
         if (link_tag_matches(l, h) && entry_name_eq(e, n))
+            return e;
+    }
+    return NULL;
+}
+
+/* The shared keyspace has its own loop: a lookup there costs what it did
+ * before namespaces existed. */
+static struct entry *
+chain_find(uintptr_t l, uint64_t h, const struct entry_name *n)
+{
+    const char *key = n->key;
+    size_t klen = n->klen;
+    struct entry *e;
+
+    if (n->nslen != 0)
+        return chain_find_ns(l, h, n);
+    for (; l != 0; l = e->hlink) {
+        e = link_entry(l);
+        if (link_tag_matches(l, h) && entry_shared_key_eq(e, key, klen))
             return e;
     }
     return NULL;

@@ -93,7 +93,8 @@ cas_locked(struct store *st, const struct store_ref *r, struct entry *e,
                 c->compare_val = entry_value(cur);
                 return STORE_OK;
             }
-            if (memcmp(entry_value(cur), c->expected, c->elen) != 0)
+            if (c->elen != 0 &&
+                memcmp(entry_value(cur), c->expected, c->elen) != 0)
                 return STORE_MISMATCH;
         }
         if (store_reserve_for(st, e, cur))
@@ -124,7 +125,6 @@ cas_run_locked(struct store *st, const struct store_ref *r, struct entry *e,
         shard_unlock(r->sh);
         if (c->held != NULL)
             entry_unref(c->held);
-        c->held = NULL;
         equal = memcmp(c->compare_val, c->expected, c->elen) == 0;
         c->held = c->compare;
         shard_lock(r->sh);

@@ -1,16 +1,17 @@
 /*
  * store_incr.c: Increment, on an int64 kept as its canonical base-10 text.
  *
- * The new value depends on the old one, which only the lock shows, and an
- * entry is allocated before the lock is taken. So the call allocates the
- * entry it would create for a missing key, then, under the lock:
- *   - missing or expired: links that entry;
+ * The new value depends on the old one, which only the lock shows, and
+ * nothing is allocated under the lock. So the call looks first, under the
+ * lock:
  *   - live, and the sum's text as long as the old: rewrites the value in
- *     place (no allocation, no reservation: the entry keeps its size);
- *   - live, and the text grows or shrinks ("99" + 1): links a copy of the
- *     entry's layout with the new text, keeping its TTL, when the spare
- *     entry in hand has that layout; else drops the lock, allocates one,
- *     and decides again (a digit more or less is rare).
+ *     place (no allocation, no reservation: the entry keeps its size), the
+ *     common case of a counter, which so costs no malloc at all;
+ *   - missing or expired, or the text grows or shrinks ("99" + 1): links an
+ *     entry of the layout it needs (the call's TTL for a new key, the old
+ *     one's otherwise) when the spare entry in hand has that layout; else
+ *     drops the lock, allocates one, and decides again on what the key
+ *     then holds.
  * Numbers are at most 20 bytes, never ENTRY_SHARED, so a value rewritten
  * in place is never read outside the lock.
  */
@@ -185,23 +186,15 @@ store_increment(struct store *st, const char *ns, size_t nslen, const char *key,
                 size_t klen, int64_t delta, int32_t ttl_s, int64_t *value)
 {
     struct incr in = {.delta = delta, .ttl_s = ttl_s};
-    struct entry *spare, *old = NULL, *dead = NULL;
+    struct entry *spare = NULL, *old = NULL, *dead = NULL;
     enum store_status rc;
     struct store_ref r;
 
     rc = store_ref_init(st, &r, ns, nslen, key, klen);
     if (rc != STORE_OK)
         return rc;
-    in.len = int_format(delta, in.text);
     if (ttl_s > 0)
         in.create_expire_ms = store_now(st) + (uint64_t)ttl_s * 1000;
-    spare = entry_create(&r.name, in.text, in.len,
-                         entry_flags_for(nslen, in.len, ttl_s),
-                         in.create_expire_ms, 0);
-    if (spare == NULL) {
-        store_count_set(r.sh, NULL);
-        return STORE_NO_MEMORY;
-    }
     shard_lock(r.sh);
     r.sh->st.sets++;
     rc = incr_run_locked(st, &r, &in, &spare, &old, &dead);

@@ -149,6 +149,15 @@ START_TEST(test_store_cas_match_replaces_value_and_ttl)
         store_compare_and_set(fx, NULL, 0, "b", 1, bin, sizeof bin, "x", 1, 0),
         STORE_OK);
     ck_assert(fx_has("b", "x"));
+    /* an empty value matches an empty expected value, passed as NULL */
+    fx_set("e", "", 0);
+    ck_assert_int_eq(
+        store_compare_and_set(fx, NULL, 0, "e", 1, NULL, 0, "y", 1, 0),
+        STORE_OK);
+    ck_assert(fx_has("e", "y"));
+    ck_assert_int_eq(
+        store_compare_and_set(fx, NULL, 0, "e", 1, NULL, 0, NULL, 0, 0),
+        STORE_MISMATCH);
 }
 END_TEST
 
