@@ -63,6 +63,15 @@ bool store_fits(const struct store *st, const struct store_ref *r, size_t vlen,
 enum store_status store_new_entry(struct store *st, const struct store_ref *r,
                                   const void *val, size_t vlen, int32_t ttl_s,
                                   struct entry **e);
+/* The first steps of every write of a new value: the name checked into
+ * *r, the entry allocated into *e (store_new_entry), then r's shard locked
+ * and a set counted. STORE_OK with the shard locked, or the status of the
+ * check or the allocation with nothing locked and nothing allocated. */
+enum store_status store_write_begin(struct store *st, struct store_ref *r,
+                                    const char *ns, size_t nslen,
+                                    const char *key, size_t klen,
+                                    const void *val, size_t vlen, int32_t ttl_s,
+                                    struct entry **e);
 /* Counts a set on sh and, when counter is not NULL, that counter too;
  * takes and drops sh's lock. */
 void store_count_set(struct shard *sh, uint64_t *counter);

@@ -423,6 +423,22 @@ store_new_entry(struct store *st, const struct store_ref *r, const void *val,
 }
 
 enum store_status
+store_write_begin(struct store *st, struct store_ref *r, const char *ns,
+                  size_t nslen, const char *key, size_t klen, const void *val,
+                  size_t vlen, int32_t ttl_s, struct entry **e)
+{
+    enum store_status rc = ref_init(st, r, ns, nslen, key, klen);
+
+    if (rc == STORE_OK)
+        rc = store_new_entry(st, r, val, vlen, ttl_s, e);
+    if (rc != STORE_OK)
+        return rc;
+    shard_lock(r->sh);
+    r->sh->st.sets++;
+    return STORE_OK;
+}
+
+enum store_status
 store_set(struct store *st, const char *ns, size_t nslen, const char *key,
           size_t klen, const void *val, size_t vlen, int32_t ttl_s)
 {
@@ -430,13 +446,9 @@ store_set(struct store *st, const char *ns, size_t nslen, const char *key,
     enum store_status rc;
     struct store_ref r;
 
-    rc = ref_init(st, &r, ns, nslen, key, klen);
-    if (rc == STORE_OK)
-        rc = store_new_entry(st, &r, val, vlen, ttl_s, &e);
+    rc = store_write_begin(st, &r, ns, nslen, key, klen, val, vlen, ttl_s, &e);
     if (rc != STORE_OK)
         return rc;
-    shard_lock(r.sh);
-    r.sh->st.sets++;
     rc = set_locked(st, &r, e, &old);
     if (rc != STORE_OK)
         r.sh->st.rejected_capacity++;

@@ -45,13 +45,9 @@ store_set_if_absent(struct store *st, const char *ns, size_t nslen,
     enum store_status rc;
     struct store_ref r;
 
-    rc = store_ref_init(st, &r, ns, nslen, key, klen);
-    if (rc == STORE_OK)
-        rc = store_new_entry(st, &r, val, vlen, ttl_s, &e);
+    rc = store_write_begin(st, &r, ns, nslen, key, klen, val, vlen, ttl_s, &e);
     if (rc != STORE_OK)
         return rc;
-    shard_lock(r.sh);
-    r.sh->st.sets++;
     rc = add_locked(st, &r, e, &dead);
     if (rc == STORE_NO_SPACE)
         r.sh->st.rejected_capacity++;
@@ -143,13 +139,9 @@ store_compare_and_set(struct store *st, const char *ns, size_t nslen,
     enum store_status rc;
     struct store_ref r;
 
-    rc = store_ref_init(st, &r, ns, nslen, key, klen);
-    if (rc == STORE_OK)
-        rc = store_new_entry(st, &r, val, vlen, ttl_s, &e);
+    rc = store_write_begin(st, &r, ns, nslen, key, klen, val, vlen, ttl_s, &e);
     if (rc != STORE_OK)
         return rc;
-    shard_lock(r.sh);
-    r.sh->st.sets++;
     rc = cas_run_locked(st, &r, e, &c, &old, &dead);
     if (rc == STORE_NO_SPACE)
         r.sh->st.rejected_capacity++;
