@@ -27,5 +27,8 @@ uint64_t clock_fake_now(void *ctx);
 double clock_wall_s(void);
 /* Monotonic time in seconds with a fraction, for uptimes and durations. */
 double clock_mono_s(void);
+/* Monotonic milliseconds from the coarse clock (a few ms of resolution,
+ * no system call): for rate limits and timeouts counted in seconds. */
+uint64_t clock_coarse_ms(void);
 
 #endif

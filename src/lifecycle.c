@@ -2,9 +2,8 @@
  * lifecycle.c: storage for the process phase and the refused-connection
  * record declared in lifecycle.h.
  */
-#include <time.h>
-
 #include "lifecycle.h"
+#include "clock.h"
 
 _Atomic int lifecycle_phase_now = PHASE_STARTING;
 
@@ -31,10 +30,7 @@ lifecycle_refusing(void)
 {
     int64_t at =
         atomic_load_explicit(&lifecycle_refused_at_s, memory_order_relaxed);
-    struct timespec ts;
-
     if (at < 0)
         return false;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec - at < LIFECYCLE_REFUSING_S;
+    return (int64_t)(clock_coarse_ms() / 1000) - at < LIFECYCLE_REFUSING_S;
 }

@@ -33,9 +33,9 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "rpc_accept.h"
@@ -47,15 +47,6 @@ static pthread_mutex_t rpc_accept_mu = PTHREAD_MUTEX_INITIALIZER;
 static int rpc_accept_reserve = -1; /* guarded by rpc_accept_mu */
 static _Atomic int rpc_accept_port; /* 0: not watching */
 static _Atomic int64_t rpc_accept_last_log_s;
-
-static int64_t
-rpc_accept_now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec;
-}
 
 /* The C library's accept4 (or the sanitizer's in front of it). */
 static int
@@ -126,7 +117,7 @@ rpc_accept_shed_one(int fd)
 static void
 rpc_accept_note_shed(void)
 {
-    int64_t now = rpc_accept_now_s();
+    int64_t now = (int64_t)(clock_coarse_ms() / 1000);
     uint64_t n = lifecycle_note_refused(now);
     int64_t last = atomic_load(&rpc_accept_last_log_s);
 

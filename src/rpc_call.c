@@ -255,7 +255,7 @@ rpc_call_body(struct rpc_call *c, size_t *len)
 
 /* Answers an unregistered method: UNIMPLEMENTED, the path logged as key. */
 static void
-rpc_call_unimplemented(struct rpc_call *c, struct rpc_reply *rep)
+rpc_call_unregistered(struct rpc_call *c, struct rpc_reply *rep)
 {
     for (int m = 0; m < RPC_METHOD_COUNT; m++)
         if (!rpc_handlers[m] && rpc_method_path((enum rpc_method)m) &&
@@ -482,7 +482,7 @@ rpc_call_accept(struct rpc_call *c)
     rpc_call_metadata(c);
     memset(&rep, 0, sizeof rep);
     if (c->method == RPC_UNKNOWN) {
-        rpc_call_unimplemented(c, &rep);
+        rpc_call_unregistered(c, &rep);
     } else if (phase != RPC_PHASE_SERVING && c->method != RPC_HEALTH_CHECK) {
         c->late = true;
         rpc_counter_add(&w->late, 1);

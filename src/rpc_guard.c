@@ -29,9 +29,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "h2scan.h"
 #include "log.h"
 #include "rpc_guard.h"
@@ -53,15 +53,6 @@ typedef int (*rpc_close_fn)(int);
 static _Atomic(struct rpc_guard_conn *) rpc_guard_conns[RPC_GUARD_MAX_FDS];
 static _Atomic int rpc_guard_nfds; /* descriptors watched; 0: none */
 static _Atomic int64_t rpc_guard_last_log_s;
-
-static uint64_t
-rpc_guard_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* The next definition of name after ours (the C library's, or a
  * sanitizer's in front of it), looked up once. */
@@ -119,7 +110,7 @@ rpc_guard_open(int fd)
 
     if (fd < 0 || fd >= n || !(c = malloc(sizeof *c)))
         return;
-    h2scan_init(&c->scan, rpc_guard_now_ms());
+    h2scan_init(&c->scan, clock_coarse_ms());
     rpc_guard_peer(fd, c->peer, sizeof c->peer);
     free(atomic_exchange_explicit(&rpc_guard_conns[fd], c,
                                   memory_order_acq_rel));
@@ -129,7 +120,7 @@ rpc_guard_open(int fd)
 static void
 rpc_guard_refuse(int fd, struct rpc_guard_conn *c)
 {
-    int64_t now = (int64_t)(rpc_guard_now_ms() / 1000);
+    int64_t now = (int64_t)(clock_coarse_ms() / 1000);
     int64_t last = atomic_load(&rpc_guard_last_log_s);
 
     if (now != last &&
@@ -143,7 +134,7 @@ rpc_guard_refuse(int fd, struct rpc_guard_conn *c)
 static bool
 rpc_guard_scan(struct rpc_guard_conn *c, const struct msghdr *msg, size_t n)
 {
-    uint64_t now = rpc_guard_now_ms();
+    uint64_t now = clock_coarse_ms();
 
     for (size_t i = 0; i < msg->msg_iovlen && n > 0; i++) {
         size_t len = msg->msg_iov[i].iov_len < n ? msg->msg_iov[i].iov_len : n;

@@ -13,10 +13,10 @@
  */
 #include <inttypes.h>
 #include <stdatomic.h>
-#include <time.h>
 
 #include <grpc/support/log.h>
 
+#include "clock.h"
 #include "log.h"
 #include "rpc_log.h"
 
@@ -25,20 +25,11 @@ static _Atomic uint32_t rpc_log_lines;
 static _Atomic uint64_t rpc_log_dropped;
 static _Atomic bool rpc_log_is_quiet;
 
-static int64_t
-rpc_log_now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return (int64_t)ts.tv_sec;
-}
-
 /* True when one more line may be written this second. */
 static bool
 rpc_log_admit(void)
 {
-    int64_t now = rpc_log_now_s();
+    int64_t now = (int64_t)(clock_coarse_ms() / 1000);
     int64_t sec = atomic_load(&rpc_log_second);
     uint64_t dropped;
 
