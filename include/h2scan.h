@@ -18,8 +18,8 @@
 
 /* Stream resets a connection may send: H2SCAN_RESETS_BURST at once, then
  * H2SCAN_RESETS_PER_S a second on average. */
-#define H2SCAN_RESETS_BURST 200
-#define H2SCAN_RESETS_PER_S 100
+#define H2SCAN_RESETS_BURST 400
+#define H2SCAN_RESETS_PER_S 200
 /* Control frames (SETTINGS, PING, PRIORITY, unknown types) likewise. */
 #define H2SCAN_CONTROL_BURST 1000
 #define H2SCAN_CONTROL_PER_S 200

@@ -42,10 +42,30 @@
  * only once descriptors that high are used. */
 #define RPC_GUARD_MAX_FDS (1 << 20)
 
+/* One watched connection. gRPC reads a socket from one thread at a time,
+ * but successive reads may run on different threads, ordered by gRPC's
+ * own synchronization, which the sanitizers cannot see in an uninstrumented
+ * libgrpc. `reading` hands the state from one read to the next (and to
+ * close()) with acquire and release, so the order is explicit here too; it
+ * is never contended. */
 struct rpc_guard_conn {
+    _Atomic bool reading;
     struct h2scan scan;
     char peer[RPC_GUARD_PEER_MAX];
 };
+
+static void
+rpc_guard_take(struct rpc_guard_conn *c)
+{
+    while (atomic_exchange_explicit(&c->reading, true, memory_order_acquire))
+        ;
+}
+
+static void
+rpc_guard_give(struct rpc_guard_conn *c)
+{
+    atomic_store_explicit(&c->reading, false, memory_order_release);
+}
 
 typedef ssize_t (*rpc_recvmsg_fn)(int, struct msghdr *, int);
 typedef int (*rpc_close_fn)(int);
@@ -102,6 +122,16 @@ rpc_guard_peer(int fd, char *out, size_t outlen)
     snprintf(out, outlen, "%s:%d", host, port);
 }
 
+/* Frees a connection's state after its last read. NULL is a no-op. */
+static void
+rpc_guard_free(struct rpc_guard_conn *c)
+{
+    if (c) {
+        rpc_guard_take(c);
+        free(c);
+    }
+}
+
 void
 rpc_guard_open(int fd)
 {
@@ -110,10 +140,11 @@ rpc_guard_open(int fd)
 
     if (fd < 0 || fd >= n || !(c = malloc(sizeof *c)))
         return;
+    atomic_init(&c->reading, false);
     h2scan_init(&c->scan, clock_coarse_ms());
     rpc_guard_peer(fd, c->peer, sizeof c->peer);
-    free(atomic_exchange_explicit(&rpc_guard_conns[fd], c,
-                                  memory_order_acq_rel));
+    rpc_guard_free(atomic_exchange_explicit(&rpc_guard_conns[fd], c,
+                                            memory_order_acq_rel));
 }
 
 /* The scanner objected: one line a second at most, then shut down. */
@@ -153,22 +184,27 @@ recvmsg(int fd, struct msghdr *msg, int flags)
     static _Atomic(void *) next;
     rpc_recvmsg_fn real = (rpc_recvmsg_fn)rpc_guard_next(&next, "recvmsg");
     struct rpc_guard_conn *c;
+    bool refused;
     ssize_t n;
 
     if (!real) {
         errno = ENOSYS;
         return -1;
     }
-    c = rpc_guard_get(fd);
-    if (c && c->scan.verdict != H2SCAN_OK) {
-        errno = ECONNRESET;
-        return -1;
+    if (!(c = rpc_guard_get(fd)))
+        return real(fd, msg, flags);
+    rpc_guard_take(c);
+    refused = c->scan.verdict != H2SCAN_OK;
+    if (!refused) {
+        n = real(fd, msg, flags);
+        if (n > 0 && !(flags & (MSG_PEEK | MSG_ERRQUEUE)) &&
+            !rpc_guard_scan(c, msg, (size_t)n)) {
+            rpc_guard_refuse(fd, c);
+            refused = true;
+        }
     }
-    n = real(fd, msg, flags);
-    if (n <= 0 || !c || (flags & (MSG_PEEK | MSG_ERRQUEUE)))
-        return n;
-    if (!rpc_guard_scan(c, msg, (size_t)n)) {
-        rpc_guard_refuse(fd, c);
+    rpc_guard_give(c);
+    if (refused) {
         errno = ECONNRESET;
         return -1;
     }
@@ -183,8 +219,8 @@ close(int fd)
     int n = atomic_load_explicit(&rpc_guard_nfds, memory_order_acquire);
 
     if (fd >= 0 && fd < n)
-        free(atomic_exchange_explicit(&rpc_guard_conns[fd], NULL,
-                                      memory_order_acq_rel));
+        rpc_guard_free(atomic_exchange_explicit(&rpc_guard_conns[fd], NULL,
+                                                memory_order_acq_rel));
     if (!real) {
         errno = ENOSYS;
         return -1;
@@ -205,5 +241,5 @@ void
 rpc_guard_stop(void)
 {
     for (int i = atomic_exchange(&rpc_guard_nfds, 0) - 1; i >= 0; i--)
-        free(atomic_exchange(&rpc_guard_conns[i], NULL));
+        rpc_guard_free(atomic_exchange(&rpc_guard_conns[i], NULL));
 }

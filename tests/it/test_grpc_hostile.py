@@ -318,8 +318,8 @@ def calls_during(s, seconds, failures):
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         try:
-            c.set("during", b"v", timeout=2)
-            c.get("during", timeout=2)
+            c.set("during", b"v", timeout=5)
+            c.get("during", timeout=5)
         except grpc.RpcError as e:
             failures.append(e.code())
         time.sleep(0.01)
