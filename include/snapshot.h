@@ -26,24 +26,46 @@
 #include "clock.h"
 #include "store.h"
 
-/* What /stats and /metrics show (docs/http.md). Durations in seconds,
- * times in Unix seconds (0: never). */
+/* What /stats and /metrics show (docs/http.md), declared once: field,
+ * the Prometheus name after "tiny_cache_snapshot_", its type and help.
+ * The /stats name is the field's. */
+#define SNAPSHOT_COUNTS(X)                                                     \
+    X(saves, "saves_total", "counter", "Snapshots saved")                      \
+    X(save_failures, "save_failures_total", "counter",                         \
+      "Snapshot saves that failed (the previous file kept)")                   \
+    X(saved_entries, "saved_entries", "gauge",                                 \
+      "Entries in the last snapshot saved")                                    \
+    X(saved_bytes, "saved_bytes", "gauge",                                     \
+      "Size in bytes of the last snapshot saved")                              \
+    X(loads, "loads_total", "counter", "Snapshot files loaded at startup")     \
+    X(load_failures, "load_failures_total", "counter",                         \
+      "Snapshot files refused at startup (moved aside as .bad)")               \
+    X(loaded_entries, "loaded_entries", "gauge",                               \
+      "Entries loaded from the snapshot at startup")                           \
+    X(loaded_bytes, "loaded_bytes", "gauge",                                   \
+      "Size in bytes of the snapshot loaded at startup")                       \
+    X(load_expired, "load_expired_entries", "gauge",                           \
+      "Entries of the snapshot already expired at load")                       \
+    X(load_dropped, "load_dropped_entries", "gauge",                           \
+      "Entries of the snapshot dropped at load, over the current limits")
+#define SNAPSHOT_TIMES(X)                                                      \
+    X(save_duration_s, "save_duration_seconds",                                \
+      "Duration of the last successful snapshot save")                         \
+    X(last_save_unix_s, "last_save_timestamp_seconds",                         \
+      "Unix time of the last successful snapshot save (0: none)")              \
+    X(load_duration_s, "load_duration_seconds",                                \
+      "Duration of the snapshot load at startup")                              \
+    X(last_load_unix_s, "last_load_timestamp_seconds",                         \
+      "Unix time of the snapshot load (0: none)")
+
 struct snapshot_stats {
     bool enabled;
-    uint64_t saves;          /* successful saves */
-    uint64_t save_failures;  /* failed saves */
-    uint64_t saved_entries;  /* in the last successful save */
-    uint64_t saved_bytes;    /* file size of the last successful save */
-    double save_duration_s;  /* of the last successful save */
-    double last_save_unix_s; /* end of the last successful save */
-    uint64_t loads;          /* 1 once a file was loaded */
-    uint64_t load_failures;  /* files refused or unreadable */
-    uint64_t loaded_entries; /* entries inserted at load */
-    uint64_t loaded_bytes;   /* file size loaded */
-    uint64_t load_expired;   /* entries already expired at load */
-    uint64_t load_dropped;   /* entries over the current limits */
-    double load_duration_s;  /* of the load */
-    double last_load_unix_s; /* end of the load */
+#define SNAPSHOT_U64_FIELD(f, name, type, help) uint64_t f;
+    SNAPSHOT_COUNTS(SNAPSHOT_U64_FIELD)
+#undef SNAPSHOT_U64_FIELD
+#define SNAPSHOT_F64_FIELD(f, name, help) double f;
+    SNAPSHOT_TIMES(SNAPSHOT_F64_FIELD)
+#undef SNAPSHOT_F64_FIELD
 };
 
 /* The outcome of one load. */
