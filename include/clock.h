@@ -18,6 +18,9 @@ struct clock {
 
 /* The real monotonic clock (CLOCK_MONOTONIC). */
 extern const struct clock clock_monotonic;
+/* The wall clock (CLOCK_REALTIME), ms since the Unix epoch: snapshot files
+ * hold absolute expiries in it (snapshot.h). */
+extern const struct clock clock_wall;
 
 /* A settable clock for tests: ctx points at an _Atomic uint64_t of
  * milliseconds, so a test may move it while store threads read it. */

@@ -62,4 +62,13 @@ void htable_rehash(struct htable *t, size_t n);
 bool htable_sweep(struct htable *t, size_t *cursor, size_t n,
                   bool (*drop)(struct entry *e, void *ctx), void *ctx);
 
+/* Visits (never removes) the entries of up to n buckets from *cursor and
+ * advances it; returns true when the cursor came back to 0: every entry
+ * present during the whole scan was visited exactly once. The cursor runs
+ * in reverse-binary order (Redis's dictScan), so a doubling between two
+ * calls neither skips nor repeats an entry; while a resize runs, the call
+ * moves n buckets instead of visiting. Start with *cursor = 0. */
+bool htable_scan(struct htable *t, size_t *cursor, size_t n,
+                 void (*visit)(struct entry *e, void *ctx), void *ctx);
+
 #endif

@@ -9,13 +9,15 @@
 
 #include "config.h"
 #include "reqstats.h"
+#include "snapshot.h"
 #include "store.h"
 
 /* What the endpoint reads; all borrowed, and must outlive http_stop(). */
 struct http_deps {
     const struct config *cfg;
     struct store *store;
-    struct reqstats *workers; /* array of nworkers, written by gRPC workers */
+    struct snapshot *snapshot; /* NULL when snapshots are off */
+    struct reqstats *workers;  /* array of nworkers, written by gRPC workers */
     size_t nworkers;
     int grpc_port;       /* the port gRPC really bound */
     double start_mono_s; /* clock_mono_s() at process start */

@@ -176,6 +176,58 @@ const struct store_config *store_config(const struct store *st);
  * cleanup threads do; returns the number of expired entries removed. */
 uint64_t store_cleanup_pass(struct store *st);
 
+/* The store's clock (monotonic milliseconds, the clock given to
+ * store_create): the time base of store_item.expire_ms and of
+ * store_load_entry's expire_ms. */
+uint64_t store_now(struct store *st);
+
+/* One live entry as a scan hands it out (store_scan_slice): every pointer
+ * is valid only during the visit. expire_ms is on the store's clock, 0 for
+ * no expiry; stamp is the entry's last use (larger: more recently used;
+ * comparable across shards). */
+struct store_item {
+    const char *ns;
+    size_t nslen;
+    const char *key;
+    size_t klen;
+    const void *val;
+    size_t vlen;
+    uint64_t expire_ms;
+    uint64_t stamp;
+};
+
+/* Where a scan is: start with {0, 0}. */
+struct store_scan {
+    uint32_t shard;
+    size_t cursor;
+};
+
+/* Calls visit(arg, item) once for each live entry of up to
+ * SHARD_SLICE_BUCKETS buckets of the shard sc is at, and advances sc.
+ * Under the shard lock the slice only copies small entries out and takes
+ * a reference on large ones (whose bytes never change); visit runs with no
+ * lock held. Returns 1 once every shard has been covered, 0 when there is
+ * more, -1 when memory ran out or visit returned nonzero (sc then stays
+ * where it was). A scan is not one atomic cut: an entry that is present
+ * the whole time is visited exactly once, one written, removed or used
+ * meanwhile may be visited in its old state, its new one, or not at all.
+ * Nothing is counted and no entry's recency changes. */
+int store_scan_slice(struct store *st, struct store_scan *sc,
+                     int (*visit)(void *arg, const struct store_item *it),
+                     void *arg);
+
+/* Inserts an entry as it comes back from a snapshot: the store's most
+ * recently used from now on (load entries oldest first to keep their
+ * order), expiring at expire_ms on the store's clock (0: never). Never
+ * evicts: STORE_NO_SPACE when max_items or max_memory_bytes would be
+ * passed. STORE_BAD_NAMESPACE, STORE_BAD_KEY, STORE_TOO_LARGE (as
+ * store_set), STORE_NO_MEMORY; on any of them nothing changed. An entry
+ * of the same name is replaced. Counts nothing (a load is not a call). */
+enum store_status store_load_entry(struct store *st, const char *ns,
+                                   size_t nslen, const char *key, size_t klen,
+                                   const void *val, size_t vlen,
+                                   uint64_t expire_ms);
+
 /* A short human word for a status ("ok", "not found", ...). */
 const char *store_status_str(enum store_status s);
 

@@ -1,7 +1,8 @@
 /*
  * store_impl.h: what the store's own files share (store.c: limits,
  * eviction, get/set/del; store_cond.c: set-if-absent, compare-and-set,
- * touch; store_incr.c: increment; store_sweep.c: cleanup and flush). Not
+ * touch; store_incr.c: increment; store_sweep.c: cleanup and flush;
+ * store_snap.c: the scan and load a snapshot uses). Not
  * for other modules: they use store.h.
  *
  * Fields of struct store: cfg, clock, key and shards are immutable after
@@ -50,7 +51,6 @@ enum store_status store_ref_init(struct store *st, struct store_ref *r,
                                  const char *ns, size_t nslen, const char *key,
                                  size_t klen);
 
-uint64_t store_now(struct store *st);
 uint64_t store_next_stamp(struct store *st);
 /* True when a value of vlen bytes under r's name, with these entry flags,
  * could ever be stored (max_value_bytes, and max_memory_bytes alone). */

@@ -1,5 +1,6 @@
 /*
- * clock.c: the monotonic clock the store uses, a fake one for tests, and
+ * clock.c: the monotonic clock the store uses, the wall clock snapshots
+ * use, a fake one for tests, and
  * the wall/monotonic second readings for uptimes and timestamps.
  */
 #include <time.h>
@@ -17,6 +18,17 @@ clock_monotonic_now(void *ctx TC_UNUSED)
 }
 
 const struct clock clock_monotonic = {clock_monotonic_now, NULL};
+
+static uint64_t
+clock_wall_now(void *ctx TC_UNUSED)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+const struct clock clock_wall = {clock_wall_now, NULL};
 
 uint64_t
 clock_fake_now(void *ctx)

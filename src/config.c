@@ -10,19 +10,22 @@
  * Strictness: numbers are decimal digits only (no sign, no space, no
  * trailing junk, no overflow); booleans are 1/0, true/false, yes/no, y/n or
  * on/off in any case; log levels and formats any case. An empty variable is
- * an invalid value, except for the TLS paths where it means unset. Every
+ * an invalid value, except for the paths (TLS, snapshot) where it means
+ * unset. Every
  * error is one line naming the flag or variable the value came from.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -111,6 +114,13 @@ static const struct opt_entry config_options[] = {
     OPT("--max-batch", "CACHE_MAX_BATCH", OPT_U32, 1, 1000000, "10000",
         max_batch, "N",
         "items at most in one MultiGet, MultiSet or MultiDelete"),
+    OPT("--snapshot-path", "CACHE_SNAPSHOT_PATH", OPT_PATH, 0, 0, NULL,
+        snapshot_path, "FILE",
+        "save the cache to FILE at exit and load it at start; its folder "
+        "must exist and be writable"),
+    OPT("--snapshot-interval", "CACHE_SNAPSHOT_INTERVAL", OPT_U32, 0, 86400,
+        "0", snapshot_interval_s, "SECONDS",
+        "also save every SECONDS in the background; 0: only at exit"),
 };
 
 #define CONFIG_NOPTS TC_ARRAY_LEN(config_options)
@@ -572,6 +582,42 @@ config_check_shards(const struct config *cfg, const struct opt_value *vals,
     return false;
 }
 
+/* The snapshot file's folder must exist and be writable, and the path
+ * must name a file in it (its .tmp and .bad siblings included). */
+static bool
+config_check_snapshot(const struct config *cfg, const struct opt_value *vals,
+                      char *err, size_t errlen)
+{
+    const struct opt_value *v = &vals[CONFIG_IDX(snapshot_path)];
+    const char *p = cfg->snapshot_path, *slash, *why = NULL;
+    char show[CONFIG_SHOW_MAX * 4 + 4], dir[PATH_MAX];
+    struct stat sb;
+
+    if (p == NULL)
+        return true;
+    slash = strrchr(p, '/');
+    if (strlen(p) + 5 > PATH_MAX)
+        why = "is too long";
+    else if (slash != NULL && slash[1] == '\0')
+        why = "names a folder, not a file";
+    if (why == NULL) {
+        snprintf(dir, sizeof dir, "%.*s",
+                 slash == NULL ? 1
+                 : slash == p  ? 1
+                               : (int)(slash - p),
+                 slash == NULL ? "." : p);
+        if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+            why = "is in a folder that does not exist";
+        else if (access(dir, W_OK | X_OK) != 0)
+            why = "is in a folder this process cannot write";
+    }
+    if (why == NULL)
+        return true;
+    config_fail(err, errlen, v->origin, "'%s' %s",
+                config_show(p, show, sizeof show), why);
+    return false;
+}
+
 static void
 config_resolve_workers(struct config *cfg)
 {
@@ -602,6 +648,7 @@ config_apply(struct config *cfg, struct opt_value *vals, char *err,
         vals[CONFIG_IDX(max_value_bytes)].text = NULL;
     if (!config_resolve_value_bytes(cfg, vals, err, errlen) ||
         !config_check_shards(cfg, vals, err, errlen) ||
+        !config_check_snapshot(cfg, vals, err, errlen) ||
         !config_check_tls(cfg, vals, err, errlen))
         return false;
     config_resolve_workers(cfg);
@@ -635,6 +682,8 @@ config_fini(struct config *cfg)
     free(cfg->tls_cert_path);
     free(cfg->tls_key_path);
     free(cfg->tls_client_ca_path);
+    free(cfg->snapshot_path);
+    cfg->snapshot_path = NULL;
     cfg->tls_cert_path = NULL;
     cfg->tls_key_path = NULL;
     cfg->tls_client_ca_path = NULL;

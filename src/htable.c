@@ -236,3 +236,52 @@ htable_sweep(struct htable *t, size_t *cursor, size_t n,
     }
     return false;
 }
+
+/* The bits of v in reverse order. */
+static size_t
+bit_reverse(size_t v)
+{
+    size_t s = sizeof v * 8, mask = ~(size_t)0;
+
+    while ((s >>= 1) > 0) {
+        mask ^= mask << s;
+        v = ((v >> s) & mask) | ((v << s) & ~mask);
+    }
+    return v;
+}
+
+/* The cursor after v in a table of mask + 1 buckets: v's bits above mask
+ * set, then one added from the top down. A bucket b of a table twice as
+ * large holds entries only of bucket b & mask, and the cursor reaches both
+ * b and b | (mask + 1) together, after every bucket it has passed. */
+static size_t
+scan_next(size_t v, size_t mask)
+{
+    v |= ~mask;
+    v = bit_reverse(v);
+    v++;
+    return bit_reverse(v);
+}
+
+bool
+htable_scan(struct htable *t, size_t *cursor, size_t n,
+            void (*visit)(struct entry *e, void *ctx), void *ctx)
+{
+    struct entry *e;
+    uintptr_t l;
+
+    if (t->tab[1] != NULL) {
+        htable_rehash(t, n);
+        return false;
+    }
+    while (n-- > 0) {
+        for (l = t->tab[0][*cursor & t->mask[0]]; l != 0; l = e->hlink) {
+            e = link_entry(l);
+            visit(e, ctx);
+        }
+        *cursor = scan_next(*cursor, t->mask[0]);
+        if (*cursor == 0)
+            return true;
+    }
+    return false;
+}

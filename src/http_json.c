@@ -160,6 +160,34 @@ http_json_shards(const struct shard_stats *per, uint32_t n)
     return a;
 }
 
+/* The snapshot figures (docs/http.md): every field of struct
+ * snapshot_stats by its name. */
+static json_t *
+http_json_snapshot(const struct http_deps *d)
+{
+    struct snapshot_stats s;
+    json_t *o = json_object();
+    int rc;
+
+    if (o == NULL)
+        return NULL;
+    snapshot_read_stats(d->snapshot, &s);
+    rc = json_object_set_new(o, "enabled", json_boolean(s.enabled));
+#define HTTP_JSON_SNAP_U64(field, name, type, help)                            \
+    rc |= json_object_set_new(o, #field, http_json_u64(s.field));
+    SNAPSHOT_COUNTS(HTTP_JSON_SNAP_U64)
+#undef HTTP_JSON_SNAP_U64
+#define HTTP_JSON_SNAP_F64(field, name, help)                                  \
+    rc |= json_object_set_new(o, #field, json_real(s.field));
+    SNAPSHOT_TIMES(HTTP_JSON_SNAP_F64)
+#undef HTTP_JSON_SNAP_F64
+    if (rc != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 char *
 http_json_stats(const struct http_deps *d)
 {
@@ -176,6 +204,7 @@ http_json_stats(const struct http_deps *d)
         rc = json_object_set_new(o, "totals",
                                  http_json_totals(d->store, &total));
         rc |= json_object_set_new(o, "shards", http_json_shards(per, n));
+        rc |= json_object_set_new(o, "snapshot", http_json_snapshot(d));
         rc |= json_object_set_new(o, "active_requests",
                                   json_integer(metrics_active_requests(d)));
         rc |= http_json_times(o, d);

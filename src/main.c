@@ -1,11 +1,14 @@
 /*
  * main.c: tiny-cached's life cycle (README, Shutdown).
  *
- * config -> log -> store and its cleanup threads -> gRPC -> HTTP -> ready;
- * then main waits for SIGTERM or SIGINT (blocked in every thread, so only
+ * config -> log -> store, the snapshot loaded into it (CACHE_SNAPSHOT_PATH),
+ * its cleanup threads and background saves -> gRPC -> HTTP -> ready; then
+ * main waits for SIGTERM or SIGINT (blocked in every thread, so only
  * sigwait sees them) and tears down in reverse: health NOT_SERVING,
  * CACHE_SHUTDOWN_DELAY seconds of service, the gRPC drain (at most
- * CACHE_SHUTDOWN_GRACE seconds), HTTP, store, memory.
+ * CACHE_SHUTDOWN_GRACE seconds), the snapshot save (no write in flight any
+ * more), HTTP, store, memory. A start that failed saves nothing, so it
+ * never replaces a good snapshot with a partial cache.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -25,6 +28,7 @@
 #include "notify.h"
 #include "reqstats.h"
 #include "rpc_server.h"
+#include "snapshot.h"
 #include "store.h"
 
 #define MAIN_ERR_MAX 512
@@ -33,6 +37,8 @@
 struct daemon {
     struct config cfg;
     struct store *store;
+    struct snapshot *snapshot; /* NULL: snapshots off */
+    bool ready;                /* the start went through */
     struct reqstats *stats;
     size_t nworkers;
     struct rpc_server *rpc;
@@ -67,6 +73,23 @@ main_bracket(const char *host, const char *bracket)
     return strchr(host, ':') && host[0] != '[' ? bracket : "";
 }
 
+/* Loads the snapshot, if one is configured, into the new store. A file
+ * that is refused is logged and moved aside; the start goes on, empty. */
+static int
+main_snapshot(struct daemon *d, char *err, size_t errlen)
+{
+    if (d->cfg.snapshot_path == NULL)
+        return 0;
+    d->snapshot = snapshot_create(d->store, d->cfg.snapshot_path,
+                                  d->cfg.snapshot_interval_s, &clock_wall);
+    if (d->snapshot == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    snapshot_load(d->snapshot);
+    return 0;
+}
+
 static int
 main_store(struct daemon *d, char *err, size_t errlen)
 {
@@ -83,8 +106,15 @@ main_store(struct daemon *d, char *err, size_t errlen)
         snprintf(err, errlen, "cannot create the store: %s", strerror(errno));
         return -1;
     }
+    if (main_snapshot(d, err, errlen) != 0)
+        return -1;
     if (store_start_cleanup(d->store) != 0) {
         snprintf(err, errlen, "cannot start the cleanup threads: %s",
+                 strerror(errno));
+        return -1;
+    }
+    if (d->snapshot != NULL && snapshot_start(d->snapshot) != 0) {
+        snprintf(err, errlen, "cannot start the snapshot thread: %s",
                  strerror(errno));
         return -1;
     }
@@ -136,6 +166,7 @@ main_http(struct daemon *d, char *err, size_t errlen)
         .store = d->store,
         .workers = d->stats,
         .nworkers = d->nworkers,
+        .snapshot = d->snapshot,
         .grpc_port = rpc_server_port(d->rpc),
         .start_mono_s = d->start_mono_s,
         .start_wall_s = d->start_wall_s,
@@ -156,9 +187,15 @@ main_teardown(struct daemon *d)
     rpc_server_stop(d->rpc, d->cfg.shutdown_grace_s);
     if (d->rpc)
         log_info(NULL, "gRPC stopped");
+    if (d->snapshot != NULL && d->ready) {
+        snapshot_stop(d->snapshot);
+        log_info(NULL, "saving the snapshot");
+        snapshot_save(d->snapshot);
+    }
     http_stop(d->http);
     if (d->http)
         log_info(NULL, "HTTP stopped");
+    snapshot_destroy(d->snapshot);
     store_destroy(d->store);
     free(d->stats);
     config_fini(&d->cfg);
@@ -196,6 +233,7 @@ main_start(struct daemon *d)
         log_error(NULL, "%s", err);
         return -1;
     }
+    d->ready = true;
     lifecycle_set(PHASE_SERVING);
     notify_ready();
     log_info(NULL, "ready");

@@ -275,6 +275,24 @@ metrics_service(FILE *f, const struct http_deps *d)
     fprintf(f, METRICS_NS "build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
 }
 
+static void
+metrics_snapshot(FILE *f, const struct http_deps *d)
+{
+    struct snapshot_stats s;
+
+    snapshot_read_stats(d->snapshot, &s);
+    metrics_u64(f, METRICS_NS "snapshot_enabled", "gauge",
+                "1 when CACHE_SNAPSHOT_PATH is set.", s.enabled ? 1 : 0);
+#define METRICS_SNAP_U64(field, name, type, help)                              \
+    metrics_u64(f, METRICS_NS "snapshot_" name, type, help ".", s.field);
+    SNAPSHOT_COUNTS(METRICS_SNAP_U64)
+#undef METRICS_SNAP_U64
+#define METRICS_SNAP_F64(field, name, help)                                    \
+    metrics_f64(f, METRICS_NS "snapshot_" name, "gauge", help ".", s.field);
+    SNAPSHOT_TIMES(METRICS_SNAP_F64)
+#undef METRICS_SNAP_F64
+}
+
 /* Fields of /proc/self/stat used here (after the command name). */
 struct metrics_proc_stat {
     unsigned long long utime, stime, starttime, vsize;
@@ -391,6 +409,7 @@ metrics_cache(FILE *f, const struct http_deps *d)
     metrics_requests(f, sum);
     metrics_histogram(f, sum);
     metrics_service(f, d);
+    metrics_snapshot(f, d);
     free(per);
     free(sum);
     return 0;

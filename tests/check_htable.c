@@ -115,6 +115,38 @@ START_TEST(test_htable_sweep_visits_each_once_and_drops)
 }
 END_TEST
 
+static void
+count_visit(struct entry *e, void *ctx)
+{
+    int *visits = ctx;
+
+    visits[atoi(entry_key(e) + 4)]++;
+}
+
+/* Half the entries are in before the scan starts and the table doubles
+ * several times while it runs: each of them is still visited exactly once. */
+START_TEST(test_htable_scan_visits_each_once_while_growing)
+{
+    static int visits[N];
+    size_t cursor = 0;
+    int i, next = N / 8;
+
+    for (i = 0; i < next; i++)
+        htable_insert(&t, ents[i], h_of(ents[i]));
+    while (htable_rehashing(&t))
+        htable_rehash(&t, 1);
+    while (!htable_scan(&t, &cursor, 3, count_visit, visits))
+        if (next < N)
+            for (i = 0; i < 40 && next < N; i++, next++)
+                htable_insert(&t, ents[next], h_of(ents[next]));
+    ck_assert_int_eq(next, N);
+    for (i = 0; i < N / 8; i++)
+        ck_assert_int_eq(visits[i], 1);
+    for (; i < N; i++)
+        ck_assert_int_le(visits[i], 1);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -125,6 +157,7 @@ main(void)
     tcase_add_test(tc, test_htable_finds_everything_while_growing);
     tcase_add_test(tc, test_htable_remove_leaves_others);
     tcase_add_test(tc, test_htable_sweep_visits_each_once_and_drops);
+    tcase_add_test(tc, test_htable_scan_visits_each_once_while_growing);
     tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     return check_run(s);

@@ -160,13 +160,15 @@ def test_probes_use_spec_paths_and_the_grpc_port():
             assert port in container_ports() or port == HTTP_PORT
 
 
-def test_probe_paths_answer_on_a_live_daemon():
+def test_probe_paths_answer_on_a_live_daemon(tmp_path):
     """The Deployment's own settings, on loopback and free ports, without
-    the shutdown delay (it would only make the test wait)."""
+    the shutdown delay (it would only make the test wait), the snapshot in
+    a folder of the test's own (the pod mounts a volume there)."""
     env = dict(container_env())
     env.update({"CACHE_HOST": "127.0.0.1", "CACHE_PORT": "0",
                 "CACHE_HEALTH_HOST": "127.0.0.1", "CACHE_HEALTH_PORT": "0",
-                "CACHE_SHUTDOWN_DELAY": "0"})
+                "CACHE_SHUTDOWN_DELAY": "0",
+                "CACHE_SNAPSHOT_PATH": str(tmp_path / "cache.snap")})
     sm_path = one("ServiceMonitor")["spec"]["endpoints"][0]["path"]
     with harness.Server(env=env) as s:
         for name, p in probes().items():
@@ -305,3 +307,32 @@ def test_systemd_unit_limits_cover_the_environment_file():
     need = (int(env.get("CACHE_SHUTDOWN_DELAY", DEFAULT_DELAY_S))
             + int(env.get("CACHE_SHUTDOWN_GRACE", DEFAULT_GRACE_S)) + 1)
     assert stop_s > need
+
+
+# Seconds the manifests leave for the snapshot save at exit, beyond the
+# shutdown delay and grace (docs/snapshots.md: well under a second for the
+# manifests' cache size on a local disk).
+SNAPSHOT_SAVE_MARGIN_S = 10
+
+
+def test_deployment_mounts_a_volume_for_the_snapshot():
+    env = container_env()
+    path = env["CACHE_SNAPSHOT_PATH"]
+    mounts = {m["mountPath"]: m["name"]
+              for m in container().get("volumeMounts", [])}
+    folder = os.path.dirname(path)
+    assert folder in mounts, (folder, mounts)
+    volumes = {v["name"]: v for v in pod_spec()["volumes"]}
+    assert mounts[folder] in volumes
+    need = (int(env.get("CACHE_SHUTDOWN_DELAY", DEFAULT_DELAY_S))
+            + int(env.get("CACHE_SHUTDOWN_GRACE", DEFAULT_GRACE_S)) + 1
+            + SNAPSHOT_SAVE_MARGIN_S)
+    assert pod_spec()["terminationGracePeriodSeconds"] > need
+
+
+def test_systemd_unit_state_directory_holds_the_snapshot():
+    u = unit_settings()
+    env = env_file_settings()
+    assert u["StateDirectory"] == ["tiny-cached"]
+    assert os.path.dirname(env["CACHE_SNAPSHOT_PATH"]) == \
+        "/var/lib/" + u["StateDirectory"][0]

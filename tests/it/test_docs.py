@@ -21,8 +21,12 @@ DOCUMENTED_VARIABLES = {
     "CACHE_TLS_ENABLED", "CACHE_TLS_CERT_PATH", "CACHE_TLS_KEY_PATH",
     "CACHE_TLS_REQUIRE_CLIENT_AUTH", "CACHE_TLS_CLIENT_CA_PATH",
     "CACHE_WORKERS", "CACHE_SHARDS", "CACHE_SHUTDOWN_DELAY",
-    "CACHE_SHUTDOWN_GRACE", "CACHE_MAX_BATCH",
+    "CACHE_SHUTDOWN_GRACE", "CACHE_MAX_BATCH", "CACHE_SNAPSHOT_PATH",
+    "CACHE_SNAPSHOT_INTERVAL",
 }
+# The state directory the unit's StateDirectory= creates; the test points
+# the environment file's paths under it at a folder of its own.
+STATE_DIR = "/var/lib/tiny-cached"
 # Options without a variable.
 COMMAND_FLAGS = {"--help", "--version"}
 
@@ -168,14 +172,15 @@ def test_environment_file_names_only_known_variables():
     assert named == known, (named ^ known)
 
 
-def test_environment_file_settings_start_the_daemon():
+def test_environment_file_settings_start_the_daemon(tmp_path):
     path = os.path.join(harness.srcdir(), "contrib", "default", "tiny-cached")
     env = {}
     with open(path) as f:
         for line in f:
             m = re.match(r"^(CACHE_[A-Z0-9_]+)=(.*)$", line.rstrip("\n"))
             if m:
-                env[m.group(1)] = m.group(2)
+                env[m.group(1)] = m.group(2).replace(STATE_DIR,
+                                                     str(tmp_path))
     assert env, "the environment file sets nothing"
     with harness.Server(env=env) as s:
         assert s.stop() == 0

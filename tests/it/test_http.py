@@ -131,8 +131,10 @@ def test_live_shape(server):
 def test_stats_shape(server):
     status, doc = get_json(server.http_port, "/stats")
     assert status == 200
-    assert sorted(doc) == ["active_requests", "shards", "timestamp",
-                           "totals", "uptime_seconds"]
+    assert sorted(doc) == ["active_requests", "shards", "snapshot",
+                           "timestamp", "totals", "uptime_seconds"]
+    assert doc["snapshot"]["enabled"] is False
+    assert doc["snapshot"]["saves"] == 0
     proto_fields = [f.name for f in
                     harness.pb2().CacheStats.DESCRIPTOR.fields]
     # the store's counters beyond CacheStats are summed in totals too

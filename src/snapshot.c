@@ -1,0 +1,304 @@
+/*
+ * snapshot.c: the daemon's snapshots (snapshot.h, docs/snapshots.md): load
+ * at startup, background saves every interval, a save at shutdown, the
+ * log lines and the figures /stats and /metrics show.
+ *
+ * The background saves run on a cleanup thread (cleanup.h): every
+ * interval it calls bg_slice() until a save is complete; each call writes
+ * one store slice (snapshot_writer_step), so a stop request waits for at
+ * most one slice. Only that thread touches s->bg_writer while it runs;
+ * snapshot_stop() joins it before looking. mu guards stats alone, which
+ * HTTP threads read, and is never held during I/O.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "log.h"
+#include "snapshot.h"
+
+#define SNAPSHOT_WHY_MAX  256
+#define SNAPSHOT_PATH_LOG 200
+
+struct snapshot {
+    struct store *st;
+    char *path;
+    char path_log[SNAPSHOT_PATH_LOG * 4 + 4]; /* escaped, for log lines */
+    uint32_t interval_s;
+    struct clock wall;
+    struct cleanup *bg;
+    struct snapshot_writer *bg_writer; /* the background save under way */
+    double bg_start_s;
+    pthread_mutex_t mu;
+    struct snapshot_stats stats; /* mu */
+};
+
+struct snapshot *
+snapshot_create(struct store *st, const char *path, uint32_t interval_s,
+                const struct clock *wall)
+{
+    struct snapshot *s = calloc(1, sizeof *s);
+
+    if (s == NULL || (s->path = strdup(path)) == NULL) {
+        free(s);
+        errno = ENOMEM;
+        return NULL;
+    }
+    s->st = st;
+    s->interval_s = interval_s;
+    s->wall = *wall;
+    log_escape(path, strlen(path), SNAPSHOT_PATH_LOG, s->path_log,
+               sizeof s->path_log);
+    pthread_mutex_init(&s->mu, NULL);
+    s->stats.enabled = true;
+    return s;
+}
+
+static uint64_t
+wall_ms(const struct snapshot *s)
+{
+    return s->wall.now_ms(s->wall.ctx);
+}
+
+static void
+save_failed(struct snapshot *s, const char *why)
+{
+    pthread_mutex_lock(&s->mu);
+    s->stats.save_failures++;
+    pthread_mutex_unlock(&s->mu);
+    log_warn(NULL,
+             "snapshot: save to %s failed: %s; the previous snapshot "
+             "is kept",
+             s->path_log, why);
+}
+
+/* Commits w, begun at start_s (clock_mono_s), then logs and counts. */
+static int
+save_commit(struct snapshot *s, struct snapshot_writer *w, double start_s)
+{
+    char why[SNAPSHOT_WHY_MAX];
+    uint64_t entries, bytes;
+    double took;
+
+    if (snapshot_writer_commit(w, &entries, &bytes, why, sizeof why) != 0) {
+        save_failed(s, why);
+        return -1;
+    }
+    took = clock_mono_s() - start_s;
+    pthread_mutex_lock(&s->mu);
+    s->stats.saves++;
+    s->stats.saved_entries = entries;
+    s->stats.saved_bytes = bytes;
+    s->stats.save_duration_s = took;
+    s->stats.last_save_unix_s = (double)wall_ms(s) / 1000.0;
+    pthread_mutex_unlock(&s->mu);
+    log_info(NULL,
+             "snapshot: saved %" PRIu64 " entries, %" PRIu64
+             " bytes to %s in %.3f s",
+             entries, bytes, s->path_log, took);
+    return 0;
+}
+
+int
+snapshot_save(struct snapshot *s)
+{
+    char why[SNAPSHOT_WHY_MAX];
+    double start = clock_mono_s();
+    struct snapshot_writer *w;
+    int rc;
+
+    w = snapshot_writer_open(s->st, s->path, wall_ms(s), why, sizeof why);
+    if (w == NULL) {
+        save_failed(s, why);
+        return -1;
+    }
+    while ((rc = snapshot_writer_step(w, why, sizeof why)) == 0)
+        ;
+    if (rc < 0) {
+        snapshot_writer_abort(w);
+        save_failed(s, why);
+        return -1;
+    }
+    return save_commit(s, w, start);
+}
+
+/* One slice of a background save; true when the save is over. */
+static bool
+bg_slice(void *arg)
+{
+    struct snapshot *s = arg;
+    char why[SNAPSHOT_WHY_MAX];
+    int rc;
+
+    if (s->bg_writer == NULL) {
+        s->bg_start_s = clock_mono_s();
+        s->bg_writer =
+            snapshot_writer_open(s->st, s->path, wall_ms(s), why, sizeof why);
+        if (s->bg_writer == NULL)
+            save_failed(s, why);
+        return s->bg_writer == NULL;
+    }
+    rc = snapshot_writer_step(s->bg_writer, why, sizeof why);
+    if (rc == 0)
+        return false;
+    if (rc < 0) {
+        snapshot_writer_abort(s->bg_writer);
+        save_failed(s, why);
+    } else {
+        save_commit(s, s->bg_writer, s->bg_start_s);
+    }
+    s->bg_writer = NULL;
+    return true;
+}
+
+int
+snapshot_start(struct snapshot *s)
+{
+    if (s->interval_s == 0)
+        return 0;
+    s->bg = cleanup_start(s->interval_s, bg_slice, s);
+    return s->bg != NULL ? 0 : -1;
+}
+
+void
+snapshot_stop(struct snapshot *s)
+{
+    cleanup_stop(s->bg);
+    s->bg = NULL;
+    if (s->bg_writer != NULL) {
+        snapshot_writer_abort(s->bg_writer);
+        s->bg_writer = NULL;
+        log_info(NULL, "snapshot: background save abandoned at shutdown");
+    }
+}
+
+void
+snapshot_destroy(struct snapshot *s)
+{
+    if (s == NULL)
+        return;
+    snapshot_stop(s);
+    pthread_mutex_destroy(&s->mu);
+    free(s->path);
+    free(s);
+}
+
+void
+snapshot_read_stats(struct snapshot *s, struct snapshot_stats *out)
+{
+    if (s == NULL) {
+        memset(out, 0, sizeof *out);
+        return;
+    }
+    pthread_mutex_lock(&s->mu);
+    *out = s->stats;
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Renames the refused file path.bad, logs and counts the refusal. */
+static void
+refuse(struct snapshot *s, const char *why)
+{
+    size_t n = strlen(s->path);
+    char *bad = malloc(n + 5);
+    bool moved = false;
+
+    if (bad != NULL) {
+        memcpy(bad, s->path, n);
+        memcpy(bad + n, ".bad", 5);
+        moved = rename(s->path, bad) == 0;
+        free(bad);
+    }
+    pthread_mutex_lock(&s->mu);
+    s->stats.load_failures++;
+    pthread_mutex_unlock(&s->mu);
+    log_warn(NULL, "snapshot: %s refused: %s; %s; starting empty", s->path_log,
+             why,
+             moved ? "moved aside with a .bad suffix"
+                   : "it could not be moved aside");
+}
+
+static void
+loaded(struct snapshot *s, const struct snapshot_load_result *r, uint64_t bytes,
+       double start_s)
+{
+    double took = clock_mono_s() - start_s;
+
+    pthread_mutex_lock(&s->mu);
+    s->stats.loads = 1;
+    s->stats.loaded_entries = r->entries;
+    s->stats.loaded_bytes = bytes;
+    s->stats.load_expired = r->expired;
+    s->stats.load_dropped = r->dropped;
+    s->stats.load_duration_s = took;
+    s->stats.last_load_unix_s = (double)wall_ms(s) / 1000.0;
+    pthread_mutex_unlock(&s->mu);
+    log_info(NULL,
+             "snapshot: loaded %" PRIu64 " entries from %s (%" PRIu64
+             " bytes; %" PRIu64 " expired, %" PRIu64
+             " dropped over the limits) in %.3f s",
+             r->entries, s->path_log, bytes, r->expired, r->dropped, took);
+}
+
+/* Maps fd (size bytes, a regular file) and loads it; 0 or -1 with why. */
+static int
+load_fd(struct snapshot *s, int fd, size_t size, struct snapshot_load_result *r,
+        char *why, size_t whylen)
+{
+    void *p = NULL;
+    int rc;
+
+    if (size > 0) {
+        p = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED)
+            return snprintf(why, whylen, "cannot map: %s", strerror(errno)), -1;
+        madvise(p, size, MADV_SEQUENTIAL);
+    }
+    rc = snapshot_load_buf(s->st, size > 0 ? p : "", size, wall_ms(s), r, why,
+                           whylen);
+    if (size > 0)
+        munmap(p, size);
+    return rc;
+}
+
+int
+snapshot_load(struct snapshot *s)
+{
+    struct snapshot_load_result r;
+    char why[SNAPSHOT_WHY_MAX];
+    double start = clock_mono_s();
+    struct stat sb;
+    int fd, rc;
+
+    fd = open(s->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) {
+        log_info(NULL, "snapshot: no file at %s: starting empty", s->path_log);
+        return 0;
+    }
+    if (fd < 0) {
+        snprintf(why, sizeof why, "cannot open: %s", strerror(errno));
+        refuse(s, why);
+        return -1;
+    }
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        refuse(s, "not a regular file");
+        return -1;
+    }
+    rc = load_fd(s, fd, (size_t)sb.st_size, &r, why, sizeof why);
+    close(fd);
+    if (rc != 0) {
+        refuse(s, why);
+        return -1;
+    }
+    loaded(s, &r, (uint64_t)sb.st_size, start);
+    return 0;
+}

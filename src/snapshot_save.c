@@ -1,0 +1,243 @@
+/*
+ * snapshot_save.c: writing a snapshot file (layout in snapshot_format.h,
+ * docs/snapshots.md), slice by slice.
+ *
+ * The file is written to PATH.tmp through a 1 MiB stdio buffer, the
+ * CRC-32C kept up to date with every byte written. Commit: end record,
+ * fflush, fsync, close, rename over PATH, fsync of the directory so the
+ * rename itself is durable. Any failure closes and removes PATH.tmp and
+ * leaves PATH as it was. Expiries are turned from the store's clock into
+ * wall-clock time with the offset between the two read once, at open.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crc32c.h"
+#include "snapshot.h"
+#include "snapshot_format.h"
+#include "tc_autoconf.h"
+
+#define SNAPSHOT_IOBUF_BYTES (1u << 20)
+
+struct snapshot_writer {
+    struct store *st;
+    char *path;
+    char *tmp;
+    FILE *f;
+    uint32_t crc;
+    uint64_t bytes; /* written so far */
+    uint64_t count; /* entry records written */
+    uint64_t mono0; /* store clock at open */
+    uint64_t wall0; /* wall clock at open */
+    int err;        /* errno of the first write failure, or 0 */
+    struct store_scan scan;
+};
+
+static void
+fail(char *why, size_t whylen, const char *what, int err)
+{
+    snprintf(why, whylen, "%s: %s", what, strerror(err));
+}
+
+/* Writes n bytes, CRC and count kept; a failure is remembered in w->err. */
+static void
+put(struct snapshot_writer *w, const void *p, size_t n)
+{
+    if (w->err != 0 || n == 0)
+        return;
+    if (fwrite(p, 1, n, w->f) != n) {
+        w->err = errno != 0 ? errno : EIO;
+        return;
+    }
+    w->crc = crc32c(w->crc, p, n);
+    w->bytes += n;
+}
+
+static void
+put_header(struct snapshot_writer *w)
+{
+    unsigned char h[SNAPSHOT_HEADER_FIXED];
+    size_t vlen = strlen(PACKAGE_VERSION);
+
+    if (vlen > SNAPSHOT_WRITER_MAX)
+        vlen = SNAPSHOT_WRITER_MAX;
+    memcpy(h, SNAPSHOT_MAGIC, SNAPSHOT_MAGIC_BYTES);
+    snapshot_put_le(h + 8, SNAPSHOT_FORMAT_VERSION, 4);
+    snapshot_put_le(h + 12, w->wall0, 8);
+    h[20] = (unsigned char)vlen;
+    put(w, h, sizeof h);
+    put(w, PACKAGE_VERSION, vlen);
+}
+
+static int
+put_entry(void *arg, const struct store_item *it)
+{
+    struct snapshot_writer *w = arg;
+    unsigned char h[SNAPSHOT_ENTRY_HEAD];
+    uint64_t expire = 0;
+
+    if (it->expire_ms != 0)
+        expire = it->expire_ms > w->mono0
+                     ? w->wall0 + (it->expire_ms - w->mono0)
+                     : w->wall0;
+    h[0] = SNAPSHOT_REC_ENTRY;
+    h[1] = (unsigned char)it->nslen;
+    snapshot_put_le(h + 2, it->klen, 2);
+    snapshot_put_le(h + 4, it->vlen, 4);
+    snapshot_put_le(h + 8, expire, 8);
+    snapshot_put_le(h + 16, it->stamp, 8);
+    put(w, h, sizeof h);
+    put(w, it->ns, it->nslen);
+    put(w, it->key, it->klen);
+    put(w, it->val, it->vlen);
+    w->count++;
+    return w->err != 0 ? -1 : 0;
+}
+
+static void
+writer_free(struct snapshot_writer *w)
+{
+    free(w->path);
+    free(w->tmp);
+    free(w);
+}
+
+/* path.tmp, or NULL. */
+static char *
+tmp_name(const char *path)
+{
+    size_t n = strlen(path);
+    char *t = malloc(n + 5);
+
+    if (t != NULL) {
+        memcpy(t, path, n);
+        memcpy(t + n, ".tmp", 5);
+    }
+    return t;
+}
+
+struct snapshot_writer *
+snapshot_writer_open(struct store *st, const char *path, uint64_t wall_now_ms,
+                     char *why, size_t whylen)
+{
+    struct snapshot_writer *w = calloc(1, sizeof *w);
+    int fd;
+
+    if (w == NULL || (w->path = strdup(path)) == NULL ||
+        (w->tmp = tmp_name(path)) == NULL) {
+        fail(why, whylen, "cannot start", ENOMEM);
+        if (w != NULL)
+            writer_free(w);
+        return NULL;
+    }
+    w->st = st;
+    w->mono0 = store_now(st);
+    w->wall0 = wall_now_ms;
+    fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || (w->f = fdopen(fd, "w")) == NULL) {
+        fail(why, whylen, w->tmp, errno);
+        if (fd >= 0) {
+            close(fd);
+            unlink(w->tmp);
+        }
+        writer_free(w);
+        return NULL;
+    }
+    setvbuf(w->f, NULL, _IOFBF, SNAPSHOT_IOBUF_BYTES);
+    put_header(w);
+    return w;
+}
+
+int
+snapshot_writer_step(struct snapshot_writer *w, char *why, size_t whylen)
+{
+    int rc = store_scan_slice(w->st, &w->scan, put_entry, w);
+
+    if (rc < 0)
+        fail(why, whylen, w->tmp, w->err != 0 ? w->err : ENOMEM);
+    return rc;
+}
+
+void
+snapshot_writer_abort(struct snapshot_writer *w)
+{
+    if (w == NULL)
+        return;
+    fclose(w->f);
+    unlink(w->tmp);
+    writer_free(w);
+}
+
+/* fsyncs the directory holding path, so a rename in it is durable. */
+static int
+sync_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir;
+    int fd, rc;
+
+    if (slash == NULL)
+        dir = strdup(".");
+    else
+        dir = strndup(path, slash == path ? 1 : (size_t)(slash - path));
+    if (dir == NULL)
+        return -1;
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(dir);
+    if (fd < 0)
+        return -1;
+    rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+/* End record, flush, fsync and close; 0, or -1 with errno set and the
+ * file closed. */
+static int
+finish_file(struct snapshot_writer *w)
+{
+    unsigned char end[SNAPSHOT_END_BYTES];
+    int rc;
+
+    end[0] = SNAPSHOT_REC_END;
+    snapshot_put_le(end + 1, w->count, 8);
+    put(w, end, 9);
+    snapshot_put_le(end + 9, w->crc, 4);
+    put(w, end + 9, 4);
+    rc = w->err != 0 || fflush(w->f) != 0 || fsync(fileno(w->f)) != 0 ? -1 : 0;
+    if (rc != 0 && w->err == 0)
+        w->err = errno;
+    if (fclose(w->f) != 0 && rc == 0) {
+        rc = -1;
+        w->err = errno;
+    }
+    w->f = NULL;
+    return rc;
+}
+
+int
+snapshot_writer_commit(struct snapshot_writer *w, uint64_t *entries,
+                       uint64_t *bytes, char *why, size_t whylen)
+{
+    if (finish_file(w) != 0) {
+        fail(why, whylen, w->tmp, w->err);
+    } else if (rename(w->tmp, w->path) != 0) {
+        fail(why, whylen, w->path, errno);
+    } else {
+        /* The complete new file is in place either way; a failed
+         * directory fsync only leaves the rename's durability to the
+         * file system's next commit. */
+        (void)sync_dir(w->path);
+        *entries = w->count;
+        *bytes = w->bytes;
+        writer_free(w);
+        return 0;
+    }
+    unlink(w->tmp);
+    writer_free(w);
+    return -1;
+}
