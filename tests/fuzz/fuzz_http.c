@@ -59,7 +59,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
         char key[16] = "key-0";
 
         key[4] = (char)('0' + i);
-        store_set(st, key, strlen(key), "value", 5, 0);
+        store_set(st, NULL, 0, key, strlen(key), "value", 5, 0);
     }
     fuzz_deps = (struct http_deps){.cfg = &fuzz_cfg,
                                    .store = st,
