@@ -346,7 +346,7 @@ def test_page_requests_only_its_own_server(server, rendered):
 
 @pytest.mark.parametrize("name,size", [("desktop", "1280,900"),
                                        ("phone", "390,1200")])
-def test_page_screenshot(server, loaded, name, size):
+def test_page_screenshot(server, loaded, name, size, capsys):
     out_dir = os.path.join(harness.builddir(), "tests", "it")
     os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, "status-page-%s.png" % name)
@@ -356,4 +356,5 @@ def test_page_screenshot(server, loaded, name, size):
                  "--window-size=" + size, "--hide-scrollbars")
     with open(path, "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
-    print("status page screenshot (%s): %s" % (name, path))
+    with capsys.disabled():  # shown in the test's log, not captured
+        print("\nstatus page screenshot (%s): %s" % (name, path))
