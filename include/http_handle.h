@@ -42,6 +42,8 @@ struct http_response {
     int status;
     const char *type; /* Content-Type */
     bool allow_get;   /* send "Allow: GET" (405) */
+    bool vary_accept; /* send "Vary: Accept" (/, whose answer depends on it) */
+    const char *csp;  /* Content-Security-Policy to send, or NULL */
     const char *body;
     size_t body_len;
     char *owned;

@@ -17,7 +17,8 @@
 char *http_json_health(const struct http_deps *d, int *status);
 /* /live: always "alive". */
 char *http_json_live(const struct http_deps *d);
-/* /stats: totals, one object per shard, uptime, active requests. */
+/* /stats: totals, one object per shard, the gRPC calls answered by method
+ * and status code, uptime, active requests. */
 char *http_json_stats(const struct http_deps *d);
 /* /: service name, version, gRPC port, the list of endpoints. */
 char *http_json_root(const struct http_deps *d);

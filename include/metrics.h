@@ -19,5 +19,8 @@ char *metrics_render(const struct http_deps *d);
 /* Calls accepted and not yet answered, summed over the workers (never
  * negative). */
 int64_t metrics_active_requests(const struct http_deps *d);
+/* The workers' request counts and latencies summed into *sum, in the same
+ * layout (sum needs no setting up; /metrics and /stats both read it). */
+void metrics_sum_requests(const struct http_deps *d, struct reqstats *sum);
 
 #endif

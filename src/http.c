@@ -166,6 +166,11 @@ http_queue(struct MHD_Connection *c, struct http_response *resp)
     MHD_add_response_header(r, "x-request-id", resp->request_id);
     if (resp->allow_get)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET");
+    if (resp->vary_accept)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept");
+    if (resp->csp != NULL)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_SECURITY_POLICY,
+                                resp->csp);
     ret = MHD_queue_response(c, (unsigned)resp->status, r);
     MHD_destroy_response(r);
     return ret;

@@ -6,13 +6,17 @@
  * (404), the method (405), then the path's own answer. Paths are compared
  * as sent, up to the first '?': never percent-decoded, so "/%68ealth" is
  * no alias of "/health". Bodies are rendered per request into malloc'd
- * buffers.
+ * buffers, except the status page, which is static. "/" answers the status
+ * page to a request whose Accept names text/html (a browser) and JSON to
+ * any other, so it says "Vary: Accept".
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "http_accept.h"
 #include "http_handle.h"
 #include "http_json.h"
+#include "http_status.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -20,6 +24,7 @@
 
 #define HTTP_JSON_TYPE    "application/json"
 #define HTTP_METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
+#define HTTP_HTML_TYPE    "text/html; charset=utf-8"
 
 enum http_route {
     ROUTE_ROOT,
@@ -27,15 +32,17 @@ enum http_route {
     ROUTE_LIVE,
     ROUTE_STATS,
     ROUTE_METRICS,
+    ROUTE_STATUS,
 };
 
 static const struct {
     const char *path;
     enum http_route route;
 } http_routes[] = {
-    {"/", ROUTE_ROOT},        {"/health", ROUTE_HEALTH},
-    {"/ready", ROUTE_HEALTH}, {"/live", ROUTE_LIVE},
-    {"/stats", ROUTE_STATS},  {"/metrics", ROUTE_METRICS},
+    {"/", ROUTE_ROOT},         {"/health", ROUTE_HEALTH},
+    {"/ready", ROUTE_HEALTH},  {"/live", ROUTE_LIVE},
+    {"/stats", ROUTE_STATS},   {"/metrics", ROUTE_METRICS},
+    {"/status", ROUTE_STATUS},
 };
 
 /* The route of url's path (before any '?'), or -1. */
@@ -51,8 +58,8 @@ http_route_find(const char *url)
     return -1;
 }
 
-/* The body of a route; *status and *type are set for it. NULL when memory
- * ran out. */
+/* The body of a route other than ROUTE_STATUS (static: http_get()); *status
+ * and *type are set for it. NULL when memory ran out. */
 static char *
 http_render(enum http_route route, const struct http_deps *d, int *status,
             const char **type)
@@ -71,6 +78,8 @@ http_render(enum http_route route, const struct http_deps *d, int *status,
     case ROUTE_METRICS:
         *type = HTTP_METRICS_TYPE;
         return metrics_render(d);
+    case ROUTE_STATUS:
+        break;
     }
     return NULL;
 }
@@ -103,6 +112,36 @@ http_error(struct http_response *resp, int status, const char *message)
     http_set_body(resp, http_json_error(status, message));
 }
 
+/* Whether req's Accept header names text/html (a browser). */
+static bool
+http_wants_html(const struct http_request *req)
+{
+    size_t len = 0;
+    const char *accept = req->header(req->header_ctx, "Accept", &len);
+
+    return http_accept_html(accept, len);
+}
+
+/* The answer of a GET of route: the status page from static memory, any
+ * other route rendered. */
+static void
+http_get(const struct http_deps *d, const struct http_request *req,
+         enum http_route route, struct http_response *resp)
+{
+    resp->vary_accept = route == ROUTE_ROOT;
+    if (route == ROUTE_ROOT && http_wants_html(req))
+        route = ROUTE_STATUS;
+    if (route != ROUTE_STATUS) {
+        http_set_body(resp, http_render(route, d, &resp->status, &resp->type));
+        return;
+    }
+    resp->status = 200;
+    resp->type = HTTP_HTML_TYPE;
+    resp->csp = HTTP_STATUS_CSP;
+    resp->body = http_status_html;
+    resp->body_len = http_status_html_len;
+}
+
 static void
 http_request_id(const struct http_request *req, char out[REQID_MAX + 1])
 {
@@ -130,8 +169,7 @@ http_handle(const struct http_deps *d, const struct http_request *req,
     else if (strcmp(req->method, "GET") != 0)
         http_error(resp, 405, "method not allowed");
     else
-        http_set_body(resp, http_render((enum http_route)route, d,
-                                        &resp->status, &resp->type));
+        http_get(d, req, (enum http_route)route, resp);
     log_debug(resp->request_id, "HTTP %.16s %s -> %d", req->method,
               log_escape(req->url, strlen(req->url), HTTP_LOG_URL_MAX, esc,
                          sizeof esc),

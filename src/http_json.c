@@ -15,6 +15,7 @@
 #include "lifecycle.h"
 #include "metrics.h"
 #include "stats.h"
+#include "status_name.h"
 
 /* Serialises and releases root; NULL when root is NULL or out of memory. */
 static char *
@@ -188,6 +189,45 @@ http_json_snapshot(const struct http_deps *d)
     return o;
 }
 
+/* One method's calls by status code name: "OK" always, other codes once
+ * they happened, as in /metrics. */
+static json_t *
+http_json_method_calls(struct reqstats *sum, unsigned m)
+{
+    json_t *o = json_object();
+
+    for (unsigned c = 0; o != NULL && c < REQSTATS_CODES; c++) {
+        uint64_t v = reqstats_read(&sum->calls[m][c]);
+
+        if ((v != 0 || c == 0) &&
+            json_object_set_new(o, status_name((int)c), http_json_u64(v))) {
+            json_decref(o);
+            o = NULL;
+        }
+    }
+    return o;
+}
+
+/* "requests": the gRPC calls answered, by method label, then code. */
+static json_t *
+http_json_requests(const struct http_deps *d)
+{
+    struct reqstats *sum =
+        aligned_alloc(_Alignof(struct reqstats), sizeof *sum);
+    json_t *o = sum == NULL ? NULL : json_object();
+
+    if (o != NULL)
+        metrics_sum_requests(d, sum);
+    for (unsigned m = 0; o != NULL && m < RPC_METHOD_COUNT; m++)
+        if (json_object_set_new(o, rpc_method_label((enum rpc_method)m),
+                                http_json_method_calls(sum, m)) != 0) {
+            json_decref(o);
+            o = NULL;
+        }
+    free(sum);
+    return o;
+}
+
 char *
 http_json_stats(const struct http_deps *d)
 {
@@ -205,6 +245,7 @@ http_json_stats(const struct http_deps *d)
                                  http_json_totals(d->store, &total));
         rc |= json_object_set_new(o, "shards", http_json_shards(per, n));
         rc |= json_object_set_new(o, "snapshot", http_json_snapshot(d));
+        rc |= json_object_set_new(o, "requests", http_json_requests(d));
         rc |= json_object_set_new(o, "active_requests",
                                   json_integer(metrics_active_requests(d)));
         rc |= http_json_times(o, d);
@@ -220,8 +261,8 @@ http_json_stats(const struct http_deps *d)
 char *
 http_json_root(const struct http_deps *d)
 {
-    static const char *const paths[] = {"/",     "/health", "/ready",
-                                        "/live", "/stats",  "/metrics"};
+    static const char *const paths[] = {"/",      "/health",  "/ready", "/live",
+                                        "/stats", "/metrics", "/status"};
     json_t *o = json_object(), *a = json_array();
     int rc = o == NULL || a == NULL;
 

@@ -190,9 +190,8 @@ metrics_shards(FILE *f, const struct shard_stats *per, uint32_t n)
     }
 }
 
-/* The workers' counters summed; the sums are in the same layout. */
-static void
-metrics_sum_workers(const struct http_deps *d, struct reqstats *sum)
+void
+metrics_sum_requests(const struct http_deps *d, struct reqstats *sum)
 {
     memset(sum, 0, sizeof *sum);
     for (size_t w = 0; w < d->nworkers; w++) {
@@ -405,7 +404,7 @@ metrics_cache(FILE *f, const struct http_deps *d)
     store_stats(d->store, &total, per);
     metrics_cache_totals(f, d, &total);
     metrics_shards(f, per, n);
-    metrics_sum_workers(d, sum);
+    metrics_sum_requests(d, sum);
     metrics_requests(f, sum);
     metrics_histogram(f, sum);
     metrics_service(f, d);

@@ -350,6 +350,24 @@ START_TEST(test_json_stats_totals_equal_sum_of_shards)
 }
 END_TEST
 
+START_TEST(test_json_stats_requests_by_method_and_code)
+{
+    json_t *j = parse(http_json_stats(&deps));
+    json_t *req = json_object_get(j, "requests");
+
+    ck_assert_int_eq(json_object_size(req), RPC_METHOD_COUNT);
+    ck_assert_int_eq(jint(json_object_get(req, "Get"), "OK"), 3);
+    ck_assert_int_eq(json_object_size(json_object_get(req, "Get")), 1);
+    ck_assert_int_eq(jint(json_object_get(req, "Set"), "RESOURCE_EXHAUSTED"),
+                     1);
+    ck_assert_int_eq(jint(json_object_get(req, "Set"), "OK"), 0);
+    ck_assert_int_eq(json_object_size(json_object_get(req, "Set")), 2);
+    ck_assert_int_eq(jint(json_object_get(req, "Health/Check"), "OK"), 0);
+    ck_assert_int_eq(json_object_size(json_object_get(req, "unknown")), 1);
+    json_decref(j);
+}
+END_TEST
+
 START_TEST(test_json_health_follows_phase)
 {
     static const struct {
@@ -386,7 +404,7 @@ START_TEST(test_json_root_and_error)
     ck_assert_str_eq(json_string_value(json_object_get(j, "version")),
                      PACKAGE_VERSION);
     ck_assert_int_eq(jint(j, "grpc_port"), 50051);
-    ck_assert_int_eq(json_array_size(json_object_get(j, "endpoints")), 6);
+    ck_assert_int_eq(json_array_size(json_object_get(j, "endpoints")), 7);
     json_decref(j);
     j = parse(http_json_error(404, "not found"));
     ck_assert_str_eq(json_string_value(json_object_get(j, "error")),
@@ -419,6 +437,7 @@ metrics_suite(void)
     suite_add_tcase(s, tm);
     tcase_add_checked_fixture(tj, setup, teardown);
     tcase_add_test(tj, test_json_stats_totals_equal_sum_of_shards);
+    tcase_add_test(tj, test_json_stats_requests_by_method_and_code);
     tcase_add_test(tj, test_json_health_follows_phase);
     tcase_add_test(tj, test_json_root_and_error);
     suite_add_tcase(s, tj);

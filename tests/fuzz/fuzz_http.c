@@ -9,8 +9,9 @@
  * NUL byte ends a field, as in the strings libmicrohttpd hands over.
  *
  * Every answer is checked: a known status, a body of body_len bytes
- * without a NUL (JSON that jansson parses, unless it is /metrics), Allow
- * exactly on 405, a valid x-request-id that echoes a valid one sent.
+ * without a NUL (JSON that jansson parses, unless it is /metrics or the
+ * status page), the status page only with its Content-Security-Policy,
+ * Allow exactly on 405, a valid x-request-id that echoes a valid one sent.
  *
  * scripts/fuzz.sh builds it and runs it on tests/fuzz/corpus/fuzz_http/
  * (docs/fuzzing.md).
@@ -58,7 +59,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
         char key[16] = "key-0";
 
         key[4] = (char)('0' + i);
-        store_set(st, key, strlen(key), "value", 5, 0);
+        store_set(st, NULL, 0, key, strlen(key), "value", 5, 0);
     }
     fuzz_deps = (struct http_deps){.cfg = &fuzz_cfg,
                                    .store = st,
@@ -132,6 +133,11 @@ fuzz_check(const struct http_request *req, const struct http_response *r)
     if (sent != NULL && reqid_valid(sent, sent_len))
         FUZZ_CHECK(id_len == sent_len &&
                    memcmp(sent, r->request_id, id_len) == 0);
+    /* the status page, and only it, goes with its Content-Security-Policy */
+    FUZZ_CHECK((strcmp(r->type, "text/html; charset=utf-8") == 0) ==
+               (r->csp != NULL));
+    if (r->csp != NULL)
+        FUZZ_CHECK(r->status == 200);
     if (strcmp(r->type, "application/json") == 0) {
         json_t *doc = json_loadb(r->body, r->body_len, 0, NULL);
 

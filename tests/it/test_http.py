@@ -26,7 +26,8 @@ SHARD_FIELDS = ["shard", "size", "memory_usage_bytes", "hits", "misses",
 STORE_ONLY_FIELDS = ["touch_hits", "touch_misses", "flushed"]
 HEALTH_FIELDS = ["status", "uptime_seconds", "cache_size", "cache_hits",
                  "cache_misses", "active_requests", "timestamp"]
-ENDPOINTS = ["/", "/health", "/ready", "/live", "/stats", "/metrics"]
+ENDPOINTS = ["/", "/health", "/ready", "/live", "/stats", "/metrics",
+             "/status"]
 SHARDS = 4
 MAX_VALUE = 1000
 
@@ -131,8 +132,9 @@ def test_live_shape(server):
 def test_stats_shape(server):
     status, doc = get_json(server.http_port, "/stats")
     assert status == 200
-    assert sorted(doc) == ["active_requests", "shards", "snapshot",
-                           "timestamp", "totals", "uptime_seconds"]
+    assert sorted(doc) == ["active_requests", "requests", "shards",
+                           "snapshot", "timestamp", "totals",
+                           "uptime_seconds"]
     assert doc["snapshot"]["enabled"] is False
     assert doc["snapshot"]["saves"] == 0
     proto_fields = [f.name for f in
