@@ -3,8 +3,7 @@ alerts"): the alert rules pass `promtool check rules` and their unit tests
 (`promtool test rules`), every alert is exercised there, and every series a
 Grafana panel, a dashboard variable or an alert names is one tiny-cached
 exports (scraped after calls of every kind, so the per-method series
-exist), save `up` (Prometheus's own) and the snapshot series, which arrive
-with snapshots."""
+exist), save `up` (Prometheus's own)."""
 
 import json
 import os
@@ -20,10 +19,8 @@ import yaml
 import harness
 
 TIMEOUT_S = 30
-# Named on purpose although no node exports them: Prometheus makes `up`
-# itself; the snapshot series come with snapshots, and the alert on them
-# stays silent until then.
-NOT_EXPORTED = {"up", "tiny_cache_snapshot_failures_total"}
+# Named on purpose although no node exports it: Prometheus makes `up`.
+NOT_EXPORTED = {"up"}
 PROMQL_WORDS = {"by", "without", "on", "ignoring", "group_left",
                 "group_right", "and", "or", "unless", "bool", "offset",
                 "inf", "nan"}
@@ -208,12 +205,11 @@ def test_alert_series_are_exported(exported):
             named.setdefault(n, r["alert"])
     assert {"tiny_cache_capacity_memory_saturation_ratio",
             "tiny_cache_grpc_requests_total", "up",
-            "tiny_cache_snapshot_failures_total"} <= set(named)
+            "tiny_cache_snapshot_save_failures_total"} <= set(named)
     missing = {n: where for n, where in named.items()
                if n not in exported and n not in NOT_EXPORTED}
     assert missing == {}
 
 
 def test_not_exported_series_really_are_not(exported):
-    # once snapshots export their series, this list must shrink
     assert NOT_EXPORTED.isdisjoint(exported)

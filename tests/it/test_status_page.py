@@ -310,7 +310,7 @@ def test_page_shows_hit_rate_evictions_expiries(rendered):
 
 def test_page_shows_snapshots_off(rendered):
     doc, page, _ = rendered
-    assert "snapshot" not in doc
+    assert doc["snapshot"]["enabled"] is False  # no CACHE_SNAPSHOT_PATH
     assert text(page, "snapshot") == "off"
 
 
