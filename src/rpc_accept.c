@@ -7,13 +7,13 @@
  * its socket again, and the port stays open with nobody accepting, while
  * everything else looks healthy. This file defines accept4() for the
  * process; libgrpc imports it from the C library by name, and a definition
- * in the executable comes first, so gRPC's calls arrive here and are passed
- * on to the C library's. When that fails with EMFILE or ENFILE on the gRPC
- * port, the oldest waiting connection is shed the way memcached and nginx
- * do it: close a descriptor kept in reserve for the purpose, accept the
- * connection and close it at once, reopen the reserve. The call then
- * reports EINTR, so that gRPC's loop calls again and sheds the next one,
- * until the backlog is empty (EAGAIN) and gRPC waits for the socket to
+ * in the executable comes first, so gRPC's calls arrive here and make the
+ * system call (itself, for the reason rpc_guard.c gives). When that fails with
+ * EMFILE or ENFILE on the gRPC port, the oldest waiting connection is shed the
+ * way memcached and nginx do it: close a descriptor kept in reserve for the
+ * purpose, accept the connection and close it at once, reopen the reserve. The
+ * call then reports EINTR, so that gRPC's loop calls again and sheds the next
+ * one, until the backlog is empty (EAGAIN) and gRPC waits for the socket to
  * become readable again, as usual. Connections are taken again as soon as
  * descriptors are free. Other sockets (the HTTP endpoint's) get the error
  * as it is. A connection taken on the gRPC port is handed to the frame
@@ -26,13 +26,13 @@
  * State: rpc_accept_mu guards the reserve descriptor; the port and the time
  * of the last log line are atomics.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -41,29 +41,15 @@
 #include "rpc_accept.h"
 #include "rpc_guard.h"
 
-typedef int (*rpc_accept4_fn)(int, struct sockaddr *, socklen_t *, int);
-
 static pthread_mutex_t rpc_accept_mu = PTHREAD_MUTEX_INITIALIZER;
 static int rpc_accept_reserve = -1; /* guarded by rpc_accept_mu */
 static _Atomic int rpc_accept_port; /* 0: not watching */
 static _Atomic int64_t rpc_accept_last_log_s;
 
-/* The C library's accept4 (or the sanitizer's in front of it). */
 static int
 rpc_accept_real(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
-    static _Atomic(rpc_accept4_fn) real;
-    rpc_accept4_fn f = atomic_load_explicit(&real, memory_order_acquire);
-
-    if (!f) {
-        f = (rpc_accept4_fn)dlsym(RTLD_NEXT, "accept4");
-        if (!f) {
-            errno = ENOSYS;
-            return -1;
-        }
-        atomic_store_explicit(&real, f, memory_order_release);
-    }
-    return f(fd, addr, len, flags);
+    return (int)syscall(SYS_accept4, fd, addr, len, flags);
 }
 
 /* True when fd is a socket bound to the watched gRPC port. */

@@ -15,13 +15,18 @@
  *
  * Other descriptors cost one array load per recvmsg or close.
  *
+ * Both make the system call themselves rather than call the C library's
+ * (or a sanitizer's wrapper of it): a wrapper called from here, not from
+ * libgrpc, would take the memory and descriptors gRPC hands between its
+ * threads, by synchronization ThreadSanitizer cannot see in the
+ * uninstrumented library, for ours, and report each hand-over as a race.
+ *
  * Ownership: a connection's state is created by the thread that accepts it
  * (published with release order), then used only by the one thread reading
  * that descriptor at a time (gRPC never reads one socket from two threads
  * at once) and freed by the thread that closes it, after its last read.
  */
 #include <arpa/inet.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
@@ -68,26 +73,9 @@ rpc_guard_give(struct rpc_guard_conn *c)
     atomic_store_explicit(&c->reading, false, memory_order_release);
 }
 
-typedef ssize_t (*rpc_recvmsg_fn)(int, struct msghdr *, int);
-typedef int (*rpc_close_fn)(int);
-
 static _Atomic(struct rpc_guard_conn *) rpc_guard_conns[RPC_GUARD_MAX_FDS];
 static _Atomic int rpc_guard_nfds; /* descriptors watched; 0: none */
 static _Atomic int64_t rpc_guard_last_log_s;
-
-/* The next definition of name after ours (the C library's, or a
- * sanitizer's in front of it), looked up once. */
-static void *
-rpc_guard_next(_Atomic(void *) *cache, const char *name)
-{
-    void *f = atomic_load_explicit(cache, memory_order_acquire);
-
-    if (!f) {
-        f = dlsym(RTLD_NEXT, name);
-        atomic_store_explicit(cache, f, memory_order_release);
-    }
-    return f;
-}
 
 static struct rpc_guard_conn *
 rpc_guard_get(int fd)
@@ -182,25 +170,15 @@ rpc_guard_scan(struct rpc_guard_conn *c, const struct msghdr *msg, size_t n)
 ssize_t
 recvmsg(int fd, struct msghdr *msg, int flags)
 {
-    static _Atomic(void *) next;
-    rpc_recvmsg_fn real = (rpc_recvmsg_fn)rpc_guard_next(&next, "recvmsg");
-    struct rpc_guard_conn *c;
+    struct rpc_guard_conn *c = rpc_guard_get(fd);
     bool refused;
     ssize_t n;
 
-    if (!real) {
-        errno = ENOSYS;
-        return -1;
-    }
-    if (!(c = rpc_guard_get(fd)))
-        return real(fd, msg, flags);
+    if (!c)
+        return syscall(SYS_recvmsg, fd, msg, flags);
     rpc_guard_take(c);
     refused = c->scan.verdict != H2SCAN_OK;
     if (!refused) {
-        /* The system call itself, not a sanitizer's wrapper: a wrapper
-         * called from here, rather than from libgrpc, would take gRPC's
-         * buffers for ours and report their hand-over between gRPC's
-         * threads, which it cannot see, as a race. */
         n = syscall(SYS_recvmsg, fd, msg, flags);
         if (n > 0 && !(flags & (MSG_PEEK | MSG_ERRQUEUE)) &&
             !rpc_guard_scan(c, msg, (size_t)n)) {
@@ -219,18 +197,12 @@ recvmsg(int fd, struct msghdr *msg, int flags)
 int
 close(int fd)
 {
-    static _Atomic(void *) next;
-    rpc_close_fn real = (rpc_close_fn)rpc_guard_next(&next, "close");
     int n = atomic_load_explicit(&rpc_guard_nfds, memory_order_acquire);
 
     if (fd >= 0 && fd < n)
         rpc_guard_free(atomic_exchange_explicit(&rpc_guard_conns[fd], NULL,
                                                 memory_order_acq_rel));
-    if (!real) {
-        errno = ENOSYS;
-        return -1;
-    }
-    return real(fd);
+    return (int)syscall(SYS_close, fd);
 }
 
 void
