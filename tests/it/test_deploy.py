@@ -246,6 +246,9 @@ def test_compose_file_agrees_with_the_daemon():
     assert svc["read_only"] is True
     assert svc["cap_drop"] == ["ALL"]
     assert svc["build"]["dockerfile"] == "deploy/Dockerfile"
+    snap = env["CACHE_SNAPSHOT_PATH"]
+    mounts = {v.split(":")[1] for v in svc["volumes"]}
+    assert os.path.dirname(snap) in mounts, "the snapshot needs a volume"
 
 
 def test_dockerfile_builds_like_ci_and_runs_unprivileged():
