@@ -5,11 +5,13 @@
 #ifndef RPC_GUARD_H
 #define RPC_GUARD_H
 
+#include <stdbool.h>
+
 /* Starts watching connections accepted from now on; max_fds is the
  * open-file limit (descriptors at or above it, or above 2^20, are never
- * watched). With TLS the frames are encrypted and nothing can be watched:
- * call it only for plaintext servers. */
-void rpc_guard_start(int max_fds);
+ * watched). scan: read their frames; with TLS they are encrypted, so the
+ * connections are only kept track of. */
+void rpc_guard_start(int max_fds, bool scan);
 /* Stops watching and frees every connection's state; call after gRPC has
  * closed its connections. */
 void rpc_guard_stop(void);

@@ -7,8 +7,9 @@
  * its socket again, and the port stays open with nobody accepting, while
  * everything else looks healthy. This file defines accept4() for the
  * process; libgrpc imports it from the C library by name, and a definition
- * in the executable comes first, so gRPC's calls arrive here and make the
- * system call (itself, for the reason rpc_guard.c gives). When that fails with
+ * in the executable comes first, so gRPC's calls arrive here. On the gRPC
+ * port the system call is made here, for the reason rpc_guard.c gives;
+ * other sockets go to the C library's accept4. When that fails with
  * EMFILE or ENFILE on the gRPC port, the oldest waiting connection is shed the
  * way memcached and nginx do it: close a descriptor kept in reserve for the
  * purpose, accept the connection and close it at once, reopen the reserve. The
@@ -26,6 +27,7 @@
  * State: rpc_accept_mu guards the reserve descriptor; the port and the time
  * of the last log line are atomics.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -41,15 +43,37 @@
 #include "rpc_accept.h"
 #include "rpc_guard.h"
 
+typedef int (*rpc_accept4_fn)(int, struct sockaddr *, socklen_t *, int);
+
 static pthread_mutex_t rpc_accept_mu = PTHREAD_MUTEX_INITIALIZER;
 static int rpc_accept_reserve = -1; /* guarded by rpc_accept_mu */
 static _Atomic int rpc_accept_port; /* 0: not watching */
 static _Atomic int64_t rpc_accept_last_log_s;
 
+/* The system call, for the gRPC listener. */
 static int
 rpc_accept_real(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
     return (int)syscall(SYS_accept4, fd, addr, len, flags);
+}
+
+/* The next accept4 after ours (the C library's, or a sanitizer's in front
+ * of it), for every other socket. */
+static int
+rpc_accept_next(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+    static _Atomic(rpc_accept4_fn) next;
+    rpc_accept4_fn f = atomic_load_explicit(&next, memory_order_acquire);
+
+    if (!f) {
+        f = (rpc_accept4_fn)dlsym(RTLD_NEXT, "accept4");
+        if (!f) {
+            errno = ENOSYS;
+            return -1;
+        }
+        atomic_store_explicit(&next, f, memory_order_release);
+    }
+    return f(fd, addr, len, flags);
 }
 
 /* True when fd is a socket bound to the watched gRPC port. */
@@ -90,7 +114,7 @@ rpc_accept_shed_one(int fd)
         close(rpc_accept_reserve);
         c = rpc_accept_real(fd, NULL, NULL, SOCK_CLOEXEC);
         if (c >= 0) {
-            close(c);
+            syscall(SYS_close, c); /* never gRPC's: made and gone here */
             shed = true;
         }
         rpc_accept_reserve = rpc_accept_open_reserve();
@@ -118,20 +142,16 @@ rpc_accept_note_shed(void)
 int
 accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
-    int saved, c = rpc_accept_real(fd, addr, len, flags);
+    int c;
 
-    if (c >= 0) {
-        if (rpc_accept_is_grpc(fd))
-            rpc_guard_open(c);
+    if (!rpc_accept_is_grpc(fd))
+        return rpc_accept_next(fd, addr, len, flags);
+    if ((c = rpc_accept_real(fd, addr, len, flags)) >= 0) {
+        rpc_guard_open(c);
         return c;
     }
     if (errno != EMFILE && errno != ENFILE)
         return c;
-    saved = errno;
-    if (!rpc_accept_is_grpc(fd)) {
-        errno = saved;
-        return -1;
-    }
     if (rpc_accept_shed_one(fd)) {
         rpc_accept_note_shed();
         errno = EINTR; /* gRPC calls again: shed or take the next one */

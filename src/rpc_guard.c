@@ -15,11 +15,14 @@
  *
  * Other descriptors cost one array load per recvmsg or close.
  *
- * Both make the system call themselves rather than call the C library's
- * (or a sanitizer's wrapper of it): a wrapper called from here, not from
+ * On gRPC's sockets (TLS ones too, whose frames are not read) both make
+ * the system call themselves rather than call the C library's (or a
+ * sanitizer's wrapper of it): a wrapper called from here, not from
  * libgrpc, would take the memory and descriptors gRPC hands between its
  * threads, by synchronization ThreadSanitizer cannot see in the
  * uninstrumented library, for ours, and report each hand-over as a race.
+ * Every other descriptor goes to the C library's, so that a sanitizer
+ * keeps track of it.
  *
  * Ownership: a connection's state is created by the thread that accepts it
  * (published with release order), then used only by the one thread reading
@@ -27,6 +30,7 @@
  * at once) and freed by the thread that closes it, after its last read.
  */
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
@@ -74,8 +78,27 @@ rpc_guard_give(struct rpc_guard_conn *c)
 }
 
 static _Atomic(struct rpc_guard_conn *) rpc_guard_conns[RPC_GUARD_MAX_FDS];
-static _Atomic int rpc_guard_nfds; /* descriptors watched; 0: none */
+static _Atomic int rpc_guard_nfds;      /* descriptors watched; 0: none */
+static _Atomic bool rpc_guard_scanning; /* frames read (plaintext only) */
 static _Atomic int64_t rpc_guard_last_log_s;
+
+typedef ssize_t (*rpc_recvmsg_fn)(int, struct msghdr *, int);
+typedef int (*rpc_close_fn)(int);
+
+/* The next definition of name after ours (the C library's, or a
+ * sanitizer's in front of it), looked up once: for every descriptor but
+ * gRPC's. */
+static void *
+rpc_guard_next(_Atomic(void *) *cache, const char *name)
+{
+    void *f = atomic_load_explicit(cache, memory_order_acquire);
+
+    if (!f) {
+        f = dlsym(RTLD_NEXT, name);
+        atomic_store_explicit(cache, f, memory_order_release);
+    }
+    return f;
+}
 
 static struct rpc_guard_conn *
 rpc_guard_get(int fd)
@@ -170,17 +193,25 @@ rpc_guard_scan(struct rpc_guard_conn *c, const struct msghdr *msg, size_t n)
 ssize_t
 recvmsg(int fd, struct msghdr *msg, int flags)
 {
+    static _Atomic(void *) next;
     struct rpc_guard_conn *c = rpc_guard_get(fd);
+    rpc_recvmsg_fn f;
     bool refused;
     ssize_t n;
 
-    if (!c)
-        return syscall(SYS_recvmsg, fd, msg, flags);
+    if (!c) {
+        if (!(f = (rpc_recvmsg_fn)rpc_guard_next(&next, "recvmsg"))) {
+            errno = ENOSYS;
+            return -1;
+        }
+        return f(fd, msg, flags);
+    }
     rpc_guard_take(c);
     refused = c->scan.verdict != H2SCAN_OK;
     if (!refused) {
         n = syscall(SYS_recvmsg, fd, msg, flags);
         if (n > 0 && !(flags & (MSG_PEEK | MSG_ERRQUEUE)) &&
+            atomic_load_explicit(&rpc_guard_scanning, memory_order_relaxed) &&
             !rpc_guard_scan(c, msg, (size_t)n)) {
             rpc_guard_refuse(fd, c);
             refused = true;
@@ -197,19 +228,31 @@ recvmsg(int fd, struct msghdr *msg, int flags)
 int
 close(int fd)
 {
+    static _Atomic(void *) next;
     int n = atomic_load_explicit(&rpc_guard_nfds, memory_order_acquire);
+    struct rpc_guard_conn *c = NULL;
+    rpc_close_fn f;
 
     if (fd >= 0 && fd < n)
-        rpc_guard_free(atomic_exchange_explicit(&rpc_guard_conns[fd], NULL,
-                                                memory_order_acq_rel));
-    return (int)syscall(SYS_close, fd);
+        c = atomic_exchange_explicit(&rpc_guard_conns[fd], NULL,
+                                     memory_order_acq_rel);
+    if (c) {
+        rpc_guard_free(c);
+        return (int)syscall(SYS_close, fd);
+    }
+    if (!(f = (rpc_close_fn)rpc_guard_next(&next, "close"))) {
+        errno = ENOSYS;
+        return -1;
+    }
+    return f(fd);
 }
 
 void
-rpc_guard_start(int max_fds)
+rpc_guard_start(int max_fds, bool scan)
 {
     if (max_fds > RPC_GUARD_MAX_FDS)
         max_fds = RPC_GUARD_MAX_FDS;
+    atomic_store_explicit(&rpc_guard_scanning, scan, memory_order_relaxed);
     atomic_store_explicit(&rpc_guard_nfds, max_fds > 0 ? max_fds : 0,
                           memory_order_release);
 }

@@ -501,8 +501,7 @@ rpc_server_start(const struct rpc_server_deps *d, char *err, size_t errlen)
                  strerror(errno));
         goto fail;
     }
-    if (!d->cfg->tls_enabled)
-        rpc_guard_start(rpc_open_file_limit());
+    rpc_guard_start(rpc_open_file_limit(), !d->cfg->tls_enabled);
     grpc_server_start(s->server);
     if (rpc_server_threads(s, err, errlen) != 0)
         goto fail;
