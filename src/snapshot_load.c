@@ -191,12 +191,18 @@ choose(struct store *st, struct snap_rec *recs, uint64_t n,
     }
 }
 
+/* Inserts the records kept, oldest first. Two records of one name (a
+ * file this server did not write) leave the later one: the earlier counts
+ * as dropped, so that entries is what the store holds. */
 static void
 insert(struct store *st, const struct snap_rec *recs, uint64_t n,
        uint64_t wall_now_ms, struct snapshot_load_result *res)
 {
-    uint64_t mono = store_now(st), expire, i;
+    uint64_t mono = store_now(st), expire, i, before, after, bytes;
+    uint64_t inserted = res->entries;
     const struct snap_rec *r;
+
+    store_usage(st, &before, &bytes);
 
     for (i = 0; i < n; i++) {
         r = &recs[i];
@@ -212,6 +218,12 @@ insert(struct store *st, const struct snap_rec *recs, uint64_t n,
             res->entries++;
         else
             res->dropped++;
+    }
+    store_usage(st, &after, &bytes);
+    inserted = res->entries - inserted;
+    if (after - before < inserted) {
+        res->dropped += inserted - (after - before);
+        res->entries -= inserted - (after - before);
     }
 }
 
