@@ -3,8 +3,10 @@
  * completion queue to the reply batch's completion, and the per-worker
  * state the calls share.
  *
- * A call is a tag with two states: REQUESTED (a request posted for one
- * method) and SENDING (the reply batch started). Every buffer a call holds
+ * A call is a tag whose state says which batch it waits for: REQUESTED (a
+ * request posted for one method), RECEIVING (the request message),
+ * STREAMING (a stream's last reply and next request) or SENDING (the
+ * reply and status). Every buffer a call holds
  * (request payload, reply, metadata, status details) belongs to it and is
  * freed in one place when it completes or fails. Finished calls go back to
  * their worker's free list and are reused.
@@ -73,6 +75,7 @@ struct rpc_worker {
     _Atomic int64_t live;               /* calls accepted, not yet released */
     _Atomic int64_t late;               /* of those, accepted while draining */
     _Atomic int64_t late_seen;          /* calls ever accepted while draining */
+    _Atomic int64_t streams; /* of the live calls, streams being served */
 } __attribute__((aligned(TC_CACHELINE)));
 
 /* What a method handler produces for one request. */

@@ -1,16 +1,21 @@
 /*
  * rpc_methods.h: every gRPC method the server knows, in one table.
  *
- * A row is X(NAME, path, label, handler):
+ * A row is X(NAME, path, label, kind, handler):
  *   NAME     the enum rpc_method value is RPC_<NAME>;
  *   path     the method's full gRPC path, the same for server and client;
  *   label    its name in log lines and in the metrics' method label;
- *   handler  the rpc_handler that answers it (rpc_call.h), or NULL for a
- *            method that is not registered: it reaches the server as an
- *            unregistered call and answers UNIMPLEMENTED.
+ *   kind     UNARY (one request, one reply), SERVER_STREAM (one request, a
+ *            stream of replies) or BIDI (a stream of requests, each
+ *            answered by one reply, until the client half-closes);
+ *   handler  the rpc_handler that answers it (rpc_call.h): the request, or
+ *            each request of a stream; NULL for a method that is not
+ *            registered: it reaches the server as an unregistered call and
+ *            answers UNIMPLEMENTED.
  * The last row, UNKNOWN, stands for any other path. Adding a method means
  * adding its row here and writing its handler; the enum, the registration,
- * the dispatch, the logs, the metrics and the client's paths all follow.
+ * the dispatch, the logs, the metrics, the client's paths and the services
+ * that server reflection lists all follow.
  * The handler names are only used where the table is expanded in
  * rpc_call.c, so this header needs no gRPC header.
  */
@@ -18,31 +23,41 @@
 #define RPC_METHODS_H
 
 #define RPC_METHOD_TABLE(X)                                                    \
-    X(GET, "/cache.CacheService/Get", "Get", rpc_cache_get)                    \
-    X(SET, "/cache.CacheService/Set", "Set", rpc_cache_set)                    \
-    X(DELETE, "/cache.CacheService/Delete", "Delete", rpc_cache_delete)        \
-    X(STATS, "/cache.CacheService/Stats", "Stats", rpc_cache_stats)            \
-    X(MULTI_GET, "/cache.CacheService/MultiGet", "MultiGet",                   \
+    X(GET, "/cache.CacheService/Get", "Get", UNARY, rpc_cache_get)             \
+    X(SET, "/cache.CacheService/Set", "Set", UNARY, rpc_cache_set)             \
+    X(DELETE, "/cache.CacheService/Delete", "Delete", UNARY, rpc_cache_delete) \
+    X(STATS, "/cache.CacheService/Stats", "Stats", UNARY, rpc_cache_stats)     \
+    X(MULTI_GET, "/cache.CacheService/MultiGet", "MultiGet", UNARY,            \
       rpc_cache_multi_get)                                                     \
-    X(MULTI_SET, "/cache.CacheService/MultiSet", "MultiSet",                   \
+    X(MULTI_SET, "/cache.CacheService/MultiSet", "MultiSet", UNARY,            \
       rpc_cache_multi_set)                                                     \
-    X(MULTI_DELETE, "/cache.CacheService/MultiDelete", "MultiDelete",          \
+    X(MULTI_DELETE, "/cache.CacheService/MultiDelete", "MultiDelete", UNARY,   \
       rpc_cache_multi_delete)                                                  \
-    X(SET_IF_ABSENT, "/cache.CacheService/SetIfAbsent", "SetIfAbsent",         \
+    X(SET_IF_ABSENT, "/cache.CacheService/SetIfAbsent", "SetIfAbsent", UNARY,  \
       rpc_cache_set_if_absent)                                                 \
     X(COMPARE_AND_SET, "/cache.CacheService/CompareAndSet", "CompareAndSet",   \
-      rpc_cache_compare_and_set)                                               \
-    X(INCREMENT, "/cache.CacheService/Increment", "Increment",                 \
+      UNARY, rpc_cache_compare_and_set)                                        \
+    X(INCREMENT, "/cache.CacheService/Increment", "Increment", UNARY,          \
       rpc_cache_increment)                                                     \
-    X(TOUCH, "/cache.CacheService/Touch", "Touch", rpc_cache_touch)            \
-    X(FLUSH, "/cache.CacheService/Flush", "Flush", rpc_cache_flush)            \
-    X(HEALTH_CHECK, "/grpc.health.v1.Health/Check", "Health/Check",            \
+    X(TOUCH, "/cache.CacheService/Touch", "Touch", UNARY, rpc_cache_touch)     \
+    X(FLUSH, "/cache.CacheService/Flush", "Flush", UNARY, rpc_cache_flush)     \
+    X(HEALTH_CHECK, "/grpc.health.v1.Health/Check", "Health/Check", UNARY,     \
       rpc_health_check)                                                        \
-    X(HEALTH_WATCH, "/grpc.health.v1.Health/Watch", "Health/Watch", NULL)      \
-    X(UNKNOWN, NULL, "unknown", NULL)
+    X(HEALTH_WATCH, "/grpc.health.v1.Health/Watch", "Health/Watch",            \
+      SERVER_STREAM, NULL)                                                     \
+    X(REFLECTION_V1,                                                           \
+      "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",             \
+      "Reflection/v1", BIDI, rpc_reflect_info)                                 \
+    X(REFLECTION_V1ALPHA,                                                      \
+      "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",        \
+      "Reflection/v1alpha", BIDI, rpc_reflect_info)                            \
+    X(UNKNOWN, NULL, "unknown", UNARY, NULL)
+
+/* How a method's messages flow (the kind column). */
+enum rpc_kind { RPC_KIND_UNARY, RPC_KIND_SERVER_STREAM, RPC_KIND_BIDI };
 
 enum rpc_method {
-#define RPC_METHOD_ENUM(name, path, label, handler) RPC_##name,
+#define RPC_METHOD_ENUM(name, path, label, kind, handler) RPC_##name,
     RPC_METHOD_TABLE(RPC_METHOD_ENUM)
 #undef RPC_METHOD_ENUM
         RPC_METHOD_COUNT
@@ -53,7 +68,7 @@ static inline const char *
 rpc_method_label(enum rpc_method m)
 {
     static const char *const labels[RPC_METHOD_COUNT] = {
-#define RPC_METHOD_LABEL(name, path, label, handler) label,
+#define RPC_METHOD_LABEL(name, path, label, kind, handler) label,
         RPC_METHOD_TABLE(RPC_METHOD_LABEL)
 #undef RPC_METHOD_LABEL
     };
@@ -66,7 +81,7 @@ static inline const char *
 rpc_method_path(enum rpc_method m)
 {
     static const char *const paths[RPC_METHOD_COUNT] = {
-#define RPC_METHOD_PATH(name, path, label, handler) path,
+#define RPC_METHOD_PATH(name, path, label, kind, handler) path,
         RPC_METHOD_TABLE(RPC_METHOD_PATH)
 #undef RPC_METHOD_PATH
     };

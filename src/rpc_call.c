@@ -14,7 +14,13 @@
  * checked against the receive limit and handed to the method's handler,
  * and one batch is started with the initial metadata, the reply message,
  * the status and RECV_CLOSE_ON_SERVER. SENDING: when that batch completes
- * the call is counted, logged at DEBUG and released. Unregistered methods,
+ * the call is counted, logged at DEBUG and released. A BIDI method's call
+ * (rpc_methods.h) goes from REQUESTED to STREAMING instead: each batch
+ * sends the reply to the request before (the initial metadata the first
+ * time) and receives the next request, handed to the handler in turn; once
+ * the client half-closes, or a handler fails, the status batch ends it as
+ * SENDING does. Each message is freed before the next batch starts, and
+ * the call is counted once, for the whole stream. Unregistered methods,
  * and calls accepted while the server drains, are answered at once without
  * reading their message. rpc_call_release() is the one place a call's
  * memory is freed.
@@ -41,6 +47,7 @@
 #include "rpc_cache.h"
 #include "rpc_call.h"
 #include "rpc_health.h"
+#include "rpc_reflect.h"
 #include "rpc_server.h"
 #include "status_name.h"
 
@@ -48,7 +55,12 @@
 #define RPC_FREE_MAX    256
 #define RPC_DETAILS_MAX 128
 
-enum rpc_call_state { CALL_REQUESTED, CALL_RECEIVING, CALL_SENDING };
+enum rpc_call_state {
+    CALL_REQUESTED,
+    CALL_RECEIVING,
+    CALL_STREAMING,
+    CALL_SENDING
+};
 
 /* Owned by its worker's thread. Fields below `call` are valid from the
  * request's success until rpc_call_release(). */
@@ -66,10 +78,12 @@ struct rpc_call {
     bool has_flat;
     grpc_byte_buffer *reply;
     grpc_metadata md_out;
+    bool md_sent; /* the initial metadata is on its way */
     grpc_slice status_details;
     grpc_status_code code;
     int cancelled;
     bool late;      /* accepted while the server drains */
+    bool streaming; /* a stream being served (counted in w->streams) */
     bool ns_valid;  /* x-cache-namespace absent or well-formed */
     const char *ns; /* into md_in: the namespace, nslen 0 for none */
     size_t nslen;
@@ -84,9 +98,15 @@ struct rpc_call {
 };
 
 static const rpc_handler rpc_handlers[RPC_METHOD_COUNT] = {
-#define RPC_CALL_HANDLER(name, path, label, handler) handler,
+#define RPC_CALL_HANDLER(name, path, label, kind, handler) handler,
     RPC_METHOD_TABLE(RPC_CALL_HANDLER)
 #undef RPC_CALL_HANDLER
+};
+
+static const enum rpc_kind rpc_kinds[RPC_METHOD_COUNT] = {
+#define RPC_CALL_KIND(name, path, label, kind, handler) RPC_KIND_##kind,
+    RPC_METHOD_TABLE(RPC_CALL_KIND)
+#undef RPC_CALL_KIND
 };
 
 static uint64_t
@@ -118,6 +138,21 @@ rpc_call_untrack(struct rpc_call *c)
         c->tnext->tprev = c->tprev;
 }
 
+/* Frees the request message received and the reply sent, if any. */
+static void
+rpc_call_drop_messages(struct rpc_call *c)
+{
+    if (c->payload)
+        grpc_byte_buffer_destroy(c->payload);
+    if (c->has_flat)
+        grpc_slice_unref(c->flat);
+    if (c->reply)
+        grpc_byte_buffer_destroy(c->reply);
+    c->payload = NULL;
+    c->has_flat = false;
+    c->reply = NULL;
+}
+
 /* Frees everything the call holds and returns it to its worker. */
 static void
 rpc_call_release(struct rpc_call *c)
@@ -127,12 +162,7 @@ rpc_call_release(struct rpc_call *c)
     grpc_metadata_array_destroy(&c->md_in);
     if (!rpc_handlers[c->method]) /* an unregistered call */
         grpc_call_details_destroy(&c->details);
-    if (c->payload)
-        grpc_byte_buffer_destroy(c->payload);
-    if (c->has_flat)
-        grpc_slice_unref(c->flat);
-    if (c->reply)
-        grpc_byte_buffer_destroy(c->reply);
+    rpc_call_drop_messages(c);
     grpc_slice_unref(c->md_out.value);
     grpc_slice_unref(c->status_details);
     if (c->budget_bytes)
@@ -143,6 +173,8 @@ rpc_call_release(struct rpc_call *c)
         rpc_counter_add(&w->live, -1);
         if (c->late)
             rpc_counter_add(&w->late, -1);
+        if (c->streaming)
+            rpc_counter_add(&w->streams, -1);
         reqstats_active(w->stats, -1);
     }
     if (w->nfree >= RPC_FREE_MAX) {
@@ -316,6 +348,22 @@ rpc_call_details(struct rpc_call *c, const struct rpc_reply *rep)
     }
 }
 
+/* Fills op with the initial metadata (x-request-id), unless it is sent
+ * already; returns the number of ops filled. */
+static size_t
+rpc_call_initial_metadata(struct rpc_call *c, grpc_op *op)
+{
+    if (c->md_sent)
+        return 0;
+    c->md_sent = true;
+    c->md_out.key = grpc_slice_from_static_string("x-request-id");
+    c->md_out.value = grpc_slice_from_copied_string(c->reqid);
+    op->op = GRPC_OP_SEND_INITIAL_METADATA;
+    op->data.send_initial_metadata.count = 1;
+    op->data.send_initial_metadata.metadata = &c->md_out;
+    return 1;
+}
+
 /* Builds the reply batch from rep and starts it. */
 static grpc_call_error
 rpc_call_send(struct rpc_call *c, struct rpc_reply *rep)
@@ -326,11 +374,7 @@ rpc_call_send(struct rpc_call *c, struct rpc_reply *rep)
     memset(ops, 0, sizeof ops);
     c->code = rep->code;
     memcpy(c->key_log, rep->key_log, sizeof c->key_log);
-    c->md_out.key = grpc_slice_from_static_string("x-request-id");
-    c->md_out.value = grpc_slice_from_copied_string(c->reqid);
-    ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
-    ops[n].data.send_initial_metadata.count = 1;
-    ops[n++].data.send_initial_metadata.metadata = &c->md_out;
+    n += rpc_call_initial_metadata(c, &ops[n]);
     if (rep->has_body && rep->code == GRPC_STATUS_OK) {
         c->reply = grpc_raw_byte_buffer_create(&rep->body, 1);
         ops[n].op = GRPC_OP_SEND_MESSAGE;
@@ -466,6 +510,69 @@ rpc_call_receive(struct rpc_call *c)
         rpc_call_received(c);
 }
 
+/* Starts a stream's next batch: the initial metadata the first time, the
+ * reply to the request before (rep, when it has a body) and the receipt
+ * of the next request. One batch at a time, so a client that does not
+ * read its replies stops being read: a stream holds one reply at most. */
+static void
+rpc_stream_next(struct rpc_call *c, struct rpc_reply *rep)
+{
+    grpc_op ops[3];
+    size_t n = 0;
+
+    memset(ops, 0, sizeof ops);
+    n += rpc_call_initial_metadata(c, &ops[n]);
+    if (rep && rep->has_body) {
+        memcpy(c->key_log, rep->key_log, sizeof c->key_log);
+        c->reply = grpc_raw_byte_buffer_create(&rep->body, 1);
+        grpc_slice_unref(rep->body);
+        ops[n].op = GRPC_OP_SEND_MESSAGE;
+        ops[n++].data.send_message.send_message = c->reply;
+    }
+    ops[n].op = GRPC_OP_RECV_MESSAGE;
+    ops[n++].data.recv_message.recv_message = &c->payload;
+    c->state = CALL_STREAMING;
+    if (grpc_call_start_batch(c->call, ops, n, c, NULL) != GRPC_CALL_OK) {
+        log_error(c->reqid, "cannot start a stream's batch");
+        c->cancelled = 1;
+        rpc_call_finish(c);
+    }
+}
+
+/* A stream's batch completed: answer the request that came, or end the
+ * stream with OK once the client has half-closed (or the call is gone), or
+ * with the handler's error. */
+static void
+rpc_stream_received(struct rpc_call *c)
+{
+    struct rpc_reply rep;
+
+    memset(&rep, 0, sizeof rep);
+    if (c->reply) {
+        grpc_byte_buffer_destroy(c->reply);
+        c->reply = NULL;
+    }
+    if (c->payload)
+        rpc_call_dispatch(c, &rep);
+    else
+        rep.code = GRPC_STATUS_OK;
+    rpc_call_drop_messages(c);
+    if (rep.code == GRPC_STATUS_OK && rep.has_body)
+        rpc_stream_next(c, &rep);
+    else
+        rpc_call_answer(c, &rep);
+}
+
+/* Serves a stream from its first request on; the drain does not wait for
+ * it (rpc_server.c). */
+static void
+rpc_stream_start(struct rpc_call *c)
+{
+    c->streaming = true;
+    rpc_counter_add(&c->w->streams, 1);
+    rpc_stream_next(c, NULL);
+}
+
 /* A new call: keep the requests posted, take its id, then receive its
  * message, or answer at once (unregistered method, server draining). */
 static void
@@ -489,6 +596,9 @@ rpc_call_accept(struct rpc_call *c)
         rpc_counter_add(&w->late_seen, 1);
         rep.code = GRPC_STATUS_UNAVAILABLE;
         rep.details = "server shutting down";
+    } else if (rpc_kinds[c->method] == RPC_KIND_BIDI) {
+        rpc_stream_start(c);
+        return;
     } else {
         rpc_call_receive(c);
         return;
@@ -505,6 +615,9 @@ rpc_call_on_tag(struct rpc_call *c, bool ok)
         return;
     case CALL_RECEIVING:
         rpc_call_received(c);
+        return;
+    case CALL_STREAMING:
+        rpc_stream_received(c);
         return;
     case CALL_REQUESTED:
         break;

@@ -335,7 +335,8 @@ rpc_past(gpr_timespec end)
 
 /* Step 1: new calls answer UNAVAILABLE while the calls accepted before
  * finish; returns once none is left and calls have stopped coming for
- * RPC_DRAIN_QUIET_MS, or at end. */
+ * RPC_DRAIN_QUIET_MS, or at end. Streams (server reflection) are not
+ * waited for: a client may keep one open for as long as it likes. */
 static void
 rpc_server_finish_calls(struct rpc_server *s, gpr_timespec end)
 {
@@ -349,16 +350,17 @@ rpc_server_finish_calls(struct rpc_server *s, gpr_timespec end)
 
         quiet_ms = now_seen == seen ? quiet_ms + RPC_DRAIN_POLL_MS : 0;
         seen = now_seen;
-        if (RPC_SUM(s, live) == RPC_SUM(s, late) &&
+        if (RPC_SUM(s, live) == RPC_SUM(s, late) + RPC_SUM(s, streams) &&
             quiet_ms >= RPC_DRAIN_QUIET_MS)
             return;
         nanosleep(&poll, NULL);
     }
 }
 
-/* Step 2: gRPC's shutdown; cancels the calls left once none is in flight
- * (closing idle connections) or at end, and waits for the shutdown tag and
- * for every worker to have its requests back and its calls released. */
+/* Step 2: gRPC's shutdown; cancels the calls left once only streams are
+ * in flight (closing idle connections and ending the streams) or at end,
+ * and waits for the shutdown tag and for every worker to have its requests
+ * back and its calls released. */
 static void
 rpc_server_close(struct rpc_server *s, gpr_timespec end)
 {
@@ -373,8 +375,9 @@ rpc_server_close(struct rpc_server *s, gpr_timespec end)
                                          rpc_after_ms(RPC_DRAIN_POLL_MS), NULL);
         if (ev.type == GRPC_OP_COMPLETE)
             break;
-        if (!cancelled && (RPC_SUM(s, live) == 0 || rpc_past(end))) {
-            if (RPC_SUM(s, live) != 0)
+        if (!cancelled &&
+            (RPC_SUM(s, live) == RPC_SUM(s, streams) || rpc_past(end))) {
+            if (RPC_SUM(s, live) != RPC_SUM(s, streams))
                 log_warn(NULL, "grace period over: cancelling calls");
             grpc_server_cancel_all_calls(s->server);
             cancelled = true;

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes the seed corpora of fuzz_rpc and fuzz_config under
+"""Writes the seed corpora of fuzz_rpc, fuzz_reflect and fuzz_config under
 tests/fuzz/corpus/, and fuzz_config's dictionary (its flag and variable
 names read from src/config.c's option table, so they stay in step).
 
@@ -91,6 +91,36 @@ def rpc_seeds():
     }
 
 
+def reflect_seeds():
+    """ServerReflectionRequest bodies: host 1, file_by_filename 3,
+    file_containing_symbol 4, file_containing_extension 5,
+    all_extension_numbers_of_type 6, list_services 7."""
+    return {
+        "list-services": field_bytes(7, b""),
+        "list-services-with-host": field_bytes(1, b"localhost")
+        + field_bytes(7, b"*"),
+        "file-by-filename": field_bytes(3, b"cache.proto"),
+        "file-by-filename-health": field_bytes(
+            3, b"grpc/health/v1/health.proto"),
+        "file-by-filename-missing": field_bytes(3, b"no/such.proto"),
+        "symbol-service": field_bytes(4, b"cache.CacheService"),
+        "symbol-method": field_bytes(4, b"cache.CacheService.Get"),
+        "symbol-enum-value": field_bytes(4, b"cache.MISMATCH"),
+        "symbol-nested-enum": field_bytes(
+            4, b"grpc.health.v1.HealthCheckResponse.ServingStatus"),
+        "symbol-nul-inside": field_bytes(4, b"cache.Cache\0Key"),
+        "extension": field_bytes(5, field_bytes(1, b"cache.CacheKey")
+                                 + field_varint(2, 100)),
+        "extension-numbers": field_bytes(6, b"cache.CacheKey"),
+        "two-requests-last-wins": field_bytes(3, b"cache.proto")
+        + field_bytes(7, b""),
+        "nothing-set": field_bytes(1, b"h"),
+        "empty": b"",
+        "truncated": b"\x22\x10cache",
+        "symbol-as-varint": field_varint(4, 1),
+    }
+
+
 def config_seeds():
     lines = {
         "no-settings": [],
@@ -161,6 +191,7 @@ def write_corpus(name, seeds):
 
 def main():
     write_corpus("fuzz_rpc", rpc_seeds())
+    write_corpus("fuzz_reflect", reflect_seeds())
     write_corpus("fuzz_config", config_seeds())
     with open(os.path.join(HERE, "fuzz_config.dict"), "w") as f:
         f.write("# fuzz_config: flags and variables of src/config.c, values\n")
