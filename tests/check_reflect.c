@@ -134,6 +134,7 @@ START_TEST(test_reflect_every_table_service_is_known)
 
         ck_assert_uint_lt(n, sizeof name);
         memcpy(name, path + 1, n);
+        name[n] = '\0';
         *strrchr(name, '/') = '.';
         s = reflect_find_symbol(&ix, name, n);
         ck_assert_msg(s && s->kind == REFLECT_METHOD, "%s", name);
