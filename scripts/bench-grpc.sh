@@ -1,25 +1,23 @@
 #!/bin/bash
-# bench-grpc.sh: gRPC throughput of tiny-cached against a C++ reference
-# server, driven by h2load with the same pre-encoded requests. Run from the
-# repository root:
+# bench-grpc.sh: gRPC throughput and server CPU per call of tiny-cached
+# against the C++ null server (bench/null-server: gRPC's own C++ server
+# answering Get and Set with no work behind them), driven by h2load with
+# the same pre-encoded requests. Run from the repository root:
 #
-#   [REFERENCE_SRC=DIR] scripts/bench-grpc.sh [BUILD_DIR]   (default: build)
+#   scripts/bench-grpc.sh [BUILD_DIR]   (default: build)
 #
-# REFERENCE_SRC is the folder of the reference server's sources: its
-# Makefile builds OUT/reference-server, a server taking HOST:PORT. Without
-# it the reference is left out.
 # Environment: ROUNDS (5), N (200000 calls per run), WARMUP (5000),
 # RUNS ("16x16 4x64": connections x streams per connection),
-# SERVERS ("ref tc tc1" with REFERENCE_SRC, else "tc tc1": reference,
-# tiny-cached with CACHE_WORKERS unset, tiny-cached with one worker),
-# METHODS ("Get Set").
+# SERVERS ("null tc tc1": the null server, tiny-cached with CACHE_WORKERS
+# unset, tiny-cached with one worker), METHODS ("Get Set").
 #
 # Every run starts a fresh server, warms it up, sets the Get key (100-byte
 # value), then runs h2load. Server CPU per call is the change of utime +
 # stime in /proc/PID/stat over the measured run divided by the calls. Server
-# order rotates every round. Prints one line per run, then medians.
-# Needs: h2load (nghttp2-client), and for the reference server g++,
-# libgrpc++-dev, protobuf-compiler, protobuf-compiler-grpc.
+# order rotates every round. Prints one line per run, then medians with
+# ratios to the null server.
+# Needs: h2load (nghttp2-client), xxd, and for the null server g++,
+# libgrpc++-dev, protobuf-compiler and protobuf-compiler-grpc.
 set -euo pipefail
 
 BUILD=${1:-build}
@@ -27,23 +25,18 @@ ROUNDS=${ROUNDS:-5}
 N=${N:-200000}
 WARMUP=${WARMUP:-5000}
 RUNS=${RUNS:-"16x16 4x64"}
-REFERENCE_SRC=${REFERENCE_SRC:-}
-if [ -n "$REFERENCE_SRC" ]; then
-    SERVERS=${SERVERS:-"ref tc tc1"}
-else
-    SERVERS=${SERVERS:-"tc tc1"}
-fi
+SERVERS=${SERVERS:-"null tc tc1"}
 METHODS=${METHODS:-"Get Set"}
 PORT=${PORT:-50071}
 TC=$BUILD/tiny-cached
-REF=$PWD/.reference/reference-server
+NULL_SERVER=$PWD/.null-server/null-server
 case " $SERVERS " in
-*" ref "*)
-    if [ -z "$REFERENCE_SRC" ]; then
-        echo "bench-grpc.sh: the ref server needs REFERENCE_SRC" >&2
+*" null "*)
+    make -s -C bench/null-server OUT="$PWD/.null-server" >/dev/null || {
+        echo "bench-grpc.sh: cannot build bench/null-server: apt-get install" \
+            "g++ libgrpc++-dev protobuf-compiler protobuf-compiler-grpc" >&2
         exit 1
-    fi
-    make -s -C "$REFERENCE_SRC" OUT="$PWD/.reference" >/dev/null ;;
+    } ;;
 esac
 WORK=$(mktemp -d)
 SERVER_PID=
@@ -79,7 +72,7 @@ wait_port() {
 
 start_server() {
     case $1 in
-    ref) "$REF" "127.0.0.1:$PORT" >"$WORK/server.log" 2>&1 & ;;
+    null) "$NULL_SERVER" "127.0.0.1:$PORT" >"$WORK/server.log" 2>&1 & ;;
     tc) CACHE_HOST=127.0.0.1 CACHE_PORT=$PORT CACHE_HEALTH_PORT=0 \
         "$TC" >"$WORK/server.log" 2>&1 & ;;
     tc1) CACHE_HOST=127.0.0.1 CACHE_PORT=$PORT CACHE_HEALTH_PORT=0 \
@@ -145,7 +138,7 @@ for round in $(seq "$ROUNDS"); do
     done
 done
 
-echo "# medians: server method run req/s mean-latency cpu-us/call (ratios to ref)"
+echo "# medians: server method run req/s mean-latency cpu-us/call (ratios to null)"
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 for run in $RUNS; do
     for method in $METHODS; do
@@ -156,7 +149,7 @@ for run in $RUNS; do
                 "$(sel 5 | tr -d ms | median)ms $(sel 6 | median)"
         done
     done
-done | awk '$1 == "ref" { ref[$2 $3] = $4; refc[$2 $3] = $6 }
+done | awk '$1 == "null" { ref[$2 $3] = $4; refc[$2 $3] = $6 }
     { rows[NR] = $0; k[NR] = $2 $3; r[NR] = $4; c[NR] = $6 }
     END { for (i = 1; i <= NR; i++)
         if (ref[k[i]] > 0 && refc[k[i]] > 0)
