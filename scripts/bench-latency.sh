@@ -1,0 +1,156 @@
+#!/bin/bash
+# bench-latency.sh: tail latency of one-key Gets (100-byte value) on a
+# shared machine: tiny-cached driven by tiny-cache-bench beside Redis
+# driven by redis-benchmark, same machine, same run, client and server on
+# the same cores. Run from the repository root:
+#
+#   scripts/bench-latency.sh [BUILD_DIR]   (default: build)
+#
+# Environment: ROUNDS (3), SECONDS_RUN (5 per tiny-cached run), N_REDIS
+# (200000 Gets per Redis run), SHAPES ("16x1 64x4": connections x calls in
+# flight per connection), CASES (see below), HOG (0; 1 adds a busy loop
+# pinned to CPU 0 for the whole script, the "busy neighbour"), WORKERS_MAX
+# (2).
+#
+# CASES, each "server:workers:bench-threads": "redis" (redis-server, one
+# thread), "tc:W:T" (tiny-cached with CACHE_WORKERS=W, W=default leaves it
+# unset, driven by tiny-cache-bench -t T). Default:
+#   "redis tc:default:1 tc:default:2 tc:1:1 tc:2:1 tc:2:2"
+# Per run: calls/s, p50, p99, p99.9 (tiny-cache-bench's histogram; Redis
+# reports no p99.9) and, for tiny-cached, server CPU per call (utime +
+# stime of the daemon over the run / calls). Cases rotate every round;
+# prints one line per run, then medians.
+# Needs: redis-server and redis-tools (benchmark only).
+set -euo pipefail
+
+BUILD=${1:-build}
+ROUNDS=${ROUNDS:-3}
+SECONDS_RUN=${SECONDS_RUN:-5}
+N_REDIS=${N_REDIS:-200000}
+SHAPES=${SHAPES:-"16x1 64x4"}
+CASES=${CASES:-"redis tc:default:1 tc:default:2 tc:1:1 tc:2:1 tc:2:2"}
+HOG=${HOG:-0}
+PORT=${PORT:-50081}
+RPORT=${RPORT:-6389}
+TC=$BUILD/tiny-cached
+BENCH=$BUILD/tiny-cache-bench
+WORK=$(mktemp -d)
+PID=
+HOG_PID=
+trap 'stop; [ -z "$HOG_PID" ] || kill "$HOG_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
+
+for b in "$TC" "$BENCH"; do
+    [ -x "$b" ] || { echo "bench-latency.sh: $b not built" >&2; exit 1; }
+done
+command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null ||
+    { echo "bench-latency.sh: apt-get install redis-server redis-tools" >&2
+      exit 1; }
+HZ=$(getconf CLK_TCK)
+VALUE=$(head -c 100 /dev/zero | tr '\0' v)
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+wait_port() {
+    for _ in $(seq 200); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.05
+    done
+    echo "bench-latency.sh: nothing listening on $1" >&2
+    exit 1
+}
+
+stop() {
+    if [ -n "$PID" ]; then
+        kill "$PID" 2>/dev/null || true
+        wait "$PID" 2>/dev/null || true
+        PID=
+    fi
+}
+
+# redis CONNECTIONS INFLIGHT: prints calls/s p50 p99 p99.9 (us)
+run_redis() {
+    redis-server --port "$RPORT" --save '' --appendonly no \
+        >"$WORK/redis.log" 2>&1 &
+    PID=$!
+    wait_port "$RPORT"
+    redis-cli -p "$RPORT" set key:__rand_int__ "$VALUE" >/dev/null
+    redis-benchmark -p "$RPORT" -c "$1" -P "$2" -n "$N_REDIS" -t get \
+        --csv 2>/dev/null | awk -F'"' '$2 == "GET" {
+            printf "%.0f %.0f %.0f -\n", $4, $10 * 1000, $14 * 1000 }'
+    stop
+}
+
+# tc WORKERS THREADS CONNECTIONS INFLIGHT: calls/s p50 p99 p99.9 cpu-us
+run_tc() {
+    local t0 t1 json
+    if [ "$1" = default ]; then
+        env CACHE_HOST=127.0.0.1 CACHE_PORT="$PORT" CACHE_HEALTH_PORT=0 \
+            "$TC" >"$WORK/tc.log" 2>&1 &
+    else
+        env CACHE_HOST=127.0.0.1 CACHE_PORT="$PORT" CACHE_HEALTH_PORT=0 \
+            CACHE_WORKERS="$1" "$TC" >"$WORK/tc.log" 2>&1 &
+    fi
+    PID=$!
+    wait_port "$PORT"
+    "$BENCH" -p "$PORT" -c "$3" -m "$4" -t "$2" -d 1 --keyspace 1 --fill \
+        --ratio 1:0:0:0:0 >/dev/null
+    t0=$(cpu_ticks "$PID")
+    json=$("$BENCH" -p "$PORT" -c "$3" -m "$4" -t "$2" -d "$SECONDS_RUN" \
+        --keyspace 1 --ratio 1:0:0:0:0 --json)
+    t1=$(cpu_ticks "$PID")
+    stop
+    /usr/bin/python3 -c '
+import json, sys
+r = json.loads(sys.argv[1])
+bad = sum(v for k, v in r["status_counts"].items() if k != "OK")
+if bad:
+    print("bench-latency.sh: %d failed calls" % bad, file=sys.stderr)
+l = r["latency_us"]
+print("%.0f %.0f %.0f %.0f %.1f" % (r["requests_per_second"], l["p50"],
+      l["p99"], l["p999"],
+      (int(sys.argv[2]) / int(sys.argv[3]) * 1e6) / r["requests"]))
+' "$json" "$((t1 - t0))" "$HZ"
+}
+
+run_case() { # case shape
+    local c=${2%x*} m=${2#*x} w t
+    case $1 in
+    redis) run_redis "$c" "$m" ;;
+    tc:*)
+        IFS=: read -r _ w t <<<"$1"
+        run_tc "$w" "$t" "$c" "$m" ;;
+    esac
+}
+
+if [ "$HOG" = 1 ]; then
+    taskset -c 0 sh -c 'while :; do :; done' &
+    HOG_PID=$!
+fi
+echo "# $(date -u +%FT%TZ) $(nproc) CPUs, rounds=$ROUNDS, hog=$HOG"
+echo "# case shape calls/s p50-us p99-us p99.9-us server-cpu-us/call"
+cases=($CASES)
+for round in $(seq "$ROUNDS"); do
+    k=$(( (round - 1) % ${#cases[@]} ))
+    order=("${cases[@]:k}" "${cases[@]:0:k}")
+    for shape in $SHAPES; do
+        for cs in "${order[@]}"; do
+            echo "$cs $shape $(run_case "$cs" "$shape")" | tee -a "$WORK/results"
+        done
+    done
+done
+
+echo "# medians: case shape calls/s p50-us p99-us p99.9-us server-cpu-us/call"
+median() {
+    sort -n | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : "-") }'
+}
+for shape in $SHAPES; do
+    for cs in $CASES; do
+        row="$cs $shape"
+        for col in 3 4 5 6 7; do
+            row="$row $(awk -v c="$cs" -v s="$shape" -v k="$col" \
+                '$1 == c && $2 == s && $k != "-" { print $k }' \
+                "$WORK/results" | median)"
+        done
+        echo "$row"
+    done
+done
