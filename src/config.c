@@ -30,6 +30,7 @@
 
 #include "config.h"
 #include "config_tls.h"
+#include "cpus.h"
 #include "log.h"
 #include "tc_autoconf.h"
 
@@ -618,15 +619,16 @@ config_check_snapshot(const struct config *cfg, const struct opt_value *vals,
     return false;
 }
 
+/* Workers 0: one per CPU the process can use (cpus.h). */
 static void
 config_resolve_workers(struct config *cfg)
 {
-    long n;
+    unsigned n;
 
     if (cfg->workers != 0)
         return;
-    n = sysconf(_SC_NPROCESSORS_ONLN);
-    cfg->workers = n < 1 ? 1 : n > 256 ? 256 : (uint32_t)n;
+    n = cpus_usable();
+    cfg->workers = n > 256 ? 256 : n;
 }
 
 /* Parses every setting (its default when neither flag nor variable gave

@@ -210,3 +210,19 @@ def test_mtls_requires_a_client_certificate(pki):
         assert e.value.code() == grpc.StatusCode.UNAVAILABLE
         with pytest.raises(grpc.RpcError):
             secure_stats(s.target, pki["server"][0], pki["other"])
+
+
+def workers_logged(server):
+    (line,) = [l for l in server.log_lines() if "gRPC: " in l]
+    return int(re.search(r"gRPC: (\d+) workers", line).group(1))
+
+
+def test_default_workers_follow_the_cpus_the_process_may_use():
+    """CACHE_WORKERS unset sizes the workers by the affinity mask, not by
+    the machine: one CPU given by taskset is one worker."""
+    with harness.Server(wrapper=["taskset", "-c", "0"]) as s:
+        assert workers_logged(s) == 1
+        harness.assert_serving(s)
+    with harness.Server(env={"CACHE_WORKERS": 3},
+                        wrapper=["taskset", "-c", "0"]) as s:
+        assert workers_logged(s) == 3
