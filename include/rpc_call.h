@@ -84,7 +84,10 @@ struct rpc_reply {
     const char *details;   /* static text, or NULL; with INTERNAL only
                               logged, never sent */
     grpc_slice body;       /* the response message when has_body */
+    grpc_slice tail;       /* when has_tail, the rest of the message after
+                              body (a large value handed over, not copied) */
     bool has_body;
+    bool has_tail;
     char key_log[RPC_KEY_LOG_MAX]; /* escaped key at DEBUG, else "" */
 };
 

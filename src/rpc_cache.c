@@ -9,6 +9,7 @@
  * encoded by hand straight into the reply slice; Stats goes through
  * protobuf-c.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "cache_wire.pb-c.h"
@@ -18,9 +19,9 @@
 /* Field 1 varint = 1 (CacheValue.found, CacheResponse.status OK). */
 #define RPC_FIELD1_TRUE_0 0x08
 #define RPC_FIELD1_TRUE_1 0x01
-/* A worker's Get scratch buffer larger than this is freed after use, so one
- * large value does not pin its size in every worker. */
-#define RPC_SCRATCH_KEEP_BYTES (64 * 1024)
+/* A Get value of this size or more is not copied into the reply: the
+ * worker's scratch buffer holding it becomes the reply's tail. */
+#define RPC_HANDOVER_BYTES 4096
 
 /* The gRPC outcome of each store status, in one place. Statuses that are
  * answers (not found, exists, mismatch) are OK on the wire: the reply's
@@ -131,6 +132,25 @@ rpc_cache_item_error(enum store_status st, const char *key, size_t klen)
     }
 }
 
+/* CacheValue{found=true, value} of a large value: the header in body (an
+ * inlined slice, no allocation), the value in tail, which takes val's
+ * memory over; val is left empty. */
+static void
+rpc_hand_over_value(struct buf *val, struct rpc_reply *out)
+{
+    uint8_t head[2 + 1 + RPC_WIRE_VARINT_MAX], *p = head;
+
+    *p++ = RPC_FIELD1_TRUE_0;
+    *p++ = RPC_FIELD1_TRUE_1;
+    p = rpc_wire_put_tag(p, 2, RPC_WIRE_LEN);
+    p = rpc_wire_put_varint(p, val->len);
+    out->body =
+        grpc_slice_from_copied_buffer((const char *)head, (size_t)(p - head));
+    out->tail = grpc_slice_new(val->data, val->len, free);
+    out->has_body = out->has_tail = true;
+    buf_init(val);
+}
+
 /* CacheValue{found=true, value} into a new slice. */
 static grpc_slice
 rpc_encode_value(const struct buf *val)
@@ -168,11 +188,11 @@ rpc_cache_get(struct rpc_worker *w, const struct rpc_request *req,
     st = store_get(w->store, req->ns, req->nslen, (const char *)f.bytes[1],
                    f.len[1], &w->scratch);
     rpc_cache_status(out, st);
-    if (st == STORE_OK) {
+    if (st == STORE_OK && w->scratch.len >= RPC_HANDOVER_BYTES) {
+        rpc_hand_over_value(&w->scratch, out);
+    } else if (st == STORE_OK) {
         out->body = rpc_encode_value(&w->scratch);
         out->has_body = true;
-        if (w->scratch.cap > RPC_SCRATCH_KEEP_BYTES)
-            buf_fini(&w->scratch); /* leaves it empty and usable */
     } else if (st == STORE_NOT_FOUND) {
         out->body = grpc_empty_slice();
         out->has_body = true;

@@ -29,7 +29,8 @@
  * RPC_RECV_MARGIN_BYTES, plus its flattened copy when gRPC hands it over in
  * several slices), the decoded message (about the same again, since
  * protobuf-c copies bytes fields), and the reply (a Get's value plus a few
- * bytes; the worker's scratch buffer holds another copy while it is built).
+ * bytes: a value under 4 KiB is copied from the worker's scratch buffer
+ * into it, a larger one is handed over in that buffer, not copied).
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -348,6 +349,31 @@ rpc_call_details(struct rpc_call *c, const struct rpc_reply *rep)
     }
 }
 
+/* The message of rep: its body, then its tail if any. */
+static size_t
+rpc_reply_bytes(const struct rpc_reply *rep)
+{
+    return GRPC_SLICE_LENGTH(rep->body) +
+           (rep->has_tail ? GRPC_SLICE_LENGTH(rep->tail) : 0);
+}
+
+/* Gives rep's message to a new byte buffer (NULL: none) and drops rep's
+ * references to it. */
+static grpc_byte_buffer *
+rpc_reply_take(struct rpc_reply *rep, bool keep)
+{
+    grpc_slice s[2] = {rep->body, rep->tail};
+    grpc_byte_buffer *bb =
+        keep ? grpc_raw_byte_buffer_create(s, rep->has_tail ? 2 : 1) : NULL;
+
+    if (rep->has_body)
+        grpc_slice_unref(rep->body);
+    if (rep->has_tail)
+        grpc_slice_unref(rep->tail);
+    rep->has_body = rep->has_tail = false;
+    return bb;
+}
+
 /* Fills op with the initial metadata (x-request-id), unless it is sent
  * already; returns the number of ops filled. */
 static size_t
@@ -375,13 +401,12 @@ rpc_call_send(struct rpc_call *c, struct rpc_reply *rep)
     c->code = rep->code;
     memcpy(c->key_log, rep->key_log, sizeof c->key_log);
     n += rpc_call_initial_metadata(c, &ops[n]);
-    if (rep->has_body && rep->code == GRPC_STATUS_OK) {
-        c->reply = grpc_raw_byte_buffer_create(&rep->body, 1);
+    c->reply =
+        rpc_reply_take(rep, rep->has_body && rep->code == GRPC_STATUS_OK);
+    if (c->reply) {
         ops[n].op = GRPC_OP_SEND_MESSAGE;
         ops[n++].data.send_message.send_message = c->reply;
     }
-    if (rep->has_body)
-        grpc_slice_unref(rep->body);
     rpc_call_details(c, rep);
     ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
     ops[n].data.send_status_from_server.status = rep->code;
@@ -462,15 +487,14 @@ rpc_call_replace(struct rpc_call *c, enum rpc_phase phase)
 static void
 rpc_call_budget(struct rpc_call *c, struct rpc_reply *rep)
 {
-    size_t n = GRPC_SLICE_LENGTH(rep->body);
+    size_t n = rpc_reply_bytes(rep);
 
     if (!rep->has_body || rep->code != GRPC_STATUS_OK ||
         n < RPC_BUDGET_TRACK_BYTES)
         return;
     c->peer = grpc_call_get_peer(c->call);
     if (!rpc_budget_take(c->peer, n)) {
-        grpc_slice_unref(rep->body);
-        rep->has_body = false;
+        rpc_reply_take(rep, false);
         rep->code = GRPC_STATUS_RESOURCE_EXHAUSTED;
         rep->details = "too many large replies waiting to be read; retry";
         return;
@@ -524,8 +548,7 @@ rpc_stream_next(struct rpc_call *c, struct rpc_reply *rep)
     n += rpc_call_initial_metadata(c, &ops[n]);
     if (rep && rep->has_body) {
         memcpy(c->key_log, rep->key_log, sizeof c->key_log);
-        c->reply = grpc_raw_byte_buffer_create(&rep->body, 1);
-        grpc_slice_unref(rep->body);
+        c->reply = rpc_reply_take(rep, true);
         ops[n].op = GRPC_OP_SEND_MESSAGE;
         ops[n++].data.send_message.send_message = c->reply;
     }

@@ -27,6 +27,17 @@ invoke(rpc_handler h, const uint8_t *req, size_t n)
     h(&w, &r, &rep);
 }
 
+/* Drops the last reply's slices and zeroes it. */
+static void
+release_reply(void)
+{
+    if (rep.has_body)
+        grpc_slice_unref(rep.body);
+    if (rep.has_tail)
+        grpc_slice_unref(rep.tail);
+    memset(&rep, 0, sizeof rep);
+}
+
 static void
 setup(void)
 {
@@ -47,8 +58,7 @@ setup(void)
 static void
 teardown(void)
 {
-    if (rep.has_body)
-        grpc_slice_unref(rep.body);
+    release_reply();
     store_destroy(w.store);
     buf_fini(&w.scratch);
     buf_fini(&w.out);
@@ -63,9 +73,7 @@ call(rpc_handler h, const ProtobufCMessage *m)
     uint8_t *req = malloc(n + 1);
 
     protobuf_c_message_pack(m, req);
-    if (rep.has_body)
-        grpc_slice_unref(rep.body);
-    memset(&rep, 0, sizeof rep);
+    release_reply();
     invoke(h, req, n);
     free(req);
 }
@@ -92,17 +100,21 @@ do_key(rpc_handler h, const char *key, size_t klen)
     call(h, &m.base);
 }
 
-/* The reply body equals protobuf-c's encoding of m. */
+/* The reply's message (body, then tail if any) equals protobuf-c's
+ * encoding of m. */
 static void
 assert_body_is(const ProtobufCMessage *m)
 {
     size_t n = protobuf_c_message_get_packed_size(m);
     uint8_t *want = malloc(n + 1);
+    size_t hl = GRPC_SLICE_LENGTH(rep.body);
 
     protobuf_c_message_pack(m, want);
     ck_assert(rep.has_body);
-    ck_assert_uint_eq(GRPC_SLICE_LENGTH(rep.body), n);
-    ck_assert_mem_eq(GRPC_SLICE_START_PTR(rep.body), want, n);
+    ck_assert_uint_eq(hl + (rep.has_tail ? GRPC_SLICE_LENGTH(rep.tail) : 0), n);
+    ck_assert_mem_eq(GRPC_SLICE_START_PTR(rep.body), want, hl);
+    if (rep.has_tail)
+        ck_assert_mem_eq(GRPC_SLICE_START_PTR(rep.tail), want + hl, n - hl);
     free(want);
 }
 
@@ -259,17 +271,39 @@ START_TEST(test_rpc_cache_stats_totals_and_limits)
 }
 END_TEST
 
-START_TEST(test_rpc_cache_large_get_releases_scratch)
+/* A large value is handed over in the scratch buffer (the reply's tail),
+ * not copied: body and tail together decode as its CacheValue, and the
+ * worker's scratch is then a fresh one. */
+START_TEST(test_rpc_cache_large_get_hands_the_value_over)
 {
-    char *val = calloc(1, MIB + 1);
+    size_t n = MIB + 1;
+    char *val = malloc(n), *msg;
+    Cache__CacheValue *v;
+    size_t hl, tl;
 
-    do_set("big", 3, val, MIB + 1);
+    for (size_t i = 0; i < n; i++)
+        val[i] = (char)(i * 7);
+    do_set("big", 3, val, n);
     do_key(rpc_cache_get, "big", 3);
-    ck_assert_uint_gt(GRPC_SLICE_LENGTH(rep.body), MIB);
+    ck_assert(rep.has_body && rep.has_tail);
+    hl = GRPC_SLICE_LENGTH(rep.body);
+    tl = GRPC_SLICE_LENGTH(rep.tail);
+    ck_assert_uint_eq(tl, n);
     ck_assert_uint_eq(w.scratch.cap, 0);
+    msg = malloc(hl + tl);
+    memcpy(msg, GRPC_SLICE_START_PTR(rep.body), hl);
+    memcpy(msg + hl, GRPC_SLICE_START_PTR(rep.tail), tl);
+    v = cache__cache_value__unpack(NULL, hl + tl, (uint8_t *)msg);
+    ck_assert_ptr_nonnull(v);
+    ck_assert(v->found);
+    ck_assert_uint_eq(v->value.len, n);
+    ck_assert_mem_eq(v->value.data, val, n);
+    cache__cache_value__free_unpacked(v, NULL);
     do_set("small", 5, "v", 1);
     do_key(rpc_cache_get, "small", 5);
+    ck_assert(!rep.has_tail);
     ck_assert_uint_gt(w.scratch.cap, 0);
+    free(msg);
     free(val);
 }
 END_TEST
@@ -322,7 +356,7 @@ rpc_cache_suite(void)
     tcase_add_test(tc, test_rpc_cache_empty_body_means_empty_key);
     tcase_add_test(tc, test_rpc_cache_every_method_takes_an_empty_body);
     tcase_add_test(tc, test_rpc_cache_stats_totals_and_limits);
-    tcase_add_test(tc, test_rpc_cache_large_get_releases_scratch);
+    tcase_add_test(tc, test_rpc_cache_large_get_hands_the_value_over);
     suite_add_tcase(s, tc);
     return s;
 }

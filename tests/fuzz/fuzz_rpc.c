@@ -140,7 +140,9 @@ fuzz_release(struct rpc_reply *out)
 {
     if (out->has_body)
         grpc_slice_unref(out->body);
-    out->has_body = false;
+    if (out->has_tail)
+        grpc_slice_unref(out->tail);
+    out->has_body = out->has_tail = false;
 }
 
 /* Gets key through the handler; returns the decoded CacheValue (the caller
