@@ -362,6 +362,60 @@ def test_batches_and_flush_without_route_are_refused_and_not_applied(fresh):
     assert get_all(c, kept) == {k: b"kept" for k in kept}
 
 
+def tool(name, *args):
+    """Runs tiny-cache-cli or tiny-cache-bench; returns (status, stdout,
+    stderr)."""
+    p = subprocess.run([os.path.join(harness.builddir(), name)] +
+                       [str(a) for a in args], capture_output=True,
+                       text=True, stdin=subprocess.DEVNULL, timeout=60)
+    return p.returncode, p.stdout, p.stderr
+
+
+def test_cli_route_sends_a_batch_to_one_node(fresh):
+    nodes, router = fresh
+    ks = keys("cli", 20)
+    pairs = [a for k in ks for a in (k, "c")]
+    rc, _, err = tool("tiny-cache-cli", "-p", router.port, "mset", *pairs)
+    assert rc == 3 and ROUTE in err
+    rc, _, err = tool("tiny-cache-cli", "-p", router.port, "--route", "cli",
+                      "mset", *pairs)
+    assert rc == 0, err
+    assert [len(n.holds(ks)) for n in nodes].count(len(ks)) == 1
+    rc, out, err = tool("tiny-cache-cli", "-p", router.port, "mget", *ks,
+                        "--route", "cli")
+    assert rc == 0, err
+    assert out == "".join("%s\tc\n" % k for k in ks)
+
+
+def test_bench_routes_keep_each_batch_on_its_routes_node(fresh):
+    """--routes 12: key i routes as r<i mod 12>; after --fill, every
+    MultiGet through the router hits every key, and the keys of each
+    route sit on one node."""
+    nodes, router = fresh
+    rc, out, err = tool("tiny-cache-bench", "-p", router.port, "--json",
+                        "--fill", "--routes", 12, "--keyspace", 600,
+                        "--key-prefix", "rb:", "--ratio", "0:0:0:1",
+                        "--batch", 10, "-n", 300, "-c", 2, "-m", 4)
+    assert rc == 0, err
+    r = json.loads(out)
+    assert r["hits"] == 3000 and r["misses"] == 0 and r["item_errors"] == 0
+    ks = ["rb:%012d" % i for i in range(600)]
+    where = owners(nodes, ks)
+    for route in range(12):
+        assert len({where[k] for k in ks[route::12]}) == 1, route
+    assert len(set(where.values())) > 1
+
+
+def test_bench_route_sends_every_call_to_one_node(fresh):
+    nodes, router = fresh
+    rc, _, err = tool("tiny-cache-bench", "-p", router.port, "--route",
+                      "one", "--fill", "--ratio", "1:0", "--keyspace", 100,
+                      "--key-prefix", "ro:", "-n", 300)
+    assert rc == 0, err
+    ks = ["ro:%012d" % i for i in range(100)]
+    assert sorted(len(n.holds(ks)) for n in nodes) == [0, 0, 100]
+
+
 def bench_path():
     return os.path.join(harness.builddir(), "tiny-cache-bench")
 
