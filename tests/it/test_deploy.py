@@ -502,6 +502,9 @@ def test_haproxy_checks_ready_faster_than_the_shutdown_delay():
     timeout = int(env["TC_CHECK_TIMEOUT"].rstrip("s"))
     delay = int(container_env()["CACHE_SHUTDOWN_DELAY"])
     assert fall * inter + timeout + 1 <= delay
+    rise = int(re.search(r"^    default-server .* rise (\d+) ", cfg,
+                         re.M).group(1))
+    assert sts()["spec"]["minReadySeconds"] > rise * inter
 
 
 def test_router_listens_where_its_service_and_probes_point():
