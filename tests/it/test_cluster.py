@@ -54,6 +54,26 @@ def free_ports(n):
             s.close()
 
 
+def free_run(n, avoid=()):
+    """The first of n consecutive free ports, none of them in avoid."""
+    for _ in range(100):
+        base = free_ports(1)[0]
+        run = range(base, base + n)
+        if base + n > 65536 or set(run) & set(avoid):
+            continue
+        socks = [socket.socket() for _ in run]
+        try:
+            for s, port in zip(socks, run):
+                s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise AssertionError("no %d consecutive free ports" % n)
+
+
 class Node:
     """One tiny-cached on fixed ports, so that it can be stopped and
     started again where HAProxy expects it; its snapshot in tmp."""
@@ -97,6 +117,34 @@ class Node:
         self.client.Flush(self.client.m.Empty(), timeout=10)
 
 
+def states(stats_port):
+    """{server name: status} of HAProxy's statistics (UP, DOWN...)."""
+    url = "http://127.0.0.1:%d/stats;csv" % stats_port
+    with urllib.request.urlopen(url, timeout=5) as r:
+        text = r.read().decode().lstrip("# ")
+    return {row["svname"]: row["status"].split()[0]
+            for row in csv.DictReader(io.StringIO(text))
+            if row["pxname"] == "nodes" and row["svname"].startswith("node")}
+
+
+def wait_states(stats_port, want, alive):
+    """Waits until every server of want has the status it names; alive()
+    is True while HAProxy runs, else what to fail with."""
+    deadline = time.monotonic() + WAIT_S
+    seen = {}
+    while time.monotonic() < deadline:
+        running = alive()
+        assert running is True, running
+        try:
+            seen = states(stats_port)
+        except OSError:
+            seen = {}
+        if all(seen.get(k) == v for k, v in want.items()):
+            return
+        time.sleep(0.05)
+    raise AssertionError("HAProxy sees %s, not %s" % (seen, want))
+
+
 class Router:
     """HAProxy with deploy/haproxy/haproxy.cfg as shipped."""
 
@@ -122,30 +170,9 @@ class Router:
         self.channel = grpc.insecure_channel("127.0.0.1:%d" % self.port)
         self.client = harness.CacheClient(self.channel)
 
-    def states(self):
-        """{server name: status} of HAProxy's statistics (UP, DOWN...)."""
-        url = "http://127.0.0.1:%d/stats;csv" % self.stats_port
-        with urllib.request.urlopen(url, timeout=5) as r:
-            text = r.read().decode().lstrip("# ")
-        return {row["svname"]: row["status"].split()[0]
-                for row in csv.DictReader(io.StringIO(text))
-                if row["pxname"] == "nodes" and row["svname"].startswith(
-                    "node")}
-
     def wait_states(self, want):
-        """Waits until every server of want has the status it names."""
-        deadline = time.monotonic() + WAIT_S
-        states = {}
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.log_text()
-            try:
-                states = self.states()
-            except OSError:
-                states = {}
-            if all(states.get(k) == v for k, v in want.items()):
-                return
-            time.sleep(0.05)
-        raise AssertionError("HAProxy sees %s, not %s" % (states, want))
+        wait_states(self.stats_port, want,
+                    lambda: self.proc.poll() is None or self.log_text())
 
     def log_text(self):
         self.log.seek(0)
@@ -452,3 +479,46 @@ def test_rolling_restart_under_load_fails_no_call(fresh):
         st = n.client.stats(timeout=10)
         assert st.gets + st.sets > 0, "%s served no call after restart" % (
             n.name)
+
+
+def test_cluster_script_runs_nodes_behind_haproxy(tmp_path):
+    """scripts/cluster.sh -n 2: two nodes and HAProxy with the shipped
+    config cut to two servers; a key set through it is on one node; the
+    script stops everything on SIGINT."""
+    listen, stats = free_ports(2)
+    grpc_base = free_run(2, (listen, stats))
+    http_base = free_run(2, (listen, stats, grpc_base, grpc_base + 1))
+    env = dict(os.environ, TMPDIR=str(tmp_path),
+               TC_LISTEN="127.0.0.1:%d" % listen,
+               TC_STATS="127.0.0.1:%d" % stats,
+               TC_GRPC_BASE=str(grpc_base), TC_HTTP_BASE=str(http_base))
+    script = os.path.join(harness.srcdir(), "scripts", "cluster.sh")
+    p = subprocess.Popen([script, "-n", "2", "-b", harness.builddir()],
+                         env=env, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True, start_new_session=True)
+    try:
+        wait_states(stats, {"node0": "UP", "node1": "UP"},
+                    lambda: p.poll() is None or p.stdout.read())
+        with grpc.insecure_channel("127.0.0.1:%d" % listen) as ch:
+            c = harness.CacheClient(ch)
+            assert c.set("script", b"v", timeout=10).status == c.m.OK
+            assert c.get("script", timeout=10).value == b"v"
+        on = []
+        for port in (grpc_base, grpc_base + 1):
+            with grpc.insecure_channel("127.0.0.1:%d" % port) as ch:
+                on.append(harness.CacheClient(ch).get(
+                    "script", timeout=10).found)
+        assert sorted(on) == [False, True]
+        assert sorted(states(stats)) == ["node0", "node1"]
+        p.send_signal(signal.SIGINT)
+        out, _ = p.communicate(timeout=20)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+    assert "node1" in out and "haproxy" in out
+    assert os.listdir(tmp_path) == [], "cluster.sh left its folder"
+    for port in (listen, grpc_base, grpc_base + 1):
+        with socket.socket() as sock:
+            assert sock.connect_ex(("127.0.0.1", port)) != 0, port
