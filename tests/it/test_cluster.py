@@ -160,7 +160,7 @@ class Router:
             env["TC_NODE%d_HTTP" % n.index] = str(n.http_port)
         cfg = os.path.join(harness.srcdir(), "deploy", "haproxy",
                            "haproxy.cfg")
-        self.log = open(tmp / "haproxy.log", "w+")
+        self.log = open(tmp / "haproxy.log", "w")
         check = subprocess.run([haproxy_path(), "-c", "-q", "-f", cfg],
                                env=env, capture_output=True, text=True)
         assert check.returncode == 0, check.stderr
@@ -175,8 +175,8 @@ class Router:
                     lambda: self.proc.poll() is None or self.log_text())
 
     def log_text(self):
-        self.log.seek(0)
-        return self.log.read()
+        with open(self.log.name) as f:
+            return f.read()
 
     def close(self):
         self.channel.close()
@@ -285,26 +285,28 @@ def test_a_set_larger_than_haproxys_buffer_reaches_the_node_of_its_key(fresh):
     assert get_all(router.client, ks) == large
 
 
-def wait_snapshot(node, entries):
-    """Waits for a periodic save holding exactly entries entries."""
-    harness_log = "snapshot: saved %d entries" % entries
+def wait_snapshot(node, entries, since):
+    """Waits for a periodic save holding exactly entries entries, logged
+    after the first since characters of the node's log."""
+    line = "snapshot: saved %d entries" % entries
     deadline = time.monotonic() + WAIT_S
     while time.monotonic() < deadline:
-        if harness_log in node.server.log_text():
+        if line in node.server.log_text()[since:]:
             return
         time.sleep(0.05)
-    raise AssertionError("no '%s' in %s's log" % (harness_log, node.name))
+    raise AssertionError("no '%s' in %s's log" % (line, node.name))
 
 
 def test_killed_node_moves_only_its_keys_and_takes_them_back(fresh):
     nodes, router = fresh
     ks = keys("kill")
     first = {k: b"first" for k in ks}
+    victim = nodes[1]
+    mark = len(victim.server.log_text())
     set_all(router.client, first)
     where = owners(nodes, ks)
-    victim = nodes[1]
     its = [k for k in ks if where[k] == victim.index]
-    wait_snapshot(victim, len(its))
+    wait_snapshot(victim, len(its), mark)
     assert victim.stop(signal.SIGKILL) == -signal.SIGKILL
     router.wait_states({victim.name: "DOWN"})
 
@@ -449,6 +451,9 @@ def bench_path():
 
 def test_rolling_restart_under_load_fails_no_call(fresh):
     nodes, router = fresh
+    with open(os.path.join(harness.srcdir(), "deploy", "haproxy",
+                           "haproxy.cfg")) as f:
+        assert " fall %d " % CHECK_FALL in f.read()
     assert SHUTDOWN_DELAY_S >= CHECK_FALL * CHECK_INTER_S + \
         CHECK_TIMEOUT_S + 1
     bench = subprocess.Popen(
@@ -493,8 +498,8 @@ def test_cluster_script_runs_nodes_behind_haproxy(tmp_path):
                TC_STATS="127.0.0.1:%d" % stats,
                TC_GRPC_BASE=str(grpc_base), TC_HTTP_BASE=str(http_base))
     script = os.path.join(harness.srcdir(), "scripts", "cluster.sh")
-    p = subprocess.Popen([script, "-n", "2", "-b", harness.builddir()],
-                         env=env, stdin=subprocess.DEVNULL,
+    argv = ["sh", script, "-n", "2", "-b", harness.builddir()]
+    p = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                          text=True, start_new_session=True)
     try:
