@@ -27,6 +27,9 @@ enum bench_pattern { BENCH_SEQ, BENCH_RANDOM, BENCH_ZIPF };
 /* gRPC status codes 0..16, then one slot for anything else. */
 #define BENCH_STATUS_SLOTS 18
 
+/* --routes at most. */
+#define BENCH_MAX_ROUTES 100000
+
 /* Keys are the prefix then the key's index as BENCH_KEY_DIGITS digits
  * (bench_wire.h). */
 #define BENCH_KEYSPACE_MAX 1000000000000ull
@@ -48,7 +51,8 @@ struct bench_opts {
     const char *key_prefix;
     uint64_t seed;
     unsigned batch;          /* keys per MultiGet and MultiSet call */
-    struct client_meta meta; /* the namespace sent, if any */
+    struct client_meta meta; /* the namespace and the route sent, if any */
+    unsigned routes; /* --routes: key i routes as "r<i mod routes>"; 0: off */
 };
 
 /*

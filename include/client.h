@@ -46,8 +46,9 @@ struct client_opts {
 struct client;
 
 #define CLIENT_UNARY_OPS 6
-/* Metadata entries a call sends at most: x-request-id, x-cache-namespace. */
-#define CLIENT_UNARY_MD 2
+/* Metadata entries a call sends at most: x-request-id, x-cache-namespace,
+ * x-cache-route. */
+#define CLIENT_UNARY_MD 3
 
 /*
  * The metadata the tools send with a call; NULL fields are not sent.
@@ -56,6 +57,7 @@ struct client;
 struct client_meta {
     const char *request_id; /* x-request-id */
     const char *ns;         /* x-cache-namespace */
+    const char *route;      /* x-cache-route: the node, behind HAProxy */
 };
 
 /* One unary call's batch: its six operations (send initial metadata, send
@@ -80,6 +82,11 @@ void client_unary_init(struct client_unary *u);
 /* Makes every call of u send meta's entries (copied) instead of none. */
 void client_unary_set_meta(struct client_unary *u,
                            const struct client_meta *meta);
+/*
+ * Makes u's calls send route (referenced) as their x-cache-route, in place
+ * of the one client_unary_set_meta() gave; u must have been given one.
+ */
+void client_unary_set_route(struct client_unary *u, grpc_slice route);
 /* Frees what the last call filled (and send); u is ready for the next. */
 void client_unary_reset(struct client_unary *u);
 /* Frees everything u holds; init it again before any other use. */

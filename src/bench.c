@@ -57,8 +57,9 @@ bench_usage(FILE *f)
                "[--keyspace keys]\n"
                "                        [--pattern seq|random|zipf] "
                "[--key-prefix prefix]\n"
-               "                        [--namespace ns] [--seed n] [--fill] "
-               "[--json]\n"
+               "                        [--namespace ns] [--route key | "
+               "--routes n] [--seed n]\n"
+               "                        [--fill] [--json]\n"
                "                        [--tls [--cacert file] [--cert file "
                "--key file] [--tls-name name]]\n");
 }
@@ -220,6 +221,8 @@ enum {
     BENCH_OPT_VERSION,
     BENCH_OPT_BATCH,
     BENCH_OPT_NAMESPACE,
+    BENCH_OPT_ROUTE,
+    BENCH_OPT_ROUTES,
 };
 
 static const struct option bench_long_opts[] = {
@@ -233,6 +236,8 @@ static const struct option bench_long_opts[] = {
     {"ratio", required_argument, NULL, BENCH_OPT_RATIO},
     {"batch", required_argument, NULL, BENCH_OPT_BATCH},
     {"namespace", required_argument, NULL, BENCH_OPT_NAMESPACE},
+    {"route", required_argument, NULL, BENCH_OPT_ROUTE},
+    {"routes", required_argument, NULL, BENCH_OPT_ROUTES},
     {"value-size", required_argument, NULL, BENCH_OPT_VALUE_SIZE},
     {"keyspace", required_argument, NULL, BENCH_OPT_KEYSPACE},
     {"pattern", required_argument, NULL, BENCH_OPT_PATTERN},
@@ -288,6 +293,9 @@ bench_number_opt(struct bench_cli *cli, int c)
         return bench_parse_u64("--seed", optarg, 0, UINT64_MAX, &o->seed);
     case BENCH_OPT_BATCH:
         return bench_parse_uint("--batch", optarg, BENCH_MAX_BATCH, &o->batch);
+    case BENCH_OPT_ROUTES:
+        return bench_parse_uint("--routes", optarg, BENCH_MAX_ROUTES,
+                                &o->routes);
     default:
         return 1;
     }
@@ -306,6 +314,9 @@ bench_conn_opt(struct bench_opts *o, int c)
         return 0;
     case BENCH_OPT_NAMESPACE:
         o->meta.ns = optarg;
+        return 0;
+    case BENCH_OPT_ROUTE:
+        o->meta.route = optarg;
         return 0;
     case BENCH_OPT_TLS:
         o->conn.tls = true;
@@ -352,7 +363,18 @@ bench_other_opt(struct bench_cli *cli, int c)
     }
 }
 
-/* Check the TLS options together, and that the namespace can be sent. */
+/* Whether v (NULL: unset) can be sent as the metadata of option opt. */
+static bool
+bench_metadata_ok(const char *opt, const char *v)
+{
+    if (v == NULL ||
+        grpc_header_nonbin_value_is_legal(grpc_slice_from_static_string(v)))
+        return true;
+    bench_fail("%s: '%s' is not a valid metadata value", opt, v);
+    return false;
+}
+
+/* Check the TLS options together, and that the metadata can be sent. */
 static int
 bench_check_conn(const struct bench_opts *o)
 {
@@ -364,12 +386,13 @@ bench_check_conn(const struct bench_opts *o)
         bench_fail("--cert and --key go together");
         return -1;
     }
-    if (o->meta.ns != NULL && !grpc_header_nonbin_value_is_legal(
-                                  grpc_slice_from_static_string(o->meta.ns))) {
-        bench_fail("--namespace: '%s' is not a valid metadata value",
-                   o->meta.ns);
+    if (o->meta.route != NULL && o->routes > 0) {
+        bench_fail("--route and --routes exclude each other");
         return -1;
     }
+    if (!bench_metadata_ok("--namespace", o->meta.ns) ||
+        !bench_metadata_ok("--route", o->meta.route))
+        return -1;
     return 0;
 }
 
@@ -587,6 +610,11 @@ bench_text_setup(const struct bench_opts *o, const struct bench_result *f)
            o->connections, o->calls_per_conn, o->threads);
     if (o->meta.ns != NULL)
         printf("namespace    %s\n", o->meta.ns);
+    if (o->meta.route != NULL)
+        printf("route        %s\n", o->meta.route);
+    if (o->routes > 0)
+        printf("routes       r0 to r%u (key i: r<i mod %u>)\n", o->routes - 1,
+               o->routes);
     printf("workload     %u:%u:%u:%u:%u get:set:del:mget:mset, batch %u, %s "
            "over %" PRIu64 " keys, ",
            w[0], w[1], w[2], w[3], w[4], o->batch,

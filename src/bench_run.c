@@ -15,7 +15,10 @@
  * MultiGet is one slice of batch keys; a MultiSet is, for each of its
  * items, a piece of one slice of item headers followed by a prefix of the
  * value slice again (of the range's smallest size). The keys of a batch
- * are picked one after the other by the key pattern. The answer of a batch
+ * are picked one after the other by the key pattern. With --routes, key i
+ * sends x-cache-route "r<i mod routes>" (one slice per route, made once),
+ * and the other keys of a batch are moved to the first key's route, so the
+ * whole batch belongs on the node of its route. The answer of a batch
  * call is scanned, not decoded, for its hits and failed items. A worker
  * takes every completion already queued in one go, records them, then
  * restarts their slots: one clock read per batch of completions serves as
@@ -91,10 +94,10 @@ struct bench_worker {
 };
 
 /*
- * The run. opts, conns, workers and zipf are set up by bench_create() and
- * read-only afterwards; phase is written by the main thread before the
- * workers start; stop is set by the main thread when -d runs out, or by a
- * worker when a call fails with UNAVAILABLE (the server is gone or going:
+ * The run. opts, conns, workers, zipf and routes are set up by
+ * bench_create() and read-only afterwards; phase is written by the main thread
+ * before the workers start; stop is set by the main thread when -d runs out, or
+ * by a worker when a call fails with UNAVAILABLE (the server is gone or going:
  * the phase ends instead of failing every call left); running
  * (guarded by mu, signalled on cv) counts workers still in their phase.
  */
@@ -105,6 +108,7 @@ struct bench {
     struct client **conns;
     struct bench_worker *workers;
     struct bench_zipf zipf;
+    grpc_slice *routes;   /* opts.routes of them: "r0", "r1"... */
     double size_log_lo;   /* log(value_size + 1) */
     double size_log_span; /* log(value_size_max + 2) - size_log_lo */
     enum bench_phase phase;
@@ -294,6 +298,21 @@ bench_encode_one(struct bench_worker *w, enum bench_op op, uint64_t key)
     return bb;
 }
 
+/*
+ * The next key of a batch whose first key is first: with --routes, one of
+ * the same route (the same remainder modulo routes), inside the keyspace.
+ */
+static uint64_t
+bench_pick_batch_key(struct bench_worker *w, uint64_t first)
+{
+    uint64_t n = w->b->opts.routes, k = bench_pick_key(w);
+
+    if (n == 0)
+        return k;
+    k = k - k % n + first % n;
+    return k < w->b->opts.keyspace ? k : k - n;
+}
+
 /* A MultiGet of batch keys, the first one key: one slice. */
 static grpc_byte_buffer *
 bench_encode_mget(struct bench_worker *w, uint64_t key)
@@ -304,11 +323,9 @@ bench_encode_mget(struct bench_worker *w, uint64_t key)
     uint8_t *p = GRPC_SLICE_START_PTR(s);
     grpc_byte_buffer *bb;
 
-    for (unsigned i = 0; i < b->opts.batch; i++) {
-        if (i > 0)
-            key = bench_pick_key(w);
-        p = bench_wire_put_key(p, &b->keys, key);
-    }
+    for (unsigned i = 0; i < b->opts.batch; i++)
+        p = bench_wire_put_key(p, &b->keys,
+                               i == 0 ? key : bench_pick_batch_key(w, key));
     bb = grpc_raw_byte_buffer_create(&s, 1);
     grpc_slice_unref(s);
     return bb;
@@ -330,9 +347,8 @@ bench_encode_mset(struct bench_worker *w, uint64_t key)
     uint8_t *p = GRPC_SLICE_START_PTR(h);
 
     for (unsigned i = 0; i < b->opts.batch; i++) {
-        if (i > 0)
-            key = bench_pick_key(w);
-        p = bench_wire_put_item_header(p, &b->keys, key, vlen);
+        p = bench_wire_put_item_header(
+            p, &b->keys, i == 0 ? key : bench_pick_batch_key(w, key), vlen);
         grpc_slice_buffer_add(sb, grpc_slice_sub(h, i * hlen, (i + 1) * hlen));
         if (vlen > 0)
             grpc_slice_buffer_add(sb, grpc_slice_sub(w->value, 0, vlen));
@@ -357,11 +373,15 @@ static void
 bench_slot_init(struct bench_slot *s, struct bench_worker *w,
                 struct client *conn)
 {
+    struct client_meta meta = w->b->opts.meta;
+
     memset(s, 0, sizeof *s);
     s->w = w;
     s->conn = conn;
     client_unary_init(&s->u);
-    client_unary_set_meta(&s->u, &w->b->opts.meta);
+    if (w->b->opts.routes > 0)
+        meta.route = "r0";
+    client_unary_set_meta(&s->u, &meta);
 }
 
 static void
@@ -386,6 +406,8 @@ bench_slot_start(struct bench_slot *s, enum bench_op op, uint64_t key,
     s->start_ns = now;
     s->u.send = bench_encode(w, op, key);
     s->u.ops[1].data.send_message.send_message = s->u.send;
+    if (w->b->opts.routes > 0)
+        client_unary_set_route(&s->u, w->b->routes[key % w->b->opts.routes]);
     s->call = client_call_create(s->conn, bench_methods[op], w->cq,
                                  gpr_inf_future(GPR_CLOCK_MONOTONIC));
     if (grpc_call_start_batch(s->call, s->u.ops, CLIENT_UNARY_OPS, s, NULL) ==
@@ -716,6 +738,24 @@ bench_worker_setup(struct bench *b, unsigned i)
     return 0;
 }
 
+/* The route slices of --routes. Returns 0 or -1 (out of memory). */
+static int
+bench_routes_init(struct bench *b)
+{
+    char name[16];
+
+    if (b->opts.routes == 0)
+        return 0;
+    b->routes = calloc(b->opts.routes, sizeof *b->routes);
+    if (b->routes == NULL)
+        return -1;
+    for (unsigned i = 0; i < b->opts.routes; i++) {
+        snprintf(name, sizeof name, "r%u", i);
+        b->routes[i] = grpc_slice_from_copied_string(name);
+    }
+    return 0;
+}
+
 /* The lock and the condition (on the monotonic clock) of the phase wait. */
 static void
 bench_sync_init(struct bench *b)
@@ -748,7 +788,7 @@ bench_create(const struct bench_opts *opts, char *err, size_t errlen)
     b->size_log_span = log((double)opts->value_size_max + 2) - b->size_log_lo;
     b->conns = calloc(opts->connections, sizeof *b->conns);
     b->workers = calloc(opts->threads, sizeof *b->workers);
-    if (b->conns == NULL || b->workers == NULL)
+    if (b->conns == NULL || b->workers == NULL || bench_routes_init(b) != 0)
         goto nomem;
     for (unsigned j = 0; j < opts->connections; j++)
         if (bench_connect(b, j, err, errlen) != 0)
@@ -792,6 +832,9 @@ bench_destroy(struct bench *b)
         client_destroy(b->conns[j]);
     for (unsigned i = 0; b->workers != NULL && i < b->opts.threads; i++)
         bench_worker_teardown(&b->workers[i]);
+    for (unsigned i = 0; b->routes != NULL && i < b->opts.routes; i++)
+        grpc_slice_unref(b->routes[i]);
+    free(b->routes);
     free(b->conns);
     free(b->workers);
     pthread_cond_destroy(&b->cv);

@@ -63,8 +63,10 @@ cli_usage(FILE *f)
                "file] [--cert file --key file]\n"
                "                      [--tls-name name]] [--timeout s] "
                "[--request-id id]\n"
-               "                      [--namespace ns] command\n"
-               "commands (--namespace may also follow the command):\n");
+               "                      [--namespace ns] [--route key] "
+               "command\n"
+               "commands (--namespace and --route may also follow the "
+               "command):\n");
     for (size_t i = 0; i < TC_ARRAY_LEN(cli_cmds); i++)
         fprintf(f, "  %s%s%s\n", cli_cmds[i].name,
                 cli_cmds[i].args[0] != '\0' ? " " : "", cli_cmds[i].args);
@@ -137,6 +139,7 @@ enum {
     CLI_OPT_TTL,
     CLI_OPT_JSON,
     CLI_OPT_NAMESPACE,
+    CLI_OPT_ROUTE,
 };
 
 static const struct option cli_global_opts[] = {
@@ -150,6 +153,7 @@ static const struct option cli_global_opts[] = {
     {"timeout", required_argument, NULL, CLI_OPT_TIMEOUT},
     {"request-id", required_argument, NULL, CLI_OPT_REQUEST_ID},
     {"namespace", required_argument, NULL, CLI_OPT_NAMESPACE},
+    {"route", required_argument, NULL, CLI_OPT_ROUTE},
     {"help", no_argument, NULL, CLI_OPT_HELP},
     {"version", no_argument, NULL, CLI_OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -191,6 +195,9 @@ cli_global_opt(struct cli *cli, int c)
         return -1;
     case CLI_OPT_NAMESPACE:
         cli->meta.ns = optarg;
+        return -1;
+    case CLI_OPT_ROUTE:
+        cli->meta.route = optarg;
         return -1;
     case CLI_OPT_HELP:
         cli_usage(stdout);
@@ -238,7 +245,8 @@ cli_check_globals(const struct cli *cli)
         return -1;
     }
     if (!cli_metadata_ok("--request-id", cli->meta.request_id) ||
-        !cli_metadata_ok("--namespace", cli->meta.ns))
+        !cli_metadata_ok("--namespace", cli->meta.ns) ||
+        !cli_metadata_ok("--route", cli->meta.route))
         return -1;
     return 0;
 }
@@ -256,6 +264,7 @@ static const struct option cli_cmd_opts[] = {
     {"ttl", required_argument, NULL, CLI_OPT_TTL},
     {"json", no_argument, NULL, CLI_OPT_JSON},
     {"namespace", required_argument, NULL, CLI_OPT_NAMESPACE},
+    {"route", required_argument, NULL, CLI_OPT_ROUTE},
     {NULL, 0, NULL, 0},
 };
 
@@ -273,6 +282,10 @@ cli_cmd_opt(struct cli *cli, int c, const char *arg)
     }
     if (c == CLI_OPT_NAMESPACE) {
         cli->meta.ns = optarg;
+        return 0;
+    }
+    if (c == CLI_OPT_ROUTE) {
+        cli->meta.route = optarg;
         return 0;
     }
     cli_fail("%s: bad option '%s'", cli->cmd->name, arg);

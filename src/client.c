@@ -356,8 +356,27 @@ client_unary_set_meta(struct client_unary *u, const struct client_meta *meta)
         client_unary_add_md(u, "x-request-id", meta->request_id);
     if (meta != NULL && meta->ns != NULL)
         client_unary_add_md(u, "x-cache-namespace", meta->ns);
+    if (meta != NULL && meta->route != NULL)
+        client_unary_add_md(u, "x-cache-route", meta->route);
     u->ops[0].data.send_initial_metadata.count = u->n_md;
     u->ops[0].data.send_initial_metadata.metadata = u->md;
+}
+
+void
+client_unary_set_route(struct client_unary *u, grpc_slice route)
+{
+    static const char name[] = "x-cache-route";
+
+    for (size_t i = 0; i < u->n_md; i++) {
+        grpc_slice k = u->md[i].key;
+
+        if (GRPC_SLICE_LENGTH(k) == sizeof name - 1 &&
+            memcmp(GRPC_SLICE_START_PTR(k), name, sizeof name - 1) == 0) {
+            grpc_slice_unref(u->md[i].value);
+            u->md[i].value = grpc_slice_ref(route);
+            return;
+        }
+    }
 }
 
 void

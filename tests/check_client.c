@@ -136,7 +136,7 @@ END_TEST
 
 START_TEST(test_client_meta_sends_both_entries)
 {
-    struct client_meta meta = {"rid-1", "tenant"};
+    struct client_meta meta = {"rid-1", "tenant", NULL};
     struct client_unary u;
     const grpc_op *op = &u.ops[0];
 
@@ -158,8 +158,8 @@ END_TEST
 
 START_TEST(test_client_meta_replaced_and_dropped)
 {
-    struct client_meta ns_only = {NULL, "other"};
-    struct client_meta id_only = {"rid-2", NULL};
+    struct client_meta ns_only = {NULL, "other", NULL};
+    struct client_meta id_only = {"rid-2", NULL, NULL};
     struct client_unary u;
     const grpc_op *op = &u.ops[0];
 
@@ -172,6 +172,30 @@ START_TEST(test_client_meta_replaced_and_dropped)
     ck_assert(slice_eq(u.md[0].key, "x-request-id"));
     client_unary_set_meta(&u, NULL);
     ck_assert_uint_eq(op->data.send_initial_metadata.count, 0);
+    client_unary_fini(&u);
+}
+END_TEST
+
+START_TEST(test_client_meta_route_sent_and_replaced)
+{
+    struct client_meta meta = {NULL, "tenant", "user:42"};
+    grpc_slice other = grpc_slice_from_copied_string("r7");
+    struct client_unary u;
+    const grpc_op *op = &u.ops[0];
+
+    client_unary_init(&u);
+    client_unary_set_meta(&u, &meta);
+    ck_assert_uint_eq(op->data.send_initial_metadata.count, 2);
+    ck_assert(slice_eq(u.md[0].key, "x-cache-namespace"));
+    ck_assert(slice_eq(u.md[1].key, "x-cache-route"));
+    ck_assert(slice_eq(u.md[1].value, "user:42"));
+    client_unary_set_route(&u, other);
+    grpc_slice_unref(other);
+    ck_assert_uint_eq(op->data.send_initial_metadata.count, 2);
+    ck_assert(slice_eq(u.md[0].value, "tenant"));
+    ck_assert(slice_eq(u.md[1].value, "r7"));
+    client_unary_reset(&u);
+    ck_assert(slice_eq(u.md[1].value, "r7"));
     client_unary_fini(&u);
 }
 END_TEST
@@ -190,6 +214,7 @@ client_suite(void)
     tcase_add_test(enc, test_client_encode_increment_and_touch);
     tcase_add_test(meta, test_client_meta_sends_both_entries);
     tcase_add_test(meta, test_client_meta_replaced_and_dropped);
+    tcase_add_test(meta, test_client_meta_route_sent_and_replaced);
     suite_add_tcase(s, enc);
     suite_add_tcase(s, meta);
     return s;

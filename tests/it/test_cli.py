@@ -190,9 +190,16 @@ def test_bad_port_is_usage_error(port):
     assert run(None, "-p", port, "stats")[0] == 2
 
 
+def test_route_is_sent_but_a_node_reached_directly_ignores_it(server,
+                                                               client):
+    assert run(server.grpc_port, "--route", "r1", "set", "rk", "v")[0] == 0
+    assert run(server.grpc_port, "get", "rk", "--route", "other")[1] == b"v"
+    assert client.get("rk", timeout=10).value == b"v"
+
+
 def test_help_and_version_exit_0():
     rc, out, _ = run(None, "--help")
-    assert rc == 0 and b"usage: tiny-cache-cli" in out
+    assert rc == 0 and b"usage: tiny-cache-cli" in out and b"--route" in out
     rc, out, _ = run(None, "--version")
     assert rc == 0 and out.startswith(b"tiny-cache-cli ")
 

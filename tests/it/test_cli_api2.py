@@ -286,6 +286,9 @@ def test_batch_over_max_batch_is_refused_whole():
     ["--namespace", "a\nb", "get", "a"],
     ["get", "a", "--namespace", "a\nb"],
     ["flush", "--namespace"],
+    ["--route", "a\nb", "get", "a"],
+    ["mget", "a", "--route", "a\nb"],
+    ["flush", "--route"],
 ])
 def test_usage_errors_exit_2_without_a_call(server, args):
     before = server.client.stats(timeout=10)

@@ -2,7 +2,10 @@
 deploy/compose.yaml, deploy/Dockerfile and the systemd unit use variables
 the daemon knows, with values it accepts, its ports, probe paths that exist
 (checked against a live daemon), memory limits above the cache's limit and
-stop timeouts above the shutdown delay and grace."""
+stop timeouts above the shutdown delay and grace. The cluster manifests
+(deploy/kubernetes/cluster/) run that same container in a StatefulSet,
+and their HAProxy ConfigMap is deploy/haproxy/haproxy.cfg with a ring of
+exactly the StatefulSet's pods."""
 
 import functools
 import glob
@@ -339,3 +342,192 @@ def test_systemd_unit_state_directory_holds_the_snapshot():
     assert u["StateDirectory"] == ["tiny-cached"]
     assert os.path.dirname(env["CACHE_SNAPSHOT_PATH"]) == \
         "/var/lib/" + u["StateDirectory"][0]
+
+
+# --- deploy/kubernetes/cluster: nodes behind HAProxy ------------------------
+
+@functools.lru_cache(maxsize=None)
+def cluster_manifests():
+    docs = []
+    files = sorted(glob.glob(deploy_path("kubernetes", "cluster", "*.yaml")))
+    assert files, "no manifests in deploy/kubernetes/cluster"
+    for path in files:
+        with open(path) as f:
+            docs.extend(d for d in yaml.safe_load_all(f) if d)
+    return docs
+
+
+def cluster_one(kind, name):
+    found = [d for d in cluster_manifests()
+             if d["kind"] == kind and d["metadata"]["name"] == name]
+    assert len(found) == 1, (kind, name, len(found))
+    return found[0]
+
+
+def haproxy_cfg():
+    with open(deploy_path("haproxy", "haproxy.cfg")) as f:
+        return f.read()
+
+
+# "server NAME "${TC_NODEi-...}" id N port "${TC_NODEi_HTTP-...}" ..."
+CFG_SERVER = re.compile(r'^    server (node(\d+)) "\$\{TC_NODE(\d+)-[^"]*\}" '
+                        r'id (\d+) port "\$\{TC_NODE(\d+)_HTTP-[^"]*\}"',
+                        re.M)
+
+
+def sts():
+    return cluster_one("StatefulSet", "tiny-cached")
+
+
+def sts_container():
+    cs = sts()["spec"]["template"]["spec"]["containers"]
+    assert len(cs) == 1
+    return cs[0]
+
+
+def router():
+    return cluster_one("Deployment", "tiny-cache-router")
+
+
+def router_container():
+    cs = router()["spec"]["template"]["spec"]["containers"]
+    assert len(cs) == 1
+    return cs[0]
+
+
+def router_env():
+    return {e["name"]: e.get("value") for e in router_container()["env"]}
+
+
+def test_cluster_manifests_hold_the_expected_kinds():
+    kinds = sorted((d["kind"], d["metadata"]["name"])
+                   for d in cluster_manifests())
+    assert kinds == [("ConfigMap", "tiny-cache-haproxy"),
+                     ("Deployment", "tiny-cache-router"),
+                     ("PodDisruptionBudget", "tiny-cached"),
+                     ("Service", "tiny-cache-router"),
+                     ("Service", "tiny-cached"),
+                     ("StatefulSet", "tiny-cached")]
+
+
+def test_statefulset_runs_the_deployments_container():
+    """Same image, settings, ports, probes, limits and lock-down as the
+    single-node Deployment."""
+    assert sts_container() == container()
+    pod = sts()["spec"]["template"]["spec"]
+    assert pod["terminationGracePeriodSeconds"] == \
+        pod_spec()["terminationGracePeriodSeconds"]
+    for k, v in pod_spec()["securityContext"].items():
+        assert pod["securityContext"][k] == v
+
+
+def test_statefulset_keeps_a_snapshot_volume_per_pod():
+    folder = os.path.dirname(container_env()["CACHE_SNAPSHOT_PATH"])
+    mounts = {m["mountPath"]: m["name"]
+              for m in sts_container()["volumeMounts"]}
+    claims = {c["metadata"]["name"]: c
+              for c in sts()["spec"]["volumeClaimTemplates"]}
+    assert mounts[folder] in claims
+    assert "volumes" not in sts()["spec"]["template"]["spec"]
+    claim = claims[mounts[folder]]["spec"]
+    assert claim["accessModes"] == ["ReadWriteOnce"]
+    cache_mb = int(container_env()["CACHE_MAX_MEMORY_MB"])
+    assert k8s_bytes(claim["resources"]["requests"]["storage"]) >= \
+        2 * cache_mb * MIB
+    pod = sts()["spec"]["template"]["spec"]
+    assert pod["securityContext"]["fsGroup"] == \
+        pod["securityContext"]["runAsGroup"]
+
+
+def test_headless_service_names_every_pod():
+    svc = cluster_one("Service", "tiny-cached")["spec"]
+    assert sts()["spec"]["serviceName"] == "tiny-cached"
+    assert svc["clusterIP"] == "None"
+    assert svc["publishNotReadyAddresses"] is True
+    labels = sts()["spec"]["template"]["metadata"]["labels"]
+    assert svc["selector"].items() <= labels.items()
+    assert sts()["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    ports = {p["name"]: p["containerPort"] for p in sts_container()["ports"]}
+    assert {p["targetPort"]: p["port"] for p in svc["ports"]} == ports
+    pdb = cluster_one("PodDisruptionBudget", "tiny-cached")["spec"]
+    assert pdb["selector"]["matchLabels"].items() <= labels.items()
+    assert pdb["maxUnavailable"] == 1 < sts()["spec"]["replicas"]
+
+
+def test_configmap_holds_the_shipped_haproxy_cfg():
+    cm = cluster_one("ConfigMap", "tiny-cache-haproxy")
+    assert cm["data"]["haproxy.cfg"] == haproxy_cfg()
+    mounts = {m["name"]: m["mountPath"]
+              for m in router_container()["volumeMounts"]}
+    volumes = {v["name"]: v for v in router()["spec"]["template"]["spec"][
+        "volumes"]}
+    (name,) = [n for n, v in volumes.items()
+               if v.get("configMap", {}).get("name") == "tiny-cache-haproxy"]
+    # The official haproxy image reads /usr/local/etc/haproxy/haproxy.cfg.
+    assert mounts[name] == "/usr/local/etc/haproxy"
+
+
+def test_the_ring_names_every_statefulset_pod_once():
+    servers = CFG_SERVER.findall(haproxy_cfg())
+    n = sts()["spec"]["replicas"]
+    assert len(servers) == n, servers
+    assert [int(s[3]) for s in servers] == list(range(1, n + 1))
+    env = router_env()
+    ns_var = [e for e in router_container()["env"]
+              if e["name"] == "POD_NAMESPACE"]
+    assert ns_var[0]["valueFrom"]["fieldRef"]["fieldPath"] == \
+        "metadata.namespace"
+    names = [e["name"] for e in router_container()["env"]]
+    ports = {p["name"]: p["containerPort"] for p in sts_container()["ports"]}
+    for name, i, var, _, http_var in servers:
+        assert name == "node" + i and var == i and http_var == i
+        assert env["TC_NODE" + i] == (
+            "tiny-cached-%s.tiny-cached.$(POD_NAMESPACE).svc.cluster.local"
+            ":%d" % (i, ports["grpc"]))
+        assert names.index("POD_NAMESPACE") < names.index("TC_NODE" + i)
+        assert env["TC_NODE%s_HTTP" % i] == str(ports["http"])
+    for var in env:
+        if var.startswith("TC_"):
+            assert '"${%s-' % var in haproxy_cfg(), var
+
+
+def test_haproxy_checks_ready_faster_than_the_shutdown_delay():
+    cfg = haproxy_cfg()
+    assert re.search(r"^    http-check send meth GET uri /ready$", cfg, re.M)
+    assert sts_container()["readinessProbe"]["httpGet"]["path"] == "/ready"
+    fall = int(re.search(r"^    default-server .* fall (\d+) ", cfg,
+                         re.M).group(1))
+    env = router_env()
+    inter = int(env["TC_CHECK_INTER"].rstrip("s"))
+    timeout = int(env["TC_CHECK_TIMEOUT"].rstrip("s"))
+    delay = int(container_env()["CACHE_SHUTDOWN_DELAY"])
+    assert fall * inter + timeout + 1 <= delay
+    rise = int(re.search(r"^    default-server .* rise (\d+) ", cfg,
+                         re.M).group(1))
+    assert sts()["spec"]["minReadySeconds"] > rise * inter
+
+
+def test_router_listens_where_its_service_and_probes_point():
+    env = router_env()
+    ports = {p["name"]: p["containerPort"]
+             for p in router_container()["ports"]}
+    assert int(env["TC_LISTEN"].rsplit(":", 1)[1]) == ports["grpc"]
+    assert int(env["TC_STATS"].rsplit(":", 1)[1]) == ports["stats"]
+    svc = cluster_one("Service", "tiny-cache-router")["spec"]
+    labels = router()["spec"]["template"]["metadata"]["labels"]
+    assert svc["selector"].items() <= labels.items()
+    assert {p["targetPort"] for p in svc["ports"]} == {"grpc"}
+    c = router_container()
+    assert c["livenessProbe"]["httpGet"]["port"] == "stats"
+    assert re.search(r"^    stats uri %s$" % re.escape(
+        c["livenessProbe"]["httpGet"]["path"]), haproxy_cfg(), re.M)
+    assert c["readinessProbe"]["tcpSocket"]["port"] == "grpc"
+    sc = c["securityContext"]
+    assert sc["readOnlyRootFilesystem"] is True
+    assert sc["allowPrivilegeEscalation"] is False
+    assert sc["capabilities"]["drop"] == ["ALL"]
+    assert router()["spec"]["template"]["spec"]["securityContext"][
+        "runAsNonRoot"] is True
+    res = c["resources"]
+    assert k8s_bytes(res["requests"]["memory"]) <= \
+        k8s_bytes(res["limits"]["memory"])
