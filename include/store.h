@@ -237,6 +237,11 @@ int store_scan_slice(struct store *st, struct store_scan *sc,
                      int (*visit)(void *arg, const struct store_item *it),
                      void *arg);
 
+/* Sizes the hash tables of an empty store for n entries about to be
+ * loaded (store_load_entry), so that the load starts no resize; a shard
+ * that already holds entries is left as it is. Changes nothing else. */
+void store_load_reserve(struct store *st, uint64_t n);
+
 /* Inserts an entry as it comes back from a snapshot: the store's most
  * recently used from now on (load entries oldest first to keep their
  * order), expiring at expire_ms on the store's clock (0: never). Never

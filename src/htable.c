@@ -163,6 +163,24 @@ htable_rehash(struct htable *t, size_t n)
     }
 }
 
+void
+htable_reserve(struct htable *t, size_t n)
+{
+    size_t buckets = t->mask[0] + 1;
+    uintptr_t *tab;
+
+    if (t->count != 0 || t->tab[1] != NULL)
+        return;
+    while (buckets < n && buckets <= SIZE_MAX / 2 / sizeof *tab)
+        buckets *= 2;
+    if (buckets == t->mask[0] + 1 ||
+        (tab = calloc(buckets, sizeof *tab)) == NULL)
+        return;
+    free(t->tab[0]);
+    t->tab[0] = tab;
+    t->mask[0] = buckets - 1;
+}
+
 static void
 maybe_grow(struct htable *t)
 {
