@@ -322,16 +322,6 @@ choose(struct store *st, struct snap_rec *recs, uint64_t n,
     return items;
 }
 
-static void
-prefetch_rec(const struct snap_rec *r)
-{
-    size_t n = (size_t)r->nslen + r->klen + r->vlen;
-
-    __builtin_prefetch(r->ns);
-    if (n > 64)
-        __builtin_prefetch(r->ns + 64);
-}
-
 /* Inserts the records kept, oldest first. Two records of one name (a
  * file this server did not write) leave the later one: the earlier counts
  * as dropped, so that entries is what the store holds. */
@@ -346,8 +336,12 @@ insert(struct store *st, const struct snap_rec *recs, uint64_t n,
     store_usage(st, &before, &bytes);
     for (i = 0; i < n; i++) {
         r = &recs[i];
-        if (i + SNAP_PREFETCH < n)
-            prefetch_rec(&recs[i + SNAP_PREFETCH]);
+        /* in the loop itself: GCC drops a call to a function that only
+         * prefetches, taking it for one without effects */
+        if (i + SNAP_PREFETCH < n) {
+            __builtin_prefetch(recs[i + SNAP_PREFETCH].ns);
+            __builtin_prefetch(recs[i + SNAP_PREFETCH].ns + 64);
+        }
         if (!r->keep)
             continue;
         expire = r->expire_wall_ms != 0
