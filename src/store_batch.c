@@ -46,11 +46,12 @@ get_chain_locked(struct store *st, struct shard *sh, const char *ns,
         if (entry_flags(e) & ENTRY_SHARED) {
             entry_get_ref(e);
             k[i].ref = e;
-        } else if (out->cap - out->len < e->vlen) {
+        } else if (e->vlen > out->cap - out->len) {
             break;
         } else {
             k[i].off = out->len;
-            memcpy(out->data + out->len, entry_value(e), e->vlen);
+            if (e->vlen > 0)
+                memcpy(out->data + out->len, entry_value(e), e->vlen);
             out->len += e->vlen;
         }
         k[i].status = STORE_OK;
