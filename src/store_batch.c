@@ -44,8 +44,11 @@ get_chain_locked(struct store *st, struct shard *sh, const char *ns,
             continue;
         }
         if (entry_flags(e) & ENTRY_SHARED) {
+            /* meta (the use stamp) changes under the lock: the value's
+             * place in the entry is noted now, in off until the copy */
             entry_get_ref(e);
             k[i].ref = e;
+            k[i].off = (size_t)(entry_value(e) - (const unsigned char *)e);
         } else if (e->vlen > out->cap - out->len) {
             break;
         } else {
@@ -71,15 +74,17 @@ copy_refs(struct store_batch_get *k, uint32_t i, struct buf *out)
 {
     for (; i != BATCH_END; i = k[i].next) {
         struct entry *e = k[i].ref;
+        const unsigned char *val;
 
         if (e == NULL)
             continue;
+        val = (const unsigned char *)e + k[i].off;
         k[i].ref = NULL;
         if (buf_reserve(out, out->len + k[i].vlen) != 0) {
             k[i].status = STORE_NO_MEMORY;
         } else {
             k[i].off = out->len;
-            memcpy(out->data + out->len, entry_value(e), k[i].vlen);
+            memcpy(out->data + out->len, val, k[i].vlen);
             out->len += k[i].vlen;
         }
         entry_unref(e);
