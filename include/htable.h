@@ -52,6 +52,11 @@ void htable_insert(struct htable *t, struct entry *e, uint64_t h);
 /* Removes e, which is in the table. */
 void htable_remove(struct htable *t, struct entry *e, uint64_t h);
 bool htable_rehashing(const struct htable *t);
+/* Gives an empty table that is not resizing enough buckets for n entries
+ * (the power of two at or above n) at once, so that n inserts start no
+ * resize. Does nothing to a table that holds entries or is resizing, nor
+ * when the allocation fails (the table then grows as usual). */
+void htable_reserve(struct htable *t, size_t n);
 /* Moves up to n buckets to the new array; finishes the resize at the end. */
 void htable_rehash(struct htable *t, size_t n);
 

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define RPC_WIRE_VARINT     0
 #define RPC_WIRE_I64        1
@@ -65,16 +66,56 @@ struct rpc_wire_fields {
 bool rpc_wire_read_fields(const uint8_t *p, size_t n, const int types[4],
                           struct rpc_wire_fields *f);
 
+/* The writers below are inline: a batch reply calls them for every item. */
 /* Bytes a varint of v takes. */
-size_t rpc_wire_varint_len(uint64_t v);
+static inline size_t
+rpc_wire_varint_len(uint64_t v)
+{
+    size_t n = 1;
+
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
 /* Bytes a length-delimited field of n bytes takes (fields 1..15). */
-size_t rpc_wire_len_field_len(size_t n);
+static inline size_t
+rpc_wire_len_field_len(size_t n)
+{
+    return 1 + rpc_wire_varint_len(n) + n;
+}
+
 /* Writes a varint at p; returns the end. */
-uint8_t *rpc_wire_put_varint(uint8_t *p, uint64_t v);
+static inline uint8_t *
+rpc_wire_put_varint(uint8_t *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    return p;
+}
+
 /* Writes a tag (fields 1..15) at p; returns the end. */
-uint8_t *rpc_wire_put_tag(uint8_t *p, uint32_t field, uint32_t type);
+static inline uint8_t *
+rpc_wire_put_tag(uint8_t *p, uint32_t field, uint32_t type)
+{
+    *p++ = (uint8_t)(field << 3 | type);
+    return p;
+}
+
 /* Writes field's tag, n, and the n bytes at d (fields 1..15). */
-uint8_t *rpc_wire_put_len_field(uint8_t *p, uint32_t field, const void *d,
-                                size_t n);
+static inline uint8_t *
+rpc_wire_put_len_field(uint8_t *p, uint32_t field, const void *d, size_t n)
+{
+    p = rpc_wire_put_tag(p, field, RPC_WIRE_LEN);
+    p = rpc_wire_put_varint(p, n);
+    if (n > 0)
+        memcpy(p, d, n);
+    return p + n;
+}
 
 #endif

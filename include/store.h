@@ -100,6 +100,27 @@ void store_destroy(struct store *st);
  * shard lock is not held while a large value is copied. */
 enum store_status store_get(struct store *st, const char *ns, size_t nslen,
                             const char *key, size_t klen, struct buf *out);
+/* One key of a store_get_batch: key and klen are the caller's; the rest
+ * is filled in. */
+struct store_batch_get {
+    const char *key;
+    size_t klen;
+    enum store_status status; /* STORE_OK, STORE_NOT_FOUND, STORE_BAD_KEY,
+                                 STORE_BAD_NAMESPACE or STORE_NO_MEMORY */
+    size_t off, vlen; /* STORE_OK: the value is out->data[off .. off+vlen) */
+    uint64_t h;       /* the store's own, during the call */
+    uint32_t next;
+    void *ref;
+};
+/* The n keys of one keyspace looked up as n store_get calls would (each
+ * checked, counted, made most recently used), with one hold of each
+ * shard's lock for all of that shard's keys. The values found are
+ * appended to out (out->len grows; earlier contents are kept), each
+ * key's status, offset and length in its element. Keys of one shard are
+ * made recently used in request order; a later shard's after an earlier
+ * one's. Allocates nothing but out's growth. */
+void store_get_batch(struct store *st, const char *ns, size_t nslen,
+                     struct store_batch_get *keys, size_t n, struct buf *out);
 /* Stores a copy of key and value; ttl_s <= 0 means no expiry. STORE_OK,
  * STORE_TOO_LARGE, STORE_NO_SPACE or STORE_NO_MEMORY; on any status but
  * STORE_OK the previous value of key, if any, is untouched. */
@@ -215,6 +236,11 @@ struct store_scan {
 int store_scan_slice(struct store *st, struct store_scan *sc,
                      int (*visit)(void *arg, const struct store_item *it),
                      void *arg);
+
+/* Sizes the hash tables of an empty store for n entries about to be
+ * loaded (store_load_entry), so that the load starts no resize; a shard
+ * that already holds entries is left as it is. Changes nothing else. */
+void store_load_reserve(struct store *st, uint64_t n);
 
 /* Inserts an entry as it comes back from a snapshot: the store's most
  * recently used from now on (load entries oldest first to keep their

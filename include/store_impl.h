@@ -1,6 +1,7 @@
 /*
  * store_impl.h: what the store's own files share (store.c: limits,
- * eviction, get/set/del; store_cond.c: set-if-absent, compare-and-set,
+ * eviction, get/set/del; store_batch.c: the Get of many keys;
+ * store_cond.c: set-if-absent, compare-and-set,
  * touch; store_incr.c: increment; store_sweep.c: cleanup and flush;
  * store_snap.c: the scan and load a snapshot uses). Not
  * for other modules: they use store.h.
@@ -52,6 +53,8 @@ enum store_status store_ref_init(struct store *st, struct store_ref *r,
                                  size_t klen);
 
 uint64_t store_next_stamp(struct store *st);
+/* The first of n consecutive stamps, taken at once. */
+uint64_t store_next_stamps(struct store *st, uint64_t n);
 /* True when a value of vlen bytes under r's name, with these entry flags,
  * could ever be stored (max_value_bytes, and max_memory_bytes alone). */
 bool store_fits(const struct store *st, const struct store_ref *r, size_t vlen,

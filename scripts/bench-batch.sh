@@ -7,15 +7,20 @@
 #
 # Environment: ROUNDS (3), N (20000 batch calls per run; the single Gets
 # run N * 10 calls), C (16 connections, one call in flight each, as
-# redis-benchmark -c does), KEYS (100), VALUE (100 bytes).
+# redis-benchmark -c does), KEYS (100), VALUE (100 bytes), OLD (another
+# tiny-cached binary, e.g. a build of the previous commit, run beside the
+# first in the same rounds; default none).
 #
 # tiny-cached is driven by h2load with a pre-encoded MultiCacheKeyRequest
 # (and CacheKey for the single Gets), Redis by redis-benchmark with the
 # MGET command; both hold the same keys bench:0 .. bench:99 with 100-byte
 # values, loaded before the timed runs. The order of the servers alternates
 # every round. Prints one line per run and the medians; keys/s is calls/s
-# times the keys per call. Needs h2load (nghttp2-client), redis-server and
-# redis-tools, xxd.
+# times the keys per call. Beside each run: the CPU time the server spent
+# per call (all its threads, from /proc/PID/task/*/schedstat, in
+# microseconds) and the client's (user + system, /usr/bin/time), since
+# client and server share the machine's cores. Needs h2load
+# (nghttp2-client), redis-server and redis-tools, xxd, time.
 set -euo pipefail
 
 BUILD=${1:-build}
@@ -26,8 +31,10 @@ KEYS=${KEYS:-100}
 VALUE=${VALUE:-100}
 TC=$BUILD/tiny-cached
 CLI=$BUILD/tiny-cache-cli
+OLD=${OLD:-}
 PORT=${PORT:-50091}
 RPORT=${RPORT:-50092}
+OPORT=${OPORT:-50095}
 WORK=$(mktemp -d)
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
@@ -59,51 +66,99 @@ wait_port() {
     exit 1
 }
 
-CACHE_HOST=127.0.0.1 CACHE_PORT=$PORT CACHE_HEALTH_PORT=0 \
-    CACHE_HEALTH_HOST=127.0.0.1 "$TC" >"$WORK/tc.log" 2>&1 &
-PIDS+=($!)
+start_tc() { # binary, port, log
+    CACHE_HOST=127.0.0.1 CACHE_PORT=$2 CACHE_HEALTH_PORT=0 \
+        CACHE_HEALTH_HOST=127.0.0.1 "$1" >"$3" 2>&1 &
+    PIDS+=($!)
+}
+start_tc "$TC" "$PORT" "$WORK/tc.log"
+TPID=$!
+if [ -n "$OLD" ]; then
+    start_tc "$OLD" "$OPORT" "$WORK/old.log"
+    OPID=$!
+fi
 redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no \
     >"$WORK/redis.log" 2>&1 &
 PIDS+=($!)
+RDPID=$!
 wait_port "$PORT"
 wait_port "$RPORT"
 args=()
 for k in "${keys[@]}"; do args+=("$k" "$value"); done
 "$CLI" -H 127.0.0.1 -p "$PORT" mset "${args[@]}" >/dev/null
+if [ -n "$OLD" ]; then
+    wait_port "$OPORT"
+    "$CLI" -H 127.0.0.1 -p "$OPORT" mset "${args[@]}" >/dev/null
+fi
 redis-cli -p "$RPORT" MSET "${args[@]}" >/dev/null
 
-h2() { # request file, path, calls -> calls/s
-    h2load -n "$3" -c "$C" -m 1 -d "$1" \
+cpu_us() { # pid -> CPU time of all its threads so far, microseconds
+    cat /proc/"$1"/task/*/schedstat | awk '{s += $1} END {printf "%d", s / 1000}'
+}
+# One timed run: "calls/s server-us/call client-us/call" on stdout.
+measure() { # server pid, calls, command...
+    local pid=$1 n=$2 c0 c1 out
+    shift 2
+    c0=$(cpu_us "$pid")
+    out=$(/usr/bin/time -f 'CLIENTCPU %U %S' "$@" 2>&1)
+    c1=$(cpu_us "$pid")
+    printf '%s\n' "$out" | awk -v n="$n" -v s=$((c1 - c0)) '
+        /^finished in/ {r = $4}
+        /requests per second/ {for (i = 1; i <= NF; i++) if ($i ~ /requests/) r = $(i - 1)}
+        /^CLIENTCPU/ {c = ($2 + $3) * 1e6 / n}
+        END {printf "%s %.1f %.1f\n", r, s / n, c}'
+}
+h2() { # port, request file, path, calls
+    measure "$(port_pid "$1")" "$4" h2load -n "$4" -c "$C" -m 1 -d "$2" \
         -H 'content-type: application/grpc' -H 'te: trailers' \
-        "http://127.0.0.1:$PORT/cache.CacheService/$2" 2>&1 |
-        awk '/^finished in/ {print $4}'
+        "http://127.0.0.1:$1/cache.CacheService/$3"
 }
-rb() { # calls -> MGET calls/s
-    redis-benchmark -p "$RPORT" -c "$C" -n "$1" -q MGET "${keys[@]}" |
-        awk '{for (i = 1; i <= NF; i++) if ($i ~ /requests/) print $(i - 1)}' |
-        tail -n 1
+port_pid() { if [ "$1" = "$PORT" ]; then echo "$TPID"; else echo "$OPID"; fi; }
+rb() { # calls -> MGET
+    measure "$RDPID" "$1" redis-benchmark -p "$RPORT" -c "$C" -n "$1" -q \
+        MGET "${keys[@]}"
 }
+kps() { awk -v c="$1" -v k="$KEYS" 'BEGIN {printf "%.0f", c * k}'; }
 
-h2 "$WORK/mget.bin" MultiGet 2000 >/dev/null   # warm-up
+h2 "$PORT" "$WORK/mget.bin" MultiGet 2000 >/dev/null   # warm-up
+[ -n "$OLD" ] && h2 "$OPORT" "$WORK/mget.bin" MultiGet 2000 >/dev/null
 rb 2000 >/dev/null
-tc_kps=() rd_kps=() get_cps=()
+tc_kps=() rd_kps=() old_kps=() get_cps=() tc_cpu=() rd_cpu=() old_cpu=()
+tc_cl=() rd_cl=()
 for r in $(seq "$ROUNDS"); do
+    o=
     if [ $((r % 2)) -eq 1 ]; then
-        t=$(h2 "$WORK/mget.bin" MultiGet "$N"); d=$(rb "$N")
+        read -r t ts tcl < <(h2 "$PORT" "$WORK/mget.bin" MultiGet "$N")
+        [ -n "$OLD" ] && read -r o os _ < <(h2 "$OPORT" "$WORK/mget.bin" MultiGet "$N")
+        read -r d ds dcl < <(rb "$N")
     else
-        d=$(rb "$N"); t=$(h2 "$WORK/mget.bin" MultiGet "$N")
+        read -r d ds dcl < <(rb "$N")
+        [ -n "$OLD" ] && read -r o os _ < <(h2 "$OPORT" "$WORK/mget.bin" MultiGet "$N")
+        read -r t ts tcl < <(h2 "$PORT" "$WORK/mget.bin" MultiGet "$N")
     fi
-    g=$(h2 "$WORK/get.bin" Get $((N * 10)))
-    tk=$(awk -v c="$t" -v k="$KEYS" 'BEGIN {printf "%.0f", c * k}')
-    rk=$(awk -v c="$d" -v k="$KEYS" 'BEGIN {printf "%.0f", c * k}')
-    printf 'round %d: tiny-cached MultiGet %s calls/s = %s keys/s; ' \
-        "$r" "$t" "$tk"
-    printf 'Redis MGET %s calls/s = %s keys/s; ratio %s; ' "$d" "$rk" \
+    read -r g gs _ < <(h2 "$PORT" "$WORK/get.bin" Get $((N * 10)))
+    tk=$(kps "$t") rk=$(kps "$d")
+    printf 'round %d: tiny-cached MultiGet %s calls/s = %s keys/s (server %s us/call, client %s); ' \
+        "$r" "$t" "$tk" "$ts" "$tcl"
+    printf 'Redis MGET %s calls/s = %s keys/s (server %s us/call, client %s); ratio %s; ' \
+        "$d" "$rk" "$ds" "$dcl" \
         "$(awk -v a="$tk" -v b="$rk" 'BEGIN {printf "%.2f", a / b}')"
-    printf 'tiny-cached Get %s calls/s\n' "$g"
+    if [ -n "$OLD" ]; then
+        printf 'OLD MultiGet %s keys/s (server %s us/call); ' "$(kps "$o")" "$os"
+        old_kps+=("$(kps "$o")") old_cpu+=("$os")
+    fi
+    printf 'tiny-cached Get %s calls/s (server %s us/call)\n' "$g" "$gs"
     tc_kps+=("$tk") rd_kps+=("$rk") get_cps+=("$g")
+    tc_cpu+=("$ts") rd_cpu+=("$ds") tc_cl+=("$tcl") rd_cl+=("$dcl")
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 mt=$(median "${tc_kps[@]}") mr=$(median "${rd_kps[@]}") mg=$(median "${get_cps[@]}")
 printf 'median: tiny-cached MultiGet %s keys/s, Redis MGET %s keys/s, ratio %s; tiny-cached Get %s calls/s (%s keys/s)\n' \
     "$mt" "$mr" "$(awk -v a="$mt" -v b="$mr" 'BEGIN {printf "%.2f", a / b}')" "$mg" "$mg"
+printf 'median CPU per call: tiny-cached server %s us, client (h2load) %s us; Redis server %s us, client (redis-benchmark) %s us\n' \
+    "$(median "${tc_cpu[@]}")" "$(median "${tc_cl[@]}")" \
+    "$(median "${rd_cpu[@]}")" "$(median "${rd_cl[@]}")"
+if [ -n "$OLD" ]; then
+    printf 'median OLD: MultiGet %s keys/s, server %s us/call\n' \
+        "$(median "${old_kps[@]}")" "$(median "${old_cpu[@]}")"
+fi

@@ -33,7 +33,7 @@ shift $((OPTIND - 1))
 CC=${CC:-clang}
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all \
 -fno-omit-frame-pointer"
-PKGS="grpc libprotobuf-c libmicrohttpd jansson openssl libsystemd"
+PKGS="grpc libprotobuf-c libmicrohttpd jansson openssl libsystemd liblz4"
 WARN="-Wall -Wextra -Wshadow -Wmissing-prototypes -Wformat=2 -Werror"
 # A report in a log fails the run even if the exit status were 0.
 FINDINGS='ERROR: \(Address\|Leak\|UndefinedBehavior\)Sanitizer'

@@ -13,8 +13,9 @@
 
 #include "htable.h"
 
-#define LINK_ADDR_BITS 48
-#define LINK_ADDR_MASK ((UINT64_C(1) << LINK_ADDR_BITS) - 1)
+#define LINK_ADDR_BITS    48
+#define HTABLE_SCAN_AHEAD 4 /* buckets a scan prefetches ahead */
+#define LINK_ADDR_MASK    ((UINT64_C(1) << LINK_ADDR_BITS) - 1)
 
 _Static_assert(sizeof(uintptr_t) == 8, "tagged links need 64-bit pointers");
 
@@ -163,6 +164,24 @@ htable_rehash(struct htable *t, size_t n)
     }
 }
 
+void
+htable_reserve(struct htable *t, size_t n)
+{
+    size_t buckets = t->mask[0] + 1;
+    uintptr_t *tab;
+
+    if (t->count != 0 || t->tab[1] != NULL)
+        return;
+    while (buckets < n && buckets <= SIZE_MAX / 2 / sizeof *tab)
+        buckets *= 2;
+    if (buckets == t->mask[0] + 1 ||
+        (tab = calloc(buckets, sizeof *tab)) == NULL)
+        return;
+    free(t->tab[0]);
+    t->tab[0] = tab;
+    t->mask[0] = buckets - 1;
+}
+
 static void
 maybe_grow(struct htable *t)
 {
@@ -267,6 +286,7 @@ bool
 htable_scan(struct htable *t, size_t *cursor, size_t n,
             void (*visit)(struct entry *e, void *ctx), void *ctx)
 {
+    size_t ahead, i;
     struct entry *e;
     uintptr_t l;
 
@@ -274,7 +294,16 @@ htable_scan(struct htable *t, size_t *cursor, size_t n,
         htable_rehash(t, n);
         return false;
     }
+    /* The first entry of the bucket HTABLE_SCAN_AHEAD steps on is
+     * prefetched (two lines: header, name and a small value), so a visit
+     * seldom waits for memory: a save holds a shard's lock the shorter. */
+    for (ahead = *cursor, i = 0; i < HTABLE_SCAN_AHEAD; i++)
+        ahead = scan_next(ahead, t->mask[0]);
     while (n-- > 0) {
+        l = t->tab[0][ahead & t->mask[0]];
+        __builtin_prefetch(link_entry(l));
+        __builtin_prefetch((const char *)link_entry(l) + 64);
+        ahead = scan_next(ahead, t->mask[0]);
         for (l = t->tab[0][*cursor & t->mask[0]]; l != 0; l = e->hlink) {
             e = link_entry(l);
             visit(e, ctx);

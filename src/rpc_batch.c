@@ -5,12 +5,18 @@
  * point into the request), counted against CACHE_MAX_BATCH before anything
  * is applied, then applied item by item, each taking only its own shard's
  * lock, as the single-key calls do: a batch is not atomic. Each item's
- * result is appended to the worker's reply buffer, in request order with
- * its key echoed byte for byte; an item that fails alone gets found=false
- * or status=ERROR and a short sentence, and the others are applied. The
- * reply is then copied into one slice. The item array and the reply
- * buffer belong to the worker and are reused, so a batch allocates nothing
- * per item; both are freed after a batch that made them large.
+ * result goes into the reply in request order with its key echoed byte for
+ * byte; an item that fails alone gets found=false or status=ERROR and a
+ * short sentence, and the others are applied.
+ *
+ * MultiSet and MultiDelete append each result to the worker's reply
+ * buffer, then copy it into one slice. MultiGet hands its keys to
+ * store_get_batch (one lock hold per shard for all of that shard's keys;
+ * its key array lives in the worker's scratch buffer, the values land in
+ * the reply buffer), then sizes the reply exactly and encodes it straight
+ * into one slice. The item array and both buffers belong to the worker
+ * and are reused, so a batch allocates nothing per item; they are freed
+ * after a batch that made them large.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -105,29 +111,48 @@ rpc_batch_append(struct rpc_worker *w, size_t inner)
     return p;
 }
 
-/* CacheLookup{key, found, value, error}. */
-static bool
-rpc_batch_lookup(struct rpc_worker *w, const struct rpc_item *it,
-                 const struct buf *val, const char *error)
+/* The error sentence of a MultiGet key's status, or NULL. */
+static const char *
+rpc_batch_get_error(const struct store_batch_get *g)
 {
-    size_t elen = error ? strlen(error) : 0;
-    size_t inner = rpc_wire_len_field_len(it->klen) + (val ? 2 : 0) +
-                   (val && val->len ? rpc_wire_len_field_len(val->len) : 0) +
-                   (error ? rpc_wire_len_field_len(elen) : 0);
-    uint8_t *p = rpc_batch_append(w, inner);
+    if (g->status == STORE_OK || g->status == STORE_NOT_FOUND)
+        return NULL;
+    return rpc_cache_item_error(g->status, g->key, g->klen);
+}
 
-    if (!p)
-        return false;
-    p = rpc_wire_put_len_field(p, 1, it->key, it->klen);
-    if (val) {
+/* Bytes of CacheLookup{key, found, value, error} for g, error its
+ * sentence (NULL: none), as a field 1 of the reply. */
+static size_t
+rpc_batch_lookup_len(const struct store_batch_get *g, const char *error)
+{
+    bool found = g->status == STORE_OK;
+    size_t inner = rpc_wire_len_field_len(g->klen) + (found ? 2 : 0) +
+                   (found && g->vlen ? rpc_wire_len_field_len(g->vlen) : 0) +
+                   (error ? rpc_wire_len_field_len(strlen(error)) : 0);
+
+    return rpc_wire_len_field_len(inner);
+}
+
+/* Writes g's CacheLookup, of rpc_batch_lookup_len() bytes, at p, its
+ * value at vals + g->off; returns the end. */
+static uint8_t *
+rpc_batch_put_lookup(uint8_t *p, const struct store_batch_get *g,
+                     const char *error, const char *vals)
+{
+    size_t len = rpc_batch_lookup_len(g, error);
+
+    p = rpc_wire_put_tag(p, 1, RPC_WIRE_LEN);
+    p = rpc_wire_put_varint(p, len - 1 - rpc_wire_varint_len(len));
+    p = rpc_wire_put_len_field(p, 1, g->key, g->klen);
+    if (g->status == STORE_OK) {
         p = rpc_wire_put_tag(p, 2, RPC_WIRE_VARINT);
         *p++ = 1;
-        if (val->len)
-            p = rpc_wire_put_len_field(p, 3, val->data, val->len);
+        if (g->vlen)
+            p = rpc_wire_put_len_field(p, 3, vals + g->off, g->vlen);
     }
     if (error)
-        rpc_wire_put_len_field(p, 4, error, elen);
-    return true;
+        p = rpc_wire_put_len_field(p, 4, error, strlen(error));
+    return p;
 }
 
 /* CacheOperationResult{key, status, error}. */
@@ -150,6 +175,22 @@ rpc_batch_result(struct rpc_worker *w, const struct rpc_item *it,
     return true;
 }
 
+/* Frees the worker's scratch after a batch that made it large. */
+static void
+rpc_batch_trim(struct rpc_worker *w)
+{
+    w->out.len = 0;
+    if (w->out.cap > RPC_BATCH_KEEP_BYTES)
+        buf_fini(&w->out);
+    if (w->scratch.cap > RPC_BATCH_KEEP_BYTES)
+        buf_fini(&w->scratch);
+    if (w->items_cap > RPC_BATCH_KEEP_ITEMS) {
+        free(w->items);
+        w->items = NULL;
+        w->items_cap = 0;
+    }
+}
+
 /* The reply from w->out (or out of memory), then the scratch trimmed. */
 static void
 rpc_batch_finish(struct rpc_worker *w, bool ok, struct rpc_reply *out)
@@ -163,16 +204,26 @@ rpc_batch_finish(struct rpc_worker *w, bool ok, struct rpc_reply *out)
             memcpy(GRPC_SLICE_START_PTR(out->body), w->out.data, w->out.len);
         out->has_body = true;
     }
-    w->out.len = 0;
-    if (w->out.cap > RPC_BATCH_KEEP_BYTES)
-        buf_fini(&w->out);
-    if (w->scratch.cap > RPC_BATCH_KEEP_BYTES)
-        buf_fini(&w->scratch);
-    if (w->items_cap > RPC_BATCH_KEEP_ITEMS) {
-        free(w->items);
-        w->items = NULL;
-        w->items_cap = 0;
-    }
+    rpc_batch_trim(w);
+}
+
+/* The MultiGet reply of gets[0..n), values in w->out, into one slice. */
+static void
+rpc_batch_lookups(struct rpc_worker *w, const struct store_batch_get *gets,
+                  size_t n, struct rpc_reply *out)
+{
+    size_t len = 0, i;
+    uint8_t *p;
+
+    for (i = 0; i < n; i++)
+        len += rpc_batch_lookup_len(&gets[i], rpc_batch_get_error(&gets[i]));
+    out->code = GRPC_STATUS_OK;
+    out->body = grpc_slice_malloc(len);
+    out->has_body = true;
+    p = GRPC_SLICE_START_PTR(out->body);
+    for (i = 0; i < n; i++)
+        p = rpc_batch_put_lookup(p, &gets[i], rpc_batch_get_error(&gets[i]),
+                                 w->out.data);
 }
 
 void
@@ -180,24 +231,23 @@ rpc_cache_multi_get(struct rpc_worker *w, const struct rpc_request *req,
                     struct rpc_reply *out)
 {
     long n = rpc_batch_read(w, req, false, out);
-    bool ok = true;
+    struct store_batch_get *gets;
 
-    for (long i = 0; i < n && ok; i++) {
-        const struct rpc_item *it = &w->items[i];
-        enum store_status st = store_get(w->store, req->ns, req->nslen, it->key,
-                                         it->klen, &w->scratch);
-
-        if (st == STORE_OK)
-            ok = rpc_batch_lookup(w, it, &w->scratch, NULL);
-        else
-            ok = rpc_batch_lookup(
-                w, it, NULL,
-                st == STORE_NOT_FOUND
-                    ? NULL
-                    : rpc_cache_item_error(st, it->key, it->klen));
+    if (n < 0)
+        return;
+    if (buf_reserve(&w->scratch, (size_t)n * sizeof *gets) != 0) {
+        rpc_batch_finish(w, false, out);
+        return;
     }
-    if (n >= 0)
-        rpc_batch_finish(w, ok, out);
+    gets = (struct store_batch_get *)(void *)w->scratch.data;
+    for (long i = 0; i < n; i++) {
+        gets[i].key = w->items[i].key;
+        gets[i].klen = w->items[i].klen;
+    }
+    w->out.len = 0;
+    store_get_batch(w->store, req->ns, req->nslen, gets, (size_t)n, &w->out);
+    rpc_batch_lookups(w, gets, (size_t)n, out);
+    rpc_batch_trim(w);
 }
 
 void

@@ -3,21 +3,27 @@
  * docs/snapshots.md) into the store.
  *
  * All or nothing. The whole file is checked before one entry is inserted:
- * magic, version, write time, the CRC-32C over everything, then every
+ * magic, version, write time and the CRC-32C over everything first; then
+ * every block's lengths, its decompression to exactly its raw length, every
  * record's structure and key, and the count of the end record. Only a
  * file that passes all of it is loaded, so a damaged one leaves the store
- * as it was.
+ * as it was. Compressed blocks are decompressed into one buffer that holds
+ * them all until the load ends; stored ones are read where they are.
  *
- * Order and limits. The records are sorted by use stamp. Walking from the
- * most recently used down, each live entry is kept while the entries kept
- * so far, it included, fit max_items and max_memory_bytes (accounted as the
+ * Order and limits. The records are sorted by use stamp (a stable radix
+ * sort on the bytes in which the stamps differ). Walking from the most
+ * recently used down, each live entry is kept while the entries kept so
+ * far, it included, fit max_items and max_memory_bytes (accounted as the
  * store will account them); the first one that does not, and every older
  * one, are dropped, so what stays is the most recent part of the cache.
  * An entry over max_value_bytes, or over the memory limit on its own, is
- * dropped by itself. The kept entries are then inserted oldest first, each
- * becoming the most recently used, which rebuilds the file's LRU order.
+ * dropped by itself. The store's tables are sized for the entries kept,
+ * then those are inserted oldest first, each becoming the most recently
+ * used, which rebuilds the file's LRU order; the records a few places
+ * ahead are prefetched, since stamp order jumps around the file.
  */
 #include <inttypes.h>
+#include <lz4.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,10 +35,14 @@
 #include "snapshot_format.h"
 #include "utf8.h"
 
-/* One entry record, decoded. */
+#define SNAP_PREFETCH 8 /* records ahead of the insertion */
+/* Most bytes LZ4 can make of one stored byte (runs of 255-byte lengths). */
+#define SNAP_LZ4_RATIO 255u
+
+/* One entry record, decoded: 32 bytes, sorted whole. */
 struct snap_rec {
     uint64_t stamp;
-    uint64_t expire_wall_ms;
+    uint64_t expire_wall_ms; /* 0: none */
     const unsigned char *ns; /* then key, then value */
     uint32_t vlen;
     uint16_t klen;
@@ -43,111 +53,230 @@ struct snap_rec {
 struct snap_file {
     const unsigned char *p;
     size_t len;
-    size_t body;    /* offset of the first record */
-    uint64_t count; /* from the end record */
+    size_t body;          /* offset of the first block */
+    uint64_t count;       /* from the end record */
+    uint64_t written;     /* the header's write time */
+    unsigned char *arena; /* the compressed blocks, decompressed */
+    struct snap_rec *recs;
+    uint64_t nrecs, cap;
 };
+
+#define FAIL(...) (snprintf(why, whylen, __VA_ARGS__), -1)
 
 /* Header, end record and CRC; 0 or -1 with why. */
 static int
 check_frame(struct snap_file *f, uint64_t wall_now_ms, char *why, size_t whylen)
 {
-    uint64_t version, written;
+    uint64_t version;
 
     if (f->len == 0)
-        return snprintf(why, whylen, "the file is empty"), -1;
+        return FAIL("the file is empty");
     if (f->len < SNAPSHOT_MAGIC_BYTES ||
         memcmp(f->p, SNAPSHOT_MAGIC, SNAPSHOT_MAGIC_BYTES) != 0)
-        return snprintf(why, whylen, "not a snapshot (bad magic)"), -1;
+        return FAIL("not a snapshot (bad magic)");
     if (f->len < SNAPSHOT_HEADER_FIXED + SNAPSHOT_END_BYTES)
-        return snprintf(why, whylen, "truncated (%zu bytes)", f->len), -1;
+        return FAIL("truncated (%zu bytes)", f->len);
     version = snapshot_get_le(f->p + 8, 4);
     if (version > SNAPSHOT_FORMAT_VERSION)
-        return snprintf(why, whylen,
-                        "format version %" PRIu64 " is newer than %u", version,
-                        SNAPSHOT_FORMAT_VERSION),
-               -1;
+        return FAIL("format version %" PRIu64 " is newer than %u", version,
+                    SNAPSHOT_FORMAT_VERSION);
     if (version == 0)
-        return snprintf(why, whylen, "corrupt (format version 0)"), -1;
+        return FAIL("corrupt (format version 0)");
+    if (version < SNAPSHOT_FORMAT_VERSION)
+        return FAIL("format version %" PRIu64 " is older than %u, no longer "
+                    "read",
+                    version, SNAPSHOT_FORMAT_VERSION);
     f->body = SNAPSHOT_HEADER_FIXED + f->p[20];
     if (f->p[20] > SNAPSHOT_WRITER_MAX ||
         f->body + SNAPSHOT_END_BYTES > f->len ||
         f->p[f->len - SNAPSHOT_END_BYTES] != SNAPSHOT_REC_END ||
         crc32c(0, f->p, f->len - 4) != snapshot_get_le(f->p + f->len - 4, 4))
-        return snprintf(why, whylen, "truncated or corrupt (checksum)"), -1;
-    written = snapshot_get_le(f->p + 12, 8);
-    if (written > wall_now_ms)
-        return snprintf(why, whylen,
-                        "written %" PRIu64 " ms in the future of this clock",
-                        written - wall_now_ms),
-               -1;
+        return FAIL("truncated or corrupt (checksum)");
+    f->written = snapshot_get_le(f->p + 12, 8);
+    if (f->written > wall_now_ms)
+        return FAIL("written %" PRIu64 " ms in the future of this clock",
+                    f->written - wall_now_ms);
     f->count = snapshot_get_le(f->p + f->len - 12, 8);
-    if (f->count > (f->len - f->body) / (SNAPSHOT_ENTRY_HEAD + 1))
-        return snprintf(why, whylen, "corrupt (entry count)"), -1;
     return 0;
 }
 
-/* Decodes the record at *off into r; 0 or -1 with why. */
+/* Walks the block headers: each must fit, and a compressed one must not
+ * claim more than LZ4 can make of it. *arena_bytes is the sum of the raw
+ * lengths of the compressed blocks. 0 or -1 with why. */
 static int
-read_rec(const struct snap_file *f, size_t *off, struct snap_rec *r, char *why,
-         size_t whylen)
+walk_blocks(const struct snap_file *f, size_t *arena_bytes, char *why,
+            size_t whylen)
 {
-    const unsigned char *h = f->p + *off;
-    size_t end = f->len - SNAPSHOT_END_BYTES, room = end - *off;
+    size_t off = f->body, end = f->len - SNAPSHOT_END_BYTES, sum = 0;
+    uint64_t raw, stored;
+
+    while (off < end) {
+        const unsigned char *h = f->p + off;
+
+        if (end - off < SNAPSHOT_BLOCK_HEAD || h[0] != SNAPSHOT_REC_BLOCK)
+            return FAIL("corrupt (block at byte %zu)", off);
+        raw = snapshot_get_le(h + 1, 4);
+        stored = snapshot_get_le(h + 5, 4);
+        if (raw == 0 || stored > raw ||
+            stored > end - off - SNAPSHOT_BLOCK_HEAD ||
+            (stored < raw && raw > stored * SNAP_LZ4_RATIO + 64))
+            return FAIL("corrupt (block at byte %zu)", off);
+        if (stored < raw) {
+            if (raw > SIZE_MAX - sum)
+                return FAIL("corrupt (block at byte %zu)", off);
+            sum += (size_t)raw;
+        }
+        off += SNAPSHOT_BLOCK_HEAD + (size_t)stored;
+    }
+    *arena_bytes = sum;
+    return 0;
+}
+
+/* Room for one more record in f->recs; false when out of memory. */
+static bool
+recs_grow(struct snap_file *f)
+{
+    struct snap_rec *r;
+    uint64_t cap;
+
+    if (f->nrecs < f->cap)
+        return true;
+    cap = f->cap ? f->cap * 2 : 1024;
+    if (cap > SIZE_MAX / sizeof *r ||
+        (r = realloc(f->recs, (size_t)cap * sizeof *r)) == NULL)
+        return false;
+    f->recs = r;
+    f->cap = cap;
+    return true;
+}
+
+/* Decodes the record at *p (before end) into r and advances *p; NULL,
+ * or what is wrong with it ("entry", "key"). */
+static const char *
+read_rec(const struct snap_file *f, const unsigned char **p,
+         const unsigned char *end, struct snap_rec *r)
+{
+    uint64_t klen, vlen, exp;
     long chars;
 
-    if (room < SNAPSHOT_ENTRY_HEAD || h[0] != SNAPSHOT_REC_ENTRY)
-        return snprintf(why, whylen, "corrupt (record at byte %zu)", *off), -1;
-    r->nslen = h[1];
-    r->klen = (uint16_t)snapshot_get_le(h + 2, 2);
-    r->vlen = (uint32_t)snapshot_get_le(h + 4, 4);
-    r->expire_wall_ms = snapshot_get_le(h + 8, 8);
-    r->stamp = snapshot_get_le(h + 16, 8);
-    r->ns = h + SNAPSHOT_ENTRY_HEAD;
+    r->nslen = *(*p)++;
+    if (!snapshot_get_varint(p, end, &klen) ||
+        !snapshot_get_varint(p, end, &vlen) ||
+        !snapshot_get_varint(p, end, &exp) ||
+        !snapshot_get_varint(p, end, &r->stamp))
+        return "entry";
+    if (klen == 0 || klen > ENTRY_KLEN_MAX || vlen > UINT32_MAX ||
+        (exp != 0 && exp - 1 > UINT64_MAX - f->written) ||
+        r->nslen + klen + vlen > (uint64_t)(end - *p))
+        return "entry";
+    r->klen = (uint16_t)klen;
+    r->vlen = (uint32_t)vlen;
+    r->expire_wall_ms = exp != 0 ? f->written + (exp - 1) : 0;
+    r->ns = *p;
     r->keep = false;
-    if ((uint64_t)r->nslen + r->klen + r->vlen > room - SNAPSHOT_ENTRY_HEAD)
-        return snprintf(why, whylen, "corrupt (entry at byte %zu)", *off), -1;
-    chars = utf8_count((const char *)r->ns + r->nslen, r->klen,
-                       STORE_MAX_KEY_CHARS);
-    if (r->klen == 0 || r->klen > ENTRY_KLEN_MAX || chars < 1 ||
-        chars > STORE_MAX_KEY_CHARS)
-        return snprintf(why, whylen, "corrupt (key at byte %zu)", *off), -1;
-    *off += SNAPSHOT_ENTRY_HEAD + r->nslen + r->klen + r->vlen;
-    return 0;
+    chars =
+        utf8_count((const char *)*p + r->nslen, r->klen, STORE_MAX_KEY_CHARS);
+    if (chars < 1 || chars > STORE_MAX_KEY_CHARS)
+        return "key";
+    *p += r->nslen + klen + vlen;
+    return NULL;
 }
 
-/* Every record into recs[0..f->count); 0 or -1 with why. */
+/* The records of the n raw bytes at b (block at byte off) into f->recs;
+ * 0 or -1 with why. */
 static int
-read_all(const struct snap_file *f, struct snap_rec *recs, char *why,
-         size_t whylen)
+read_block(struct snap_file *f, const unsigned char *b, size_t n, size_t off,
+           char *why, size_t whylen)
 {
-    size_t off = f->body, end = f->len - SNAPSHOT_END_BYTES;
-    uint64_t i;
+    const unsigned char *end = b + n;
+    const char *bad;
 
-    for (i = 0; off < end; i++) {
-        if (i >= f->count)
-            return snprintf(why, whylen,
-                            "corrupt (more entries than %" PRIu64 ")",
-                            f->count),
-                   -1;
-        if (read_rec(f, &off, &recs[i], why, whylen) != 0)
-            return -1;
+    while (b < end) {
+        if (f->nrecs >= f->count)
+            return FAIL("corrupt (more entries than %" PRIu64 ")", f->count);
+        if (!recs_grow(f))
+            return FAIL("out of memory");
+        if ((bad = read_rec(f, &b, end, &f->recs[f->nrecs])) != NULL)
+            return FAIL("corrupt (%s in the block at byte %zu)", bad, off);
+        f->nrecs++;
     }
-    if (i != f->count)
-        return snprintf(why, whylen,
-                        "corrupt (%" PRIu64 " entries, end says %" PRIu64 ")",
-                        (uint64_t)i, f->count),
-               -1;
     return 0;
 }
 
+/* Every block decompressed (into f->arena, of the size walk_blocks gave)
+ * and read; 0 or -1 with why. */
 static int
-by_stamp(const void *a, const void *b)
+read_all(struct snap_file *f, char *why, size_t whylen)
 {
-    const struct snap_rec *x = a, *y = b;
+    size_t off = f->body, end = f->len - SNAPSHOT_END_BYTES, at = 0;
+    const unsigned char *raw;
+    uint32_t rlen, slen;
 
-    if (x->stamp != y->stamp)
-        return x->stamp < y->stamp ? -1 : 1;
-    return x->ns < y->ns ? -1 : x->ns > y->ns;
+    while (off < end) {
+        rlen = (uint32_t)snapshot_get_le(f->p + off + 1, 4);
+        slen = (uint32_t)snapshot_get_le(f->p + off + 5, 4);
+        raw = f->p + off + SNAPSHOT_BLOCK_HEAD;
+        if (slen < rlen) {
+            if (rlen > LZ4_MAX_INPUT_SIZE ||
+                LZ4_decompress_safe((const char *)raw, (char *)f->arena + at,
+                                    (int)slen, (int)rlen) != (int)rlen)
+                return FAIL("corrupt (block at byte %zu)", off);
+            raw = f->arena + at;
+            at += rlen;
+        }
+        if (read_block(f, raw, rlen, off, why, whylen) != 0)
+            return -1;
+        off += SNAPSHOT_BLOCK_HEAD + slen;
+    }
+    if (f->nrecs != f->count)
+        return FAIL("corrupt (%" PRIu64 " entries, end says %" PRIu64 ")",
+                    f->nrecs, f->count);
+    return 0;
+}
+
+/* Sorts recs[0..n) by stamp, stably: a least-significant-digit radix sort
+ * by bytes, skipping the bytes every stamp has alike. 0, or -1 when out
+ * of memory. */
+static int
+sort_by_stamp(struct snap_rec *recs, uint64_t n)
+{
+    uint64_t all_or = 0, all_and = UINT64_MAX, i;
+    struct snap_rec *tmp, *src = recs, *dst;
+    size_t count[256];
+    unsigned shift;
+
+    for (i = 0; i < n; i++) {
+        all_or |= recs[i].stamp;
+        all_and &= recs[i].stamp;
+    }
+    if (n < 2 || all_or == all_and)
+        return 0;
+    if ((tmp = malloc((size_t)n * sizeof *tmp)) == NULL)
+        return -1;
+    dst = tmp;
+    for (shift = 0; shift < 64; shift += 8) {
+        size_t pos = 0, c;
+
+        if ((((all_or ^ all_and) >> shift) & 0xff) == 0)
+            continue;
+        memset(count, 0, sizeof count);
+        for (i = 0; i < n; i++)
+            count[(src[i].stamp >> shift) & 0xff]++;
+        for (c = 0; c < 256; c++) {
+            size_t k = count[c];
+
+            count[c] = pos;
+            pos += k;
+        }
+        for (i = 0; i < n; i++)
+            dst[count[(src[i].stamp >> shift) & 0xff]++] = src[i];
+        dst = src;
+        src = src == recs ? tmp : recs;
+    }
+    if (src != recs)
+        memcpy(recs, src, (size_t)n * sizeof *recs);
+    free(tmp);
+    return 0;
 }
 
 static uint64_t
@@ -158,8 +287,9 @@ rec_accounted(const struct snap_rec *r)
         entry_flags_for(r->nslen, r->vlen, r->expire_wall_ms != 0 ? 1 : 0));
 }
 
-/* Marks what to keep, newest first, within st's limits (see above). */
-static void
+/* Marks what to keep, newest first, within st's limits (see above);
+ * returns how many. */
+static uint64_t
 choose(struct store *st, struct snap_rec *recs, uint64_t n,
        uint64_t wall_now_ms, struct snapshot_load_result *res)
 {
@@ -189,6 +319,7 @@ choose(struct store *st, struct snap_rec *recs, uint64_t n,
         bytes += acc;
         r->keep = true;
     }
+    return items;
 }
 
 /* Inserts the records kept, oldest first. Two records of one name (a
@@ -203,9 +334,14 @@ insert(struct store *st, const struct snap_rec *recs, uint64_t n,
     const struct snap_rec *r;
 
     store_usage(st, &before, &bytes);
-
     for (i = 0; i < n; i++) {
         r = &recs[i];
+        /* in the loop itself: GCC drops a call to a function that only
+         * prefetches, taking it for one without effects */
+        if (i + SNAP_PREFETCH < n) {
+            __builtin_prefetch(recs[i + SNAP_PREFETCH].ns);
+            __builtin_prefetch(recs[i + SNAP_PREFETCH].ns + 64);
+        }
         if (!r->keep)
             continue;
         expire = r->expire_wall_ms != 0
@@ -227,27 +363,42 @@ insert(struct store *st, const struct snap_rec *recs, uint64_t n,
     }
 }
 
+/* Checks and reads the whole file into f (arena and records); 0 or -1
+ * with why. */
+static int
+read_file(struct snap_file *f, uint64_t wall_now_ms, char *why, size_t whylen)
+{
+    size_t arena;
+
+    if (check_frame(f, wall_now_ms, why, whylen) != 0 ||
+        walk_blocks(f, &arena, why, whylen) != 0)
+        return -1;
+    if (arena > 0 && (f->arena = malloc(arena)) == NULL)
+        return FAIL("out of memory");
+    if (read_all(f, why, whylen) != 0)
+        return -1;
+    if (sort_by_stamp(f->recs, f->nrecs) != 0)
+        return FAIL("out of memory");
+    return 0;
+}
+
 int
 snapshot_load_buf(struct store *st, const void *buf, size_t len,
                   uint64_t wall_now_ms, struct snapshot_load_result *res,
                   char *why, size_t whylen)
 {
-    struct snap_file f = {buf, len, 0, 0};
-    struct snap_rec *recs;
+    struct snap_file f = {.p = buf, .len = len};
+    uint64_t kept;
+    int rc;
 
     memset(res, 0, sizeof *res);
-    if (check_frame(&f, wall_now_ms, why, whylen) != 0)
-        return -1;
-    recs = malloc((size_t)(f.count > 0 ? f.count : 1) * sizeof *recs);
-    if (recs == NULL)
-        return snprintf(why, whylen, "out of memory"), -1;
-    if (read_all(&f, recs, why, whylen) != 0) {
-        free(recs);
-        return -1;
+    rc = read_file(&f, wall_now_ms, why, whylen);
+    if (rc == 0) {
+        kept = choose(st, f.recs, f.nrecs, wall_now_ms, res);
+        store_load_reserve(st, kept);
+        insert(st, f.recs, f.nrecs, wall_now_ms, res);
     }
-    qsort(recs, (size_t)f.count, sizeof *recs, by_stamp);
-    choose(st, recs, f.count, wall_now_ms, res);
-    insert(st, recs, f.count, wall_now_ms, res);
-    free(recs);
-    return 0;
+    free(f.recs);
+    free(f.arena);
+    return rc;
 }

@@ -2,8 +2,11 @@
  * snapshot_save.c: writing a snapshot file (layout in snapshot_format.h,
  * docs/snapshots.md), slice by slice.
  *
- * The file is written to PATH.tmp through a 1 MiB stdio buffer, the
- * CRC-32C kept up to date with every byte written. Commit: end record,
+ * Entry records are gathered into a block buffer; once it passes
+ * SNAPSHOT_BLOCK_BYTES the block is compressed with LZ4 and written
+ * compressed when that is smaller, as it is (raw) otherwise. Blocks go to
+ * PATH.tmp through a 1 MiB stdio buffer, the CRC-32C kept up to date with
+ * every byte written. Commit: the last block, end record,
  * fflush, fsync, close, rename over PATH, fsync of the directory so the
  * rename itself is durable. Any failure closes and removes PATH.tmp and
  * leaves PATH as it was. Expiries are turned from the store's clock into
@@ -15,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <lz4.h>
 
 #include "crc32c.h"
 #include "snapshot.h"
@@ -35,6 +40,10 @@ struct snapshot_writer {
     uint64_t wall0; /* wall clock at open */
     int err;        /* errno of the first write failure, or 0 */
     struct store_scan scan;
+    unsigned char *blk; /* the block being gathered: blen of bcap bytes */
+    size_t blen, bcap;
+    char *z; /* its compressed form, zcap bytes */
+    size_t zcap;
 };
 
 static void
@@ -73,34 +82,91 @@ put_header(struct snapshot_writer *w)
     put(w, PACKAGE_VERSION, vlen);
 }
 
+/* Makes *p hold at least n bytes (kept); false with w->err set. */
+static bool
+grow(struct snapshot_writer *w, void **p, size_t *cap, size_t n)
+{
+    void *q;
+
+    if (n <= *cap)
+        return true;
+    if (n < SNAPSHOT_BLOCK_BYTES * 2)
+        n = SNAPSHOT_BLOCK_BYTES * 2;
+    if ((q = realloc(*p, n)) == NULL) {
+        w->err = ENOMEM;
+        return false;
+    }
+    *p = q;
+    *cap = n;
+    return true;
+}
+
+/* Writes the block gathered so far, compressed when that is smaller. */
+static void
+put_block(struct snapshot_writer *w)
+{
+    unsigned char h[SNAPSHOT_BLOCK_HEAD];
+    const void *data = w->blk;
+    size_t stored = w->blen;
+    int n;
+
+    if (w->blen == 0 || w->err != 0)
+        return;
+    if (w->blen <= LZ4_MAX_INPUT_SIZE &&
+        grow(w, (void **)&w->z, &w->zcap,
+             (size_t)LZ4_compressBound((int)w->blen))) {
+        n = LZ4_compress_default((const char *)w->blk, w->z, (int)w->blen,
+                                 (int)w->zcap);
+        if (n > 0 && (size_t)n < w->blen) {
+            data = w->z;
+            stored = (size_t)n;
+        }
+    }
+    h[0] = SNAPSHOT_REC_BLOCK;
+    snapshot_put_le(h + 1, w->blen, 4);
+    snapshot_put_le(h + 5, stored, 4);
+    put(w, h, sizeof h);
+    put(w, data, stored);
+    w->blen = 0;
+}
+
 static int
 put_entry(void *arg, const struct store_item *it)
 {
     struct snapshot_writer *w = arg;
-    unsigned char h[SNAPSHOT_ENTRY_HEAD];
+    size_t need = SNAPSHOT_ENTRY_HEAD_MAX + it->nslen + it->klen + it->vlen;
     uint64_t expire = 0;
+    unsigned char *p;
 
     if (it->expire_ms != 0)
-        expire = it->expire_ms > w->mono0
-                     ? w->wall0 + (it->expire_ms - w->mono0)
-                     : w->wall0;
-    h[0] = SNAPSHOT_REC_ENTRY;
-    h[1] = (unsigned char)it->nslen;
-    snapshot_put_le(h + 2, it->klen, 2);
-    snapshot_put_le(h + 4, it->vlen, 4);
-    snapshot_put_le(h + 8, expire, 8);
-    snapshot_put_le(h + 16, it->stamp, 8);
-    put(w, h, sizeof h);
-    put(w, it->ns, it->nslen);
-    put(w, it->key, it->klen);
-    put(w, it->val, it->vlen);
+        expire = 1 + (it->expire_ms > w->mono0 ? it->expire_ms - w->mono0 : 0);
+    if (w->blen > 0 && w->blen + need > SNAPSHOT_BLOCK_BYTES)
+        put_block(w);
+    if (w->err != 0 || !grow(w, (void **)&w->blk, &w->bcap, w->blen + need))
+        return -1;
+    p = w->blk + w->blen;
+    *p++ = (unsigned char)it->nslen;
+    p = snapshot_put_varint(p, it->klen);
+    p = snapshot_put_varint(p, it->vlen);
+    p = snapshot_put_varint(p, expire);
+    p = snapshot_put_varint(p, it->stamp);
+    if (it->nslen > 0)
+        memcpy(p, it->ns, it->nslen);
+    p += it->nslen;
+    memcpy(p, it->key, it->klen);
+    p += it->klen;
+    if (it->vlen > 0)
+        memcpy(p, it->val, it->vlen);
+    w->blen = (size_t)(p + it->vlen - w->blk);
     w->count++;
-    return w->err != 0 ? -1 : 0;
+    return 0;
 }
 
 static void
 writer_free(struct snapshot_writer *w)
 {
+    free(w->blk);
+    free(w->z);
     free(w->path);
     free(w->tmp);
     free(w);
@@ -203,6 +269,7 @@ finish_file(struct snapshot_writer *w)
     unsigned char end[SNAPSHOT_END_BYTES];
     int rc;
 
+    put_block(w);
     end[0] = SNAPSHOT_REC_END;
     snapshot_put_le(end + 1, w->count, 8);
     put(w, end, 9);

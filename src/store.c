@@ -178,6 +178,12 @@ store_next_stamp(struct store *st)
     return atomic_fetch_add_explicit(&st->use, 1, memory_order_relaxed);
 }
 
+uint64_t
+store_next_stamps(struct store *st, uint64_t n)
+{
+    return atomic_fetch_add_explicit(&st->use, n, memory_order_relaxed);
+}
+
 /* Unlinks e, found under h in sh (lock held), and gives back its share. */
 static void
 remove_locked(struct store *st, struct shard *sh, struct entry *e, uint64_t h)

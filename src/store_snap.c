@@ -1,7 +1,8 @@
 /*
  * store_snap.c: what a snapshot needs from the store: a scan that hands out
  * every live entry slice by slice, and the insertion of a loaded entry
- * (store.h, store_scan_slice and store_load_entry; docs/snapshots.md).
+ * (store.h, store_scan_slice, store_load_reserve and store_load_entry;
+ * docs/snapshots.md).
  *
  * A scan slice holds one shard's lock for SHARD_SLICE_BUCKETS buckets
  * (htable_scan), as a cleanup slice does. Under it, an entry below
@@ -210,6 +211,20 @@ store_scan_slice(struct store *st, struct store_scan *sc,
         sc->cursor = 0;
     }
     return sc->shard >= st->cfg.shards ? 1 : 0;
+}
+
+void
+store_load_reserve(struct store *st, uint64_t n)
+{
+    uint64_t per = (n + st->cfg.shards - 1) / st->cfg.shards;
+    uint32_t i;
+
+    for (i = 0; i < st->cfg.shards; i++) {
+        shard_lock(&st->shards[i]);
+        htable_reserve(&st->shards[i].table,
+                       per < SIZE_MAX ? (size_t)per : SIZE_MAX);
+        shard_unlock(&st->shards[i]);
+    }
 }
 
 enum store_status

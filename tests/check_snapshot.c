@@ -13,6 +13,7 @@
 #include "check_run.h"
 #include "crc32c.h"
 #include "snapshot.h"
+#include "snapshot_craft.h"
 #include "snapshot_format.h"
 #include "store.h"
 
@@ -138,10 +139,14 @@ START_TEST(test_crc32c_known_vectors)
     ck_assert_uint_eq(crc32c(0, "", 0), 0);
     for (i = 0; i < sizeof data; i++)
         data[i] = (unsigned char)(i * 131 + 7);
-    for (cut = 0; cut <= sizeof data; cut++)
+    for (cut = 0; cut <= sizeof data; cut++) {
         ck_assert_uint_eq(
             crc32c(crc32c(0, data, cut), data + cut, sizeof data - cut),
             crc32c(0, data, sizeof data));
+        ck_assert_uint_eq(crc32c(0x12345678u, data, cut),
+                          crc32c_portable(0x12345678u, data, cut));
+    }
+    ck_assert_uint_eq(crc32c_portable(0, "123456789", 9), 0xE3069283u);
 }
 END_TEST
 
@@ -346,15 +351,96 @@ START_TEST(test_snapshot_foreign_newer_future_or_miscounted_is_refused)
     reseal(q, len);
     ck_assert_ptr_nonnull(strstr(refused(q, len, WALL0), "corrupt"));
     memcpy(q, p, len);
-    q[SNAPSHOT_HEADER_FIXED + q[20] + SNAPSHOT_ENTRY_HEAD +
-      q[SNAPSHOT_HEADER_FIXED + q[20] + 1]] = 0xff;
+    snapshot_put_le(q + 8, 1, 4);
     reseal(q, len);
-    ck_assert_ptr_nonnull(strstr(refused(q, len, WALL0), "key"));
+    ck_assert_ptr_nonnull(strstr(refused(q, len, WALL0), "older"));
     for (i = 0; i < len; i++)
         q[i] = (unsigned char)(rand() & 0xff);
     refused(q, len, WALL0);
     refused(q, 0, WALL0);
     free(q);
+    free(p);
+}
+END_TEST
+
+/* A crafted file of one stored block: the bad key, the overlong varint,
+ * the record running past its block, a stored length over the raw one. */
+START_TEST(test_snapshot_bad_records_are_refused)
+{
+    struct craft c;
+
+    b = mk(&mono_b, 4, 100, 64u << 20);
+    craft_begin(&c, SNAPSHOT_FORMAT_VERSION, WALL0);
+    craft_block_begin(&c);
+    craft_entry(&c, NULL, 0, "good", 4, "v", 1, 0, 1);
+    craft_entry(&c, NULL, 0, "\xff", 1, "v", 1, 0, 2);
+    craft_block_end(&c);
+    craft_end(&c);
+    ck_assert_ptr_nonnull(strstr(refused(c.p, c.len, WALL0), "key"));
+    free(c.p);
+
+    craft_begin(&c, SNAPSHOT_FORMAT_VERSION, WALL0);
+    craft_block_begin(&c);
+    craft_entry(&c, NULL, 0, "good", 4, "v", 1, 0, 1);
+    craft_block_end(&c);
+    craft_end(&c);
+    /* the stamp (the byte before the key) made a varint that never ends */
+    c.p[c.len - SNAPSHOT_END_BYTES - 6] = 0x81;
+    reseal(c.p, c.len);
+    ck_assert_ptr_nonnull(strstr(refused(c.p, c.len, WALL0), "entry"));
+    /* a stored length over the raw one */
+    c.p[c.len - SNAPSHOT_END_BYTES - 6] = 1;
+    snapshot_put_le(c.p + c.block + 5, 100, 4);
+    reseal(c.p, c.len);
+    ck_assert_ptr_nonnull(strstr(refused(c.p, c.len, WALL0), "block"));
+    /* a raw length one short: the record runs past its block */
+    snapshot_put_le(c.p + c.block + 1, c.len - c.block - 23, 4);
+    snapshot_put_le(c.p + c.block + 5, c.len - c.block - 23, 4);
+    reseal(c.p, c.len);
+    refused(c.p, c.len, WALL0);
+    free(c.p);
+}
+END_TEST
+
+/* Compressible values are written compressed, and a compressed block that
+ * does not decompress to exactly its raw length is refused whole, even
+ * with a good checksum. */
+START_TEST(test_snapshot_compresses_and_refuses_bad_compressed_blocks)
+{
+    static const char v[100] = "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqr"
+                               "stuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghij"
+                               "klmnopqrstuv";
+    struct snapshot_load_result r;
+    char key[16], why[256] = "";
+    unsigned char *p;
+    size_t len, blk, raw;
+    int i;
+
+    for (i = 0; i < 900; i++) {
+        snprintf(key, sizeof key, "key%06d", i);
+        ck_assert_int_eq(store_set(a, NULL, 0, key, 9, v, sizeof v, 0),
+                         STORE_OK);
+    }
+    save(a, WALL0);
+    p = slurp(&len);
+    ck_assert_msg(len < 900 * 30, "%zu bytes", len);
+    b = mk(&mono_b, 4, 1000, 64u << 20);
+    ck_assert_msg(load(p, len, WALL0, &r, why) == 0, "%s", why);
+    ck_assert_uint_eq(r.entries, 900);
+    ck_assert(has(b, NULL, "key000899", 9, v, sizeof v));
+    store_destroy(b);
+    b = mk(&mono_b, 4, 1000, 64u << 20);
+    blk = SNAPSHOT_HEADER_FIXED + p[20];
+    ck_assert_int_eq(p[blk], SNAPSHOT_REC_BLOCK);
+    ck_assert_uint_lt(snapshot_get_le(p + blk + 5, 4),
+                      snapshot_get_le(p + blk + 1, 4));
+    raw = snapshot_get_le(p + blk + 1, 4);
+    snapshot_put_le(p + blk + 1, raw + 1, 4);
+    reseal(p, len);
+    ck_assert_ptr_nonnull(strstr(refused(p, len, WALL0), "block"));
+    snapshot_put_le(p + blk + 1, raw - 1, 4);
+    reseal(p, len);
+    ck_assert_ptr_nonnull(strstr(refused(p, len, WALL0), "block"));
     free(p);
 }
 END_TEST
@@ -397,6 +483,9 @@ main(void)
     tcase_add_test(tc, test_snapshot_truncated_or_flipped_is_refused_whole);
     tcase_add_test(tc,
                    test_snapshot_foreign_newer_future_or_miscounted_is_refused);
+    tcase_add_test(tc, test_snapshot_bad_records_are_refused);
+    tcase_add_test(tc,
+                   test_snapshot_compresses_and_refuses_bad_compressed_blocks);
     tcase_add_test(tc, test_snapshot_failed_save_keeps_previous_file);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);

@@ -1,7 +1,8 @@
 /*
  * check_store_mt.c: the store under concurrent callers (also the
  * ThreadSanitizer target): threads run mixed calls (every kind of write,
- * in the shared keyspace and a namespace, and flushes of that namespace) on
+ * in the shared keyspace and a namespace, and flushes of that namespace;
+ * Gets of one key and of batches) on
  * overlapping keys against small limits while the clock moves, then the
  * limits, the counters and every entry are checked. Then counters updated
  * by compare-and-set loops and increments at once, and racing
@@ -118,6 +119,33 @@ namespace_call(struct worker *w, unsigned r, const char *key, size_t klen,
     }
 }
 
+/* A Get of BATCH keys at once (store_get_batch), counted per key. */
+static void
+batch_call(struct worker *w, unsigned r, struct buf *out)
+{
+    enum { BATCH = 8 };
+    struct store_batch_get keys[BATCH];
+    char names[BATCH][16];
+
+    for (int j = 0; j < BATCH; j++) {
+        keys[j].key = names[j];
+        keys[j].klen = (size_t)snprintf(names[j], sizeof names[j], "k%u",
+                                        ((r >> 4) + (unsigned)j) % KEYSPACE);
+    }
+    out->len = 0;
+    store_get_batch(store, NULL, 0, keys, BATCH, out);
+    for (int j = 0; j < BATCH; j++) {
+        w->gets++;
+        if (keys[j].status == STORE_OK) {
+            w->hits++;
+            ck_assert_uint_le(keys[j].vlen, 5000);
+            ck_assert_uint_le(keys[j].off + keys[j].vlen, out->len);
+        } else {
+            ck_assert_int_eq(keys[j].status, STORE_NOT_FOUND);
+        }
+    }
+}
+
 static void
 one_call(struct worker *w, struct buf *out, const char *val)
 {
@@ -147,6 +175,9 @@ one_call(struct worker *w, struct buf *out, const char *val)
         break;
     case 7:
         namespace_call(w, r, key, (size_t)n, val, out);
+        break;
+    case 8:
+        batch_call(w, r, out);
         break;
     default:
         w->gets++;

@@ -1,7 +1,8 @@
 /*
  * store_bench.c: store micro-benchmark (not a test). Loads 1,000,000
  * entries of 16-byte keys and 100-byte values, then times gets and sets on
- * keys drawn uniformly at random from a pre-generated list, and prints one
+ * keys drawn uniformly at random from a pre-generated list (Gets also
+ * 100 keys per store_get_batch), and prints one
  * figure per line as "name: value". See docs/benchmarks.md.
  *
  * Each thread draws its keys before the clock starts, into a sequence it
@@ -30,7 +31,9 @@ struct bench {
     size_t ops;
 };
 
-enum op { OP_GET_HIT, OP_GET_MISS, OP_SET };
+enum op { OP_GET_HIT, OP_GET_MISS, OP_GET_BATCH, OP_SET };
+
+#define BATCH_KEYS 100 /* keys per store_get_batch in OP_GET_BATCH */
 
 struct run {
     struct bench *b;
@@ -99,6 +102,24 @@ draw(struct run *r, uint64_t seed)
     return 0;
 }
 
+/* r->b->ops keys of r->draws looked up BATCH_KEYS at a time. */
+static void
+run_batches(struct run *r, struct buf *out)
+{
+    struct store_batch_get keys[BATCH_KEYS];
+    size_t i, j, n;
+
+    for (i = 0; i < r->b->ops; i += n) {
+        n = r->b->ops - i < BATCH_KEYS ? r->b->ops - i : BATCH_KEYS;
+        for (j = 0; j < n; j++) {
+            keys[j].key = r->draws + (i + j) * KEY_BYTES;
+            keys[j].klen = KEY_BYTES;
+        }
+        out->len = 0;
+        store_get_batch(r->b->st, NULL, 0, keys, n, out);
+    }
+}
+
 static void *
 run_main(void *arg)
 {
@@ -110,7 +131,9 @@ run_main(void *arg)
     size_t i;
 
     buf_init(&out);
-    for (i = 0; i < b->ops; i++, key += KEY_BYTES) {
+    if (r->op == OP_GET_BATCH)
+        run_batches(r, &out);
+    for (i = 0; r->op != OP_GET_BATCH && i < b->ops; i++, key += KEY_BYTES) {
         if (r->op == OP_SET)
             store_set(b->st, NULL, 0, key, KEY_BYTES, value, VALUE_BYTES, 0);
         else
@@ -190,6 +213,8 @@ main(int argc, char **argv)
     printf("entries: %llu\n", (unsigned long long)s.size);
     printf("get_hit_1t: %.0f\n", phase(&b, OP_GET_HIT, 1));
     printf("get_hit_2t: %.0f\n", phase(&b, OP_GET_HIT, 2));
+    printf("get_batch100_1t: %.0f\n", phase(&b, OP_GET_BATCH, 1));
+    printf("get_batch100_2t: %.0f\n", phase(&b, OP_GET_BATCH, 2));
     printf("get_miss_1t: %.0f\n", phase(&b, OP_GET_MISS, 1));
     printf("set_new_1t: %.0f\n", set_new);
     printf("set_overwrite_1t: %.0f\n", phase(&b, OP_SET, 1));

@@ -7,8 +7,9 @@
  * (even first byte) the file is loaded as it is, so almost every input
  * fails the checksum. In mode 1 (odd) its last 4 bytes are first replaced
  * by the CRC-32C of the bytes before them, so the fuzzer reaches the
- * record parser, the ordering and the limits with files whose structure
- * alone is wrong.
+ * block walk, the LZ4 decompression, the record parser, the ordering and
+ * the limits with files whose structure alone is wrong. The seeds come
+ * from make_snapshot_seeds.c.
  *
  * Each input gets a fresh store with small limits, on a fake clock; the
  * wall clock is fixed (FUZZ_WALL_MS, in the seeds' future). Checked after

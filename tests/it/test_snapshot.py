@@ -175,11 +175,14 @@ def future(b):
     return bytes(b)
 
 
-def newer(b):
-    b = bytearray(b)
-    b[8:12] = (2).to_bytes(4, "little")
-    b[-4:] = crc32c(bytes(b[:-4])).to_bytes(4, "little")
-    return bytes(b)
+def other_version(delta):
+    def damage(b):
+        b = bytearray(b)
+        version = int.from_bytes(b[8:12], "little") + delta
+        b[8:12] = version.to_bytes(4, "little")
+        b[-4:] = crc32c(bytes(b[:-4])).to_bytes(4, "little")
+        return bytes(b)
+    return damage
 
 
 DAMAGE = {
@@ -190,7 +193,8 @@ DAMAGE = {
     "random bytes": (lambda b: os.urandom(len(b)), "magic"),
     "empty": (lambda b: b"", "empty"),
     "written in the future": (future, "future"),
-    "newer format": (newer, "newer"),
+    "newer format": (other_version(1), "newer"),
+    "older format": (other_version(-1), "older"),
 }
 
 
