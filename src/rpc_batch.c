@@ -121,16 +121,22 @@ rpc_batch_get_error(const struct store_batch_get *g)
 }
 
 /* Bytes of CacheLookup{key, found, value, error} for g, error its
- * sentence (NULL: none), as a field 1 of the reply. */
+ * sentence (NULL: none): the message alone. */
+static size_t
+rpc_batch_lookup_inner(const struct store_batch_get *g, const char *error)
+{
+    bool found = g->status == STORE_OK;
+
+    return rpc_wire_len_field_len(g->klen) + (found ? 2 : 0) +
+           (found && g->vlen ? rpc_wire_len_field_len(g->vlen) : 0) +
+           (error ? rpc_wire_len_field_len(strlen(error)) : 0);
+}
+
+/* The same as a field 1 of the reply: tag, length and message. */
 static size_t
 rpc_batch_lookup_len(const struct store_batch_get *g, const char *error)
 {
-    bool found = g->status == STORE_OK;
-    size_t inner = rpc_wire_len_field_len(g->klen) + (found ? 2 : 0) +
-                   (found && g->vlen ? rpc_wire_len_field_len(g->vlen) : 0) +
-                   (error ? rpc_wire_len_field_len(strlen(error)) : 0);
-
-    return rpc_wire_len_field_len(inner);
+    return rpc_wire_len_field_len(rpc_batch_lookup_inner(g, error));
 }
 
 /* Writes g's CacheLookup, of rpc_batch_lookup_len() bytes, at p, its
@@ -139,10 +145,8 @@ static uint8_t *
 rpc_batch_put_lookup(uint8_t *p, const struct store_batch_get *g,
                      const char *error, const char *vals)
 {
-    size_t len = rpc_batch_lookup_len(g, error);
-
     p = rpc_wire_put_tag(p, 1, RPC_WIRE_LEN);
-    p = rpc_wire_put_varint(p, len - 1 - rpc_wire_varint_len(len));
+    p = rpc_wire_put_varint(p, rpc_batch_lookup_inner(g, error));
     p = rpc_wire_put_len_field(p, 1, g->key, g->klen);
     if (g->status == STORE_OK) {
         p = rpc_wire_put_tag(p, 2, RPC_WIRE_VARINT);

@@ -339,6 +339,51 @@ START_TEST(test_rpc_cache_every_method_takes_an_empty_body)
 }
 END_TEST
 
+/* Lookups whose size crosses the one-byte length (127 and 128 bytes and
+ * around), found with a value, missing, or refused with a sentence:
+ * MultiGet's reply is byte for byte protobuf-c's encoding. */
+START_TEST(test_rpc_cache_multi_get_encodes_like_protobuf_c)
+{
+    enum { FIRST = 96, LAST = 136, N = LAST - FIRST };
+    static char keys[N][LAST];
+    static char vals[40];
+    ProtobufCBinaryData ks[N];
+    Cache__CacheLookup look[N], *lp[N];
+    Cache__MultiCacheKeyRequest req = CACHE__MULTI_CACHE_KEY_REQUEST__INIT;
+    Cache__MultiCacheValueResponse want =
+        CACHE__MULTI_CACHE_VALUE_RESPONSE__INIT;
+
+    cfg.max_batch = N;
+    memset(vals, 'v', sizeof vals);
+    for (size_t i = 0; i < N; i++) {
+        size_t klen = FIRST + i;
+
+        memset(keys[i], 'a' + (int)(i % 26), klen);
+        keys[i][klen - 1] = (char)('0' + i % 10);
+        look[i] = (Cache__CacheLookup)CACHE__CACHE_LOOKUP__INIT;
+        look[i].key = (ProtobufCBinaryData){klen, (uint8_t *)keys[i]};
+        if (i % 4 == 0) { /* refused: not UTF-8 */
+            keys[i][0] = (char)0xff;
+            look[i].error = "key is not valid UTF-8";
+        } else if (i % 4 == 1) { /* found (10 of them, the item limit) */
+            do_set(keys[i], klen, vals, i % 40);
+            ck_assert_int_eq(rep.code, GRPC_STATUS_OK);
+            look[i].found = 1;
+            look[i].value = (ProtobufCBinaryData){i % 40, (uint8_t *)vals};
+        }
+        ks[i] = look[i].key;
+        lp[i] = &look[i];
+    }
+    req.n_keys = N;
+    req.keys = ks;
+    call(rpc_cache_multi_get, &req.base);
+    ck_assert_int_eq(rep.code, GRPC_STATUS_OK);
+    want.n_items = N;
+    want.items = lp;
+    assert_body_is(&want.base);
+}
+END_TEST
+
 static Suite *
 rpc_cache_suite(void)
 {
@@ -357,6 +402,7 @@ rpc_cache_suite(void)
     tcase_add_test(tc, test_rpc_cache_every_method_takes_an_empty_body);
     tcase_add_test(tc, test_rpc_cache_stats_totals_and_limits);
     tcase_add_test(tc, test_rpc_cache_large_get_hands_the_value_over);
+    tcase_add_test(tc, test_rpc_cache_multi_get_encodes_like_protobuf_c);
     suite_add_tcase(s, tc);
     return s;
 }
