@@ -32,7 +32,8 @@ TC=$BUILD/tiny-cached
 NULL_SERVER=$PWD/.null-server/null-server
 case " $SERVERS " in
 *" null "*)
-    make -s -C bench/null-server OUT="$PWD/.null-server" >/dev/null || {
+    make -s -f bench/null-server/null-server.mk OUT="$PWD/.null-server" \
+        >/dev/null || {
         echo "bench-grpc.sh: cannot build bench/null-server: apt-get install" \
             "g++ libgrpc++-dev protobuf-compiler protobuf-compiler-grpc" >&2
         exit 1
