@@ -22,6 +22,7 @@
 # client and server share the machine's cores. Needs h2load
 # (nghttp2-client), redis-server and redis-tools, xxd, time.
 set -euo pipefail
+. "$(dirname "$0")/bench-lib.sh"
 
 BUILD=${1:-build}
 ROUNDS=${ROUNDS:-3}
@@ -41,10 +42,6 @@ trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WO
 
 [ -x "$TC" ] || { echo "bench-batch.sh: $TC not built" >&2; exit 1; }
 
-frame() { # hex of a protobuf message -> a gRPC message on stdout
-    local hex=$1 len=$((${#1} / 2))
-    printf '00%08x%s' "$len" "$hex" | xxd -r -p
-}
 hex() { printf '%s' "$1" | xxd -p | tr -d '\n'; }
 
 keys=() body=
@@ -53,18 +50,9 @@ for i in $(seq 0 $((KEYS - 1))); do
     keys+=("$k")
     body+=$(printf '0a%02x%s' "${#k}" "$(hex "$k")")
 done
-frame "$body" >"$WORK/mget.bin"
-frame "0a07$(hex bench:0)" >"$WORK/get.bin"
+bench_frame "$body" >"$WORK/mget.bin"
+bench_frame "0a07$(hex bench:0)" >"$WORK/get.bin"
 value=$(head -c "$VALUE" /dev/zero | tr '\0' 'v')
-
-wait_port() {
-    for _ in $(seq 200); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.05
-    done
-    echo "bench-batch.sh: nothing listening on $1" >&2
-    exit 1
-}
 
 start_tc() { # binary, port, log
     CACHE_HOST=127.0.0.1 CACHE_PORT=$2 CACHE_HEALTH_PORT=0 \
@@ -81,13 +69,13 @@ redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no \
     >"$WORK/redis.log" 2>&1 &
 PIDS+=($!)
 RDPID=$!
-wait_port "$PORT"
-wait_port "$RPORT"
+bench_wait_port "$PORT"
+bench_wait_port "$RPORT"
 args=()
 for k in "${keys[@]}"; do args+=("$k" "$value"); done
 "$CLI" -H 127.0.0.1 -p "$PORT" mset "${args[@]}" >/dev/null
 if [ -n "$OLD" ]; then
-    wait_port "$OPORT"
+    bench_wait_port "$OPORT"
     "$CLI" -H 127.0.0.1 -p "$OPORT" mset "${args[@]}" >/dev/null
 fi
 redis-cli -p "$RPORT" MSET "${args[@]}" >/dev/null
@@ -151,14 +139,13 @@ for r in $(seq "$ROUNDS"); do
     tc_kps+=("$tk") rd_kps+=("$rk") get_cps+=("$g")
     tc_cpu+=("$ts") rd_cpu+=("$ds") tc_cl+=("$tcl") rd_cl+=("$dcl")
 done
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
-mt=$(median "${tc_kps[@]}") mr=$(median "${rd_kps[@]}") mg=$(median "${get_cps[@]}")
+mt=$(bench_median "${tc_kps[@]}") mr=$(bench_median "${rd_kps[@]}") mg=$(bench_median "${get_cps[@]}")
 printf 'median: tiny-cached MultiGet %s keys/s, Redis MGET %s keys/s, ratio %s; tiny-cached Get %s calls/s (%s keys/s)\n' \
     "$mt" "$mr" "$(awk -v a="$mt" -v b="$mr" 'BEGIN {printf "%.2f", a / b}')" "$mg" "$mg"
 printf 'median CPU per call: tiny-cached server %s us, client (h2load) %s us; Redis server %s us, client (redis-benchmark) %s us\n' \
-    "$(median "${tc_cpu[@]}")" "$(median "${tc_cl[@]}")" \
-    "$(median "${rd_cpu[@]}")" "$(median "${rd_cl[@]}")"
+    "$(bench_median "${tc_cpu[@]}")" "$(bench_median "${tc_cl[@]}")" \
+    "$(bench_median "${rd_cpu[@]}")" "$(bench_median "${rd_cl[@]}")"
 if [ -n "$OLD" ]; then
     printf 'median OLD: MultiGet %s keys/s, server %s us/call\n' \
-        "$(median "${old_kps[@]}")" "$(median "${old_cpu[@]}")"
+        "$(bench_median "${old_kps[@]}")" "$(bench_median "${old_cpu[@]}")"
 fi

@@ -18,6 +18,7 @@
 # calls; the nodes' CPU the same over the three nodes. Prints one line per
 # run and the medians. Needs haproxy (Debian's package).
 set -euo pipefail
+. "$(dirname "$0")/bench-lib.sh"
 
 BUILD=${1:-build}
 ROUNDS=${ROUNDS:-3}
@@ -63,13 +64,6 @@ wait_up() { # every node UP in HAProxy's statistics
 }
 wait_up
 
-cpu_ticks() { # utime + stime of the given pids, in clock ticks
-    local sum=0 p
-    for p in "$@"; do
-        sum=$((sum + $(awk '{print $14 + $15}' "/proc/$p/stat")))
-    done
-    echo "$sum"
-}
 run() { # port [bench options] -> calls/s
     local port=$1
     shift
@@ -85,15 +79,15 @@ per_call_us() { # ticks -> microseconds per call of a run of N calls
 }
 routed() { # [bench options] -> "calls/s haproxy_us nodes_us"
     local h0 n0 r
-    h0=$(cpu_ticks "$HA") n0=$(cpu_ticks "${NODE_PIDS[@]}")
+    h0=$(bench_cpu_ticks "$HA") n0=$(bench_cpu_ticks "${NODE_PIDS[@]}")
     r=$(run "$BASE" "$@")
-    echo "$r $(per_call_us $(($(cpu_ticks "$HA") - h0))) $(per_call_us $(($(cpu_ticks "${NODE_PIDS[@]}") - n0)))"
+    echo "$r $(per_call_us $(($(bench_cpu_ticks "$HA") - h0))) $(per_call_us $(($(bench_cpu_ticks "${NODE_PIDS[@]}") - n0)))"
 }
 direct() { # -> "calls/s node_us"
     local n0 r
-    n0=$(cpu_ticks "${NODE_PIDS[0]}")
+    n0=$(bench_cpu_ticks "${NODE_PIDS[0]}")
     r=$(run $((BASE + 1)))
-    echo "$r $(per_call_us $(($(cpu_ticks "${NODE_PIDS[0]}") - n0)))"
+    echo "$r $(per_call_us $(($(bench_cpu_ticks "${NODE_PIDS[0]}") - n0)))"
 }
 
 # Fill: through HAProxy, so every node holds its share; node0 directly.
@@ -118,9 +112,8 @@ for r in $(seq "$ROUNDS"); do
         "$mc" "$mh" "$mn"
     d_cps+=("$dc") r_cps+=("$xc") h_us+=("$xh") m_cps+=("$mc") mh_us+=("$mh")
 done
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
-md=$(median "${d_cps[@]}") mr=$(median "${r_cps[@]}") mh=$(median "${h_us[@]}")
-mm=$(median "${m_cps[@]}") mmh=$(median "${mh_us[@]}")
+md=$(bench_median "${d_cps[@]}") mr=$(bench_median "${r_cps[@]}") mh=$(bench_median "${h_us[@]}")
+mm=$(bench_median "${m_cps[@]}") mmh=$(bench_median "${mh_us[@]}")
 printf 'median: one node direct %s calls/s, HAProxy to 3 nodes %s calls/s (ratio %s), HAProxy %s us of CPU per call;\n' \
     "$md" "$mr" "$(awk -v a="$mr" -v b="$md" 'BEGIN {printf "%.2f", a / b}')" "$mh"
 printf '        route in metadata %s calls/s, HAProxy %s us of CPU per call\n' "$mm" "$mmh"

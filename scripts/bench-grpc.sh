@@ -19,6 +19,7 @@
 # Needs: h2load (nghttp2-client), xxd, and for the null server g++,
 # libgrpc++-dev, protobuf-compiler and protobuf-compiler-grpc.
 set -euo pipefail
+. "$(dirname "$0")/bench-lib.sh"
 
 BUILD=${1:-build}
 ROUNDS=${ROUNDS:-5}
@@ -45,31 +46,13 @@ trap 'stop_server; rm -rf "$WORK"' EXIT
 
 [ -x "$TC" ] || { echo "bench-grpc.sh: $TC not built" >&2; exit 1; }
 
-# A gRPC message: 5-byte frame header (not compressed, big-endian length),
-# then the protobuf bytes given in hex.
-frame() {
-    local hex=$1 len=$((${#1} / 2))
-    printf '00%08x%s' "$len" "$hex" | xxd -r -p
-}
+# The requests: CacheKey{key} and CacheItem{key, value} as gRPC messages.
 KEY_HEX=$(printf 'bench-key' | xxd -p)           # 9 bytes
 VALUE_HEX=$(head -c 100 /dev/zero | tr '\0' 'v' | xxd -p | tr -d '\n')
-frame "0a09${KEY_HEX}" > "$WORK/Get.bin"
-frame "0a09${KEY_HEX}1264${VALUE_HEX}" > "$WORK/Set.bin"
+bench_frame "0a09${KEY_HEX}" > "$WORK/Get.bin"
+bench_frame "0a09${KEY_HEX}1264${VALUE_HEX}" > "$WORK/Set.bin"
 
 CPU_TICKS=$(getconf CLK_TCK)
-
-cpu_ticks() {
-    awk '{print $14 + $15}' "/proc/$1/stat"
-}
-
-wait_port() {
-    for _ in $(seq 200); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && return 0
-        sleep 0.05
-    done
-    echo "bench-grpc.sh: nothing listening on $PORT" >&2
-    exit 1
-}
 
 start_server() {
     case $1 in
@@ -80,7 +63,7 @@ start_server() {
         CACHE_WORKERS=1 "$TC" >"$WORK/server.log" 2>&1 & ;;
     esac
     SERVER_PID=$!
-    wait_port
+    bench_wait_port "$PORT"
 }
 
 stop_server() {
@@ -103,9 +86,9 @@ run_one() {
     start_server "$srv"
     h2 Set 1 1 1 >/dev/null
     h2 "$method" "$WARMUP" "$c" "$m" >/dev/null
-    t0=$(cpu_ticks "$SERVER_PID")
+    t0=$(bench_cpu_ticks "$SERVER_PID")
     out=$(h2 "$method" "$N" "$c" "$m")
-    t1=$(cpu_ticks "$SERVER_PID")
+    t1=$(bench_cpu_ticks "$SERVER_PID")
     stop_server
     if ! grep -q "succeeded, 0 failed, 0 errored" <<<"$out"; then
         echo "bench-grpc.sh: failed calls in $srv $method $run" >&2
@@ -140,14 +123,13 @@ for round in $(seq "$ROUNDS"); do
 done
 
 echo "# medians: server method run req/s mean-latency cpu-us/call (ratios to null)"
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 for run in $RUNS; do
     for method in $METHODS; do
         for srv in $SERVERS; do
             sel() { awk -v s="$srv" -v me="$method" -v r="$run" -v c="$1" \
                 '$1 == s && $2 == me && $3 == r { print $c }' "$WORK/results"; }
-            echo "$srv $method $run $(sel 4 | median)" \
-                "$(sel 5 | tr -d ms | median)ms $(sel 6 | median)"
+            echo "$srv $method $run $(sel 4 | bench_median)" \
+                "$(sel 5 | tr -d ms | bench_median)ms $(sel 6 | bench_median)"
         done
     done
 done | awk '$1 == "null" { ref[$2 $3] = $4; refc[$2 $3] = $6 }

@@ -22,6 +22,7 @@
 # prints one line per run, then medians.
 # Needs: redis-server and redis-tools (benchmark only).
 set -euo pipefail
+. "$(dirname "$0")/bench-lib.sh"
 
 BUILD=${1:-build}
 ROUNDS=${ROUNDS:-3}
@@ -48,17 +49,6 @@ command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null ||
 HZ=$(getconf CLK_TCK)
 VALUE=$(head -c 100 /dev/zero | tr '\0' v)
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-
-wait_port() {
-    for _ in $(seq 200); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.05
-    done
-    echo "bench-latency.sh: nothing listening on $1" >&2
-    exit 1
-}
-
 stop() {
     if [ -n "$PID" ]; then
         kill "$PID" 2>/dev/null || true
@@ -72,7 +62,7 @@ run_redis() {
     redis-server --port "$RPORT" --save '' --appendonly no \
         >"$WORK/redis.log" 2>&1 &
     PID=$!
-    wait_port "$RPORT"
+    bench_wait_port "$RPORT"
     redis-cli -p "$RPORT" set key:__rand_int__ "$VALUE" >/dev/null
     redis-benchmark -p "$RPORT" -c "$1" -P "$2" -n "$N_REDIS" -t get \
         --csv 2>/dev/null | awk -F'"' '$2 == "GET" {
@@ -91,13 +81,13 @@ run_tc() {
             CACHE_WORKERS="$1" "$TC" >"$WORK/tc.log" 2>&1 &
     fi
     PID=$!
-    wait_port "$PORT"
+    bench_wait_port "$PORT"
     "$BENCH" -p "$PORT" -c "$3" -m "$4" -t "$2" -d 1 --keyspace 1 --fill \
         --ratio 1:0:0:0:0 >/dev/null
-    t0=$(cpu_ticks "$PID")
+    t0=$(bench_cpu_ticks "$PID")
     json=$("$BENCH" -p "$PORT" -c "$3" -m "$4" -t "$2" -d "$SECONDS_RUN" \
         --keyspace 1 --ratio 1:0:0:0:0 --json)
-    t1=$(cpu_ticks "$PID")
+    t1=$(bench_cpu_ticks "$PID")
     stop
     /usr/bin/python3 -c '
 import json, sys
@@ -140,16 +130,13 @@ for round in $(seq "$ROUNDS"); do
 done
 
 echo "# medians: case shape calls/s p50-us p99-us p99.9-us server-cpu-us/call"
-median() {
-    sort -n | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : "-") }'
-}
 for shape in $SHAPES; do
     for cs in $CASES; do
         row="$cs $shape"
         for col in 3 4 5 6 7; do
             row="$row $(awk -v c="$cs" -v s="$shape" -v k="$col" \
                 '$1 == c && $2 == s && $k != "-" { print $k }' \
-                "$WORK/results" | median)"
+                "$WORK/results" | bench_median)"
         done
         echo "$row"
     done

@@ -27,6 +27,7 @@
 # or about to. Needs redis-server and redis-tools; VALUES=random also
 # python3-grpcio.
 set -euo pipefail
+. "$(dirname "$0")/bench-lib.sh"
 
 BUILD=${1:-build}
 N=${N:-1000000}
@@ -204,14 +205,13 @@ p99_saving=$(get_p99)
 saves=$(grep -c "snapshot: saved" "$WORK/tc2.log" || true)
 stop_tc
 
-median() { printf '%s\n' "$@" | sort -g | awk 'NF {a[++n] = $1} END {print a[int((n + 1) / 2)]}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
-tc_load=$(median "${tc_loads[@]}") rd_load=$(median "${rd_loads[@]}")
+tc_load=$(bench_median "${tc_loads[@]}") rd_load=$(bench_median "${rd_loads[@]}")
 echo "entries: $N, values: $VALUES (Redis after load: ${keys:-?})"
 echo "save: tiny-cached $tc_save s, Redis SAVE $rd_save s, ratio $(ratio "$tc_save" "$rd_save")"
 echo "load (median of $ROUNDS): tiny-cached $tc_load s, Redis $rd_load s, ratio $(ratio "$tc_load" "$rd_load")"
 echo "file: tiny-cached $tc_size B, Redis RDB $rd_size B, ratio $(ratio "$tc_size" "$rd_size"); RDB without compression $rd_plain B, ratio $(ratio "$tc_size" "$rd_plain")"
 echo "Get p99: $p99_quiet us without a save, $p99_saving us during background saves ($saves saves in the run), ratio $(ratio "$p99_saving" "$p99_quiet")"
 if [ -n "$OLD" ]; then
-    echo "OLD: save $old_save s, load (median) $(median "${old_loads[@]}") s, file $old_size B"
+    echo "OLD: save $old_save s, load (median) $(bench_median "${old_loads[@]}") s, file $old_size B"
 fi

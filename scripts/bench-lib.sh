@@ -1,0 +1,39 @@
+# bench-lib.sh: shell functions the benchmark scripts share; sourced, not
+# run (". scripts/bench-lib.sh" from a bash script; needs xxd for
+# bench_frame).
+
+# bench_frame HEX: the protobuf message given in hex as a gRPC message on
+# stdout (5-byte frame header: not compressed, big-endian length).
+bench_frame() {
+    local hex=$1 len=$((${#1} / 2))
+    printf '00%08x%s' "$len" "$hex" | xxd -r -p
+}
+
+# bench_wait_port PORT: returns once something listens on 127.0.0.1:PORT,
+# or exits the script after 10 s.
+bench_wait_port() {
+    for _ in $(seq 200); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.05
+    done
+    echo "$(basename "$0"): nothing listening on $1" >&2
+    exit 1
+}
+
+# bench_cpu_ticks PID...: utime + stime of the processes, in clock ticks
+# (getconf CLK_TCK per second).
+bench_cpu_ticks() {
+    local sum=0 p
+    for p in "$@"; do
+        sum=$((sum + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+    done
+    echo "$sum"
+}
+
+# bench_median [NUMBER...]: the median of the numbers given, or of the
+# lines on stdin when none is; blank ones are skipped, "-" when none.
+bench_median() {
+    { if [ $# -gt 0 ]; then printf '%s\n' "$@"; else cat; fi; } |
+        sort -g | awk 'NF { a[++n] = $1 }
+            END { print (n ? a[int((n + 1) / 2)] : "-") }'
+}
