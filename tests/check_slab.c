@@ -1,0 +1,228 @@
+/*
+ * check_slab.c: the slab allocator of small entries (slab.c), and that the
+ * accounted bytes of entries of mixed sizes follow resident memory.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "check_run.h"
+#include "entry.h"
+#include "slab.h"
+
+static long
+rss_bytes(void)
+{
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fscanf(f, "%ld %ld", &pages, &resident), 2);
+    fclose(f);
+    return resident * sysconf(_SC_PAGESIZE);
+}
+
+static uint64_t
+xorshift(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+START_TEST(test_slab_objects_packed_by_class)
+{
+    unsigned char *a = slab_alloc(145), *b = slab_alloc(148);
+    unsigned char *c = slab_alloc(149);
+
+    ck_assert_uint_eq(slab_class_bytes(145), 148);
+    ck_assert_uint_eq(slab_class_bytes(148), 148);
+    ck_assert_uint_eq((uintptr_t)a % 4, 0);
+    ck_assert_ptr_eq(b, a + 148);
+    ck_assert_uint_eq((uintptr_t)a / SLAB_BYTES, (uintptr_t)b / SLAB_BYTES);
+    ck_assert_uint_ne((uintptr_t)a / SLAB_BYTES, (uintptr_t)c / SLAB_BYTES);
+    memset(a, 1, 145);
+    memset(b, 2, 148);
+    ck_assert_uint_eq(a[144], 1);
+    slab_free(a, 145);
+    slab_free(b, 148);
+    slab_free(c, 149);
+    slab_free(NULL, 1);
+}
+END_TEST
+
+START_TEST(test_slab_freed_object_is_reused_first)
+{
+    void *keep = slab_alloc(64), *a = slab_alloc(64), *b = slab_alloc(64);
+
+    slab_free(a, 64);
+    ck_assert_ptr_eq(slab_alloc(64), a);
+    slab_free(b, 64);
+    slab_free(a, 64);
+    ck_assert_ptr_eq(slab_alloc(64), a);
+    ck_assert_ptr_eq(slab_alloc(64), b);
+    slab_free(a, 64);
+    slab_free(b, 64);
+    slab_free(keep, 64);
+}
+END_TEST
+
+START_TEST(test_slab_full_slab_takes_objects_again_when_one_is_freed)
+{
+    size_t per = (SLAB_BYTES - 64) / 256, i;
+    void **p = calloc(per + 1, sizeof *p);
+    struct slab_usage u;
+
+    for (i = 0; i <= per; i++)
+        p[i] = slab_alloc(256);
+    slab_usage(&u);
+    ck_assert_uint_eq(u.slabs, 2);
+    ck_assert_uint_eq(u.objects, per + 1);
+    slab_free(p[3], 256);
+    ck_assert_ptr_eq(slab_alloc(256), p[3]);
+    for (i = 0; i <= per; i++)
+        slab_free(p[i], 256);
+    free(p);
+}
+END_TEST
+
+START_TEST(test_slab_empty_slabs_go_back_beyond_the_spares)
+{
+    size_t per = (SLAB_BYTES - 64) / 200, i;
+    void **objs = malloc(4 * per * sizeof *objs), *p[6];
+    struct slab_usage u;
+    long rss0;
+
+    ck_assert_ptr_nonnull(objs);
+
+    for (i = 0; i < 6; i++) {
+        p[i] = slab_alloc(32 + 4 * i);
+        memset(p[i], 1, 32 + 4 * i);
+    }
+    slab_usage(&u);
+    ck_assert_uint_eq(u.slabs, 6);
+    ck_assert_uint_eq(u.spare, 0);
+    for (i = 0; i < 6; i++)
+        slab_free(p[i], 32 + 4 * i);
+    slab_usage(&u);
+    ck_assert_uint_eq(u.slabs, SLAB_SPARE);
+    ck_assert_uint_eq(u.spare, SLAB_SPARE);
+    ck_assert_uint_eq(u.objects, 0);
+    /* a spare serves the next class that needs a slab */
+    p[0] = slab_alloc(250);
+    slab_usage(&u);
+    ck_assert_uint_eq(u.slabs, SLAB_SPARE);
+    ck_assert_uint_eq(u.spare, SLAB_SPARE - 1);
+    slab_free(p[0], 250);
+    /* four slabs filled then emptied: two stay as spares, two are unmapped */
+    memset(objs, 0, 4 * per * sizeof *objs);
+    rss0 = rss_bytes();
+    for (i = 0; i < 4 * per; i++) {
+        objs[i] = slab_alloc(200);
+        memset(objs[i], 1, 200);
+    }
+    slab_usage(&u);
+    ck_assert_uint_eq(u.slabs, 4);
+    ck_assert_int_ge(rss_bytes() - rss0, (long)(4 * per * 200));
+    for (i = 0; i < 4 * per; i++)
+        slab_free(objs[i], 200);
+    slab_usage(&u);
+    ck_assert_uint_eq(u.slabs, SLAB_SPARE);
+    ck_assert_int_le(rss_bytes() - rss0,
+                     (long)SLAB_SPARE * SLAB_BYTES + (64 << 10));
+    free(objs);
+}
+END_TEST
+
+#define MT_ROUNDS 20000
+
+static void *
+mt_main(void *arg)
+{
+    uint64_t seed = (uint64_t)(uintptr_t)arg, r;
+    void *held[16] = {0};
+    size_t sizes[16], i;
+
+    for (i = 0; i < MT_ROUNDS; i++) {
+        r = xorshift(&seed);
+        slab_free(held[r % 16], sizes[r % 16]);
+        sizes[r % 16] = 1 + (r >> 8) % SLAB_MAX_BYTES;
+        held[r % 16] = slab_alloc(sizes[r % 16]);
+        ck_assert_ptr_nonnull(held[r % 16]);
+        memset(held[r % 16], (int)i, sizes[r % 16]);
+    }
+    for (i = 0; i < 16; i++)
+        slab_free(held[i], sizes[i]);
+    return NULL;
+}
+
+START_TEST(test_slab_threads_alloc_and_free_concurrently)
+{
+    pthread_t th[2];
+    struct slab_usage u;
+    uintptr_t i;
+
+    for (i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, mt_main, (void *)(i + 7)),
+                         0);
+    for (i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    slab_usage(&u);
+    ck_assert_uint_eq(u.objects, 0);
+    ck_assert_uint_le(u.slabs, SLAB_SPARE);
+}
+END_TEST
+
+/* Entries of 1 byte to 64 KiB of value (log-uniform, so slabs, heap chunks
+ * and mapped chunks all take part): what entry_accounted() says they cost,
+ * bucket slots aside, is within 5 % of what resident memory grew by. */
+START_TEST(test_slab_accounted_follows_rss_for_mixed_sizes)
+{
+    enum { N = 20000 };
+    struct entry **e = calloc(N, sizeof *e);
+    struct entry_name nm = {NULL, 0, "key:0123456789ab", 16};
+    uint64_t seed = 42, accounted = 0;
+    size_t i, vlen;
+    long rss0, grown;
+
+    ck_assert_ptr_nonnull(e);
+    entry_malloc_init();
+    rss0 = rss_bytes();
+    for (i = 0; i < N; i++) {
+        vlen = (size_t)1 << (xorshift(&seed) % 16);
+        vlen += xorshift(&seed) % vlen;
+        e[i] = entry_create(&nm, NULL, vlen, entry_flags_for(0, vlen, 0), 0, 0);
+        ck_assert_ptr_nonnull(e[i]);
+        memset(entry_value_mut(e[i]), 'v', vlen);
+        accounted += entry_accounted(16, vlen, entry_flags(e[i])) - 8;
+    }
+    grown = rss_bytes() - rss0;
+    ck_assert_int_ge(accounted, 64u << 20);
+    ck_assert_int_le(grown, (long)(accounted * 105 / 100));
+    ck_assert_int_ge(grown, (long)(accounted * 95 / 100));
+    for (i = 0; i < N; i++)
+        entry_put(e[i]);
+    free(e);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("slab");
+    TCase *tc = tcase_create("slab");
+    TCase *big = tcase_create("rss");
+
+    tcase_add_test(tc, test_slab_objects_packed_by_class);
+    tcase_add_test(tc, test_slab_freed_object_is_reused_first);
+    tcase_add_test(tc,
+                   test_slab_full_slab_takes_objects_again_when_one_is_freed);
+    tcase_add_test(tc, test_slab_empty_slabs_go_back_beyond_the_spares);
+    tcase_add_test(tc, test_slab_threads_alloc_and_free_concurrently);
+    suite_add_tcase(s, tc);
+    tcase_add_test(big, test_slab_accounted_follows_rss_for_mixed_sizes);
+    tcase_set_timeout(big, 60);
+    suite_add_tcase(s, big);
+    return check_run(s);
+}
