@@ -209,7 +209,7 @@ find_live_locked(struct store *st, const struct store_ref *r,
         return e;
     remove_locked(st, r->sh, e, r->h);
     r->sh->st.expired_removals++;
-    e->next = *dead;
+    entry_set_next(e, *dead);
     *dead = e;
     return NULL;
 }
@@ -227,7 +227,7 @@ store_put_all(struct entry *list)
     struct entry *e, *next;
 
     for (e = list; e != NULL; e = next) {
-        next = e->next;
+        next = entry_next(e);
         entry_put(e);
     }
 }
