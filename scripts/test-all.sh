@@ -71,12 +71,12 @@ fi
 step "ASan + UBSan build, make check"
 ASAN_OPTIONS=detect_leaks=1 check_in "$out/asan" --enable-werror --enable-sanitizers
 
-step "ThreadSanitizer: store concurrency and cleanup-thread tests"
+step "ThreadSanitizer: store concurrency, cleanup-thread and slab tests"
 rm -rf "$out/tsan" && mkdir -p "$out/tsan"
 (cd "$out/tsan" && "$top/configure" --quiet --enable-tsan &&
-    make -j"$jobs" --quiet check_store_mt check_store_expiry &&
-    ./check_store_mt && ./check_store_expiry)
-passed=$((passed + 2))
+    make -j"$jobs" --quiet check_store_mt check_store_expiry check_slab &&
+    ./check_store_mt && ./check_store_expiry && ./check_slab)
+passed=$((passed + 3))
 
 # The daemon, the cli and the bench from the same ThreadSanitizer build,
 # under the integration tests that run many threads. The first report stops

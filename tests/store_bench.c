@@ -9,6 +9,12 @@
  * own random read of its key list.
  *
  * usage: store-bench [entries [ops-per-phase]]
+ *        store-bench mixed entries maxlog
+ *
+ * The second form measures memory only: entries keys with values of 1 to
+ * 2^maxlog - 1 bytes (log-uniform), then 4 x entries Sets of random keys
+ * with new random sizes, and after each step the accounted bytes against
+ * the growth of resident memory.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -163,6 +169,65 @@ load(struct bench *b)
     return (double)b->entries / (now_s() - t0);
 }
 
+static void
+print_memory(const char *step, struct store *st, long rss0)
+{
+    struct shard_stats s;
+    long grown = rss_bytes() - rss0;
+
+    store_stats(st, &s, NULL);
+    printf("%s_accounted_bytes: %llu\n", step,
+           (unsigned long long)s.memory_usage_bytes);
+    printf("%s_rss_growth_bytes: %ld\n", step, grown);
+    printf("%s_rss_over_accounted: %.4f\n", step,
+           (double)grown / (double)s.memory_usage_bytes);
+}
+
+/* Sets key i % entries (16 bytes) to a value of a random size. */
+static void
+mixed_set(struct store *st, size_t i, size_t entries, unsigned maxlog,
+          uint64_t *seed, const char *value)
+{
+    char key[32];
+    size_t vlen = (size_t)1 << (xorshift(seed) % maxlog);
+
+    vlen += xorshift(seed) % vlen;
+    snprintf(key, sizeof key, "key:%012zu", i % entries % 1000000000000u);
+    if (store_set(st, NULL, 0, key, KEY_BYTES, value, vlen, 0) != STORE_OK) {
+        fprintf(stderr, "store-bench: set failed\n");
+        exit(1);
+    }
+}
+
+static int
+mixed_main(size_t entries, unsigned maxlog)
+{
+    struct store_config cfg = {16, 1u << 30, 64ULL << 30, 1u << 30, 3600};
+    uint64_t seed = 42;
+    struct store *st;
+    char *value;
+    size_t i;
+    long rss0;
+
+    if (entries == 0 || maxlog < 1 || maxlog > 24)
+        return 1;
+    value = malloc((size_t)1 << maxlog);
+    st = store_create(&cfg, &clock_monotonic);
+    if (value == NULL || st == NULL)
+        return 1;
+    memset(value, 'v', (size_t)1 << maxlog);
+    rss0 = rss_bytes();
+    for (i = 0; i < entries; i++)
+        mixed_set(st, i, entries, maxlog, &seed, value);
+    print_memory("fill", st, rss0);
+    for (i = 0; i < 4 * entries; i++)
+        mixed_set(st, (size_t)xorshift(&seed), entries, maxlog, &seed, value);
+    print_memory("churn", st, rss0);
+    store_destroy(st);
+    free(value);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -172,6 +237,9 @@ main(int argc, char **argv)
     long rss0, rss1;
     double set_new;
 
+    if (argc == 4 && strcmp(argv[1], "mixed") == 0)
+        return mixed_main(strtoul(argv[2], NULL, 10),
+                          (unsigned)strtoul(argv[3], NULL, 10));
     b.entries = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000000;
     b.ops = argc > 2 ? strtoul(argv[2], NULL, 10) : 3000000;
     b.keys = malloc(b.entries * KEY_BYTES);
