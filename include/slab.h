@@ -5,11 +5,11 @@
  * An object of n bytes (1 <= n <= SLAB_MAX_BYTES) takes slab_class_bytes(n)
  * = n rounded up to 4 bytes, in a slab of SLAB_BYTES that holds objects of
  * that one size only. Slabs are mapped from the system aligned to their
- * size, so an object finds its slab by masking its address, and every
- * object is 4-byte aligned. What a slab costs beyond its objects: a 64-byte
- * header and the tail too short for another object (under 0.1 % of it);
- * pages of a slab that no object has used yet are never touched, so they
- * are not resident.
+ * size, 16 at a time side by side, so an object finds its slab by masking
+ * its address, and every object is 4-byte aligned. What a slab costs
+ * beyond its objects: a 64-byte header and the tail too short for another
+ * object (under 0.1 % of it); pages of a slab that no object has used yet
+ * are never touched, so they are not resident.
  *
  * Memory goes back to the system when a slab's last object is freed: the
  * slab is unmapped, except that up to SLAB_SPARE empty slabs are kept (with

@@ -19,8 +19,9 @@
 #include "slab.h"
 #include "tc.h"
 
-#define SLAB_HEADER_BYTES 64u
-#define SLAB_CLASSES      (SLAB_MAX_BYTES / SLAB_GRAIN)
+#define SLAB_HEADER_BYTES  64u
+#define SLAB_CLASSES       (SLAB_MAX_BYTES / SLAB_GRAIN)
+#define SLAB_RESERVE_BYTES (16u * SLAB_BYTES)
 
 /*
  * The header at the start of every slab. cls and size are fixed while the
@@ -54,11 +55,16 @@ struct slab_class {
 static struct slab_class classes[SLAB_CLASSES];
 static pthread_once_t classes_once = PTHREAD_ONCE_INIT;
 
-/* spare_lock protects spares and nspare: empty slabs kept with their pages
- * for the next class that needs a slab. */
+/* spare_lock protects spares and nspare (empty slabs kept with their pages
+ * for the next class that needs a slab) and the reserve: slabs mapped but
+ * never used, from reserve_next to reserve_end. Slabs are mapped
+ * SLAB_RESERVE_BYTES at a time so that they lie side by side: fewer
+ * mappings, and page tables as dense as the heap's. Pages of the reserve
+ * are not touched, so they are not resident. */
 static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct slab *spares;
 static uint32_t nspare;
+static unsigned char *reserve_next, *reserve_end;
 
 /* Class locks are held for a few instructions: spin briefly rather than
  * sleep, as the shard locks do. */
@@ -87,14 +93,14 @@ slab_of(const void *p)
     return (struct slab *)((uintptr_t)p & ~(uintptr_t)(SLAB_BYTES - 1));
 }
 
-/* SLAB_BYTES mapped at a multiple of SLAB_BYTES, or NULL. */
-static struct slab *
-slab_map(void)
+/* SLAB_RESERVE_BYTES mapped at a multiple of SLAB_BYTES, or NULL. */
+static unsigned char *
+reserve_map(void)
 {
     unsigned char *p, *a;
     size_t head;
 
-    p = mmap(NULL, 2 * (size_t)SLAB_BYTES, PROT_READ | PROT_WRITE,
+    p = mmap(NULL, SLAB_RESERVE_BYTES + SLAB_BYTES, PROT_READ | PROT_WRITE,
              MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         return NULL;
@@ -103,23 +109,35 @@ slab_map(void)
     head = (size_t)(a - p);
     if (head > 0)
         munmap(p, head);
-    munmap(a + SLAB_BYTES, SLAB_BYTES - head);
-    return (struct slab *)(void *)a;
+    munmap(a + SLAB_RESERVE_BYTES, SLAB_BYTES - head);
+    return a;
 }
 
+/* A spare, else the next slab of the reserve (mapped anew when used up),
+ * or NULL. */
 static struct slab *
 spare_take(void)
 {
-    struct slab *s;
+    struct slab *s = NULL;
 
     pthread_mutex_lock(&spare_lock);
-    s = spares;
-    if (s != NULL) {
+    if (spares != NULL) {
+        s = spares;
         spares = s->next;
         nspare--;
+    } else {
+        if (reserve_next == reserve_end) {
+            reserve_next = reserve_map();
+            reserve_end =
+                reserve_next != NULL ? reserve_next + SLAB_RESERVE_BYTES : NULL;
+        }
+        if (reserve_next != NULL) {
+            s = (struct slab *)(void *)reserve_next;
+            reserve_next += SLAB_BYTES;
+        }
     }
     pthread_mutex_unlock(&spare_lock);
-    return s != NULL ? s : slab_map();
+    return s;
 }
 
 /* Keeps the empty slab s as a spare, or unmaps it. */
