@@ -28,7 +28,7 @@
 #include <stdint.h>
 
 #define SLAB_BYTES     (1u << 20)
-#define SLAB_MAX_BYTES 256u
+#define SLAB_MAX_BYTES 192u
 #define SLAB_GRAIN     4u
 #define SLAB_SPARE     2u
 

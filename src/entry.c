@@ -9,7 +9,7 @@
  *
  *   n     = 32 (header) + 4 (if shared) + 8 (if ttl)
  *           + 1 + namespace (if in a namespace) + key + value
- *   chunk = round_up(n, 4)                             up to 256 (slab.h)
+ *   chunk = round_up(n, 4)                             up to 192 (slab.h)
  *         = round_up(n + 8, 16)                        up to 32 KiB (malloc)
  *         = round_up(round_up(n + 8, 16) + 8, 4096)    from 32 KiB (mmap)
  *   accounted = chunk + 8

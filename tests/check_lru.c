@@ -90,9 +90,9 @@ START_TEST(test_lru_accounted_matches_slabs_and_chunks)
     ck_assert_uint_eq(entry_accounted(16, 100, 0), 148 + 8);
     ck_assert_uint_eq(entry_accounted(1, 0, 0), 36 + 8);
     ck_assert_uint_eq(entry_accounted(16, 100, ENTRY_TTL), 156 + 8);
-    ck_assert_uint_eq(entry_accounted(16, 256 - 48, 0), 256 + 8);
-    /* one byte more leaves the slabs: a 272-byte glibc chunk */
-    ck_assert_uint_eq(entry_accounted(16, 256 - 47, 0), 272 + 8);
+    ck_assert_uint_eq(entry_accounted(16, 192 - 48, 0), 192 + 8);
+    /* one byte more leaves the slabs: a 208-byte glibc chunk */
+    ck_assert_uint_eq(entry_accounted(16, 192 - 47, 0), 208 + 8);
     ck_assert_uint_eq(entry_accounted(16, 1 << 20, ENTRY_SHARED) % 4096, 8);
 }
 END_TEST

@@ -78,26 +78,26 @@ END_TEST
 
 START_TEST(test_slab_full_slab_takes_objects_again_when_one_is_freed)
 {
-    size_t per = (SLAB_BYTES - 64) / 256, i;
+    size_t per = (SLAB_BYTES - 64) / 192, i;
     void **p = calloc(per + 1, sizeof *p);
     struct slab_usage u;
 
     for (i = 0; i <= per; i++)
-        p[i] = slab_alloc(256);
+        p[i] = slab_alloc(192);
     slab_usage(&u);
     ck_assert_uint_eq(u.slabs, 2);
     ck_assert_uint_eq(u.objects, per + 1);
-    slab_free(p[3], 256);
-    ck_assert_ptr_eq(slab_alloc(256), p[3]);
+    slab_free(p[3], 192);
+    ck_assert_ptr_eq(slab_alloc(192), p[3]);
     for (i = 0; i <= per; i++)
-        slab_free(p[i], 256);
+        slab_free(p[i], 192);
     free(p);
 }
 END_TEST
 
 START_TEST(test_slab_empty_slabs_go_back_beyond_the_spares)
 {
-    size_t per = (SLAB_BYTES - 64) / 200, i;
+    size_t per = (SLAB_BYTES - 64) / 180, i;
     void **objs = malloc(4 * per * sizeof *objs), *p[6];
     struct slab_usage u;
     long rss0;
@@ -118,24 +118,24 @@ START_TEST(test_slab_empty_slabs_go_back_beyond_the_spares)
     ck_assert_uint_eq(u.spare, SLAB_SPARE);
     ck_assert_uint_eq(u.objects, 0);
     /* a spare serves the next class that needs a slab */
-    p[0] = slab_alloc(250);
+    p[0] = slab_alloc(190);
     slab_usage(&u);
     ck_assert_uint_eq(u.slabs, SLAB_SPARE);
     ck_assert_uint_eq(u.spare, SLAB_SPARE - 1);
-    slab_free(p[0], 250);
+    slab_free(p[0], 190);
     /* four slabs filled then emptied: two stay as spares, two are unmapped */
     memset(objs, 0, 4 * per * sizeof *objs);
     rss0 = rss_bytes();
     for (i = 0; i < 4 * per; i++) {
-        objs[i] = slab_alloc(200);
-        memset(objs[i], 1, 200);
+        objs[i] = slab_alloc(180);
+        memset(objs[i], 1, 180);
     }
     slab_usage(&u);
     ck_assert_uint_eq(u.slabs, 4);
     if (RSS_CHECKS)
-        ck_assert_int_ge(rss_bytes() - rss0, (long)(4 * per * 200));
+        ck_assert_int_ge(rss_bytes() - rss0, (long)(4 * per * 180));
     for (i = 0; i < 4 * per; i++)
-        slab_free(objs[i], 200);
+        slab_free(objs[i], 180);
     slab_usage(&u);
     ck_assert_uint_eq(u.slabs, SLAB_SPARE);
     if (RSS_CHECKS)
