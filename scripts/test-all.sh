@@ -4,7 +4,7 @@
 #  1. a -Werror build and `make check` (unit and integration tests), then
 #     a one-minute soak at the memory limit with its binaries (soak.sh);
 #  2. `make check` again in its own folder built with ASan + UBSan;
-#  3. ThreadSanitizer: the store's concurrency and cleanup-thread tests,
+#  3. ThreadSanitizer: the store's concurrency, cleanup-thread and slab tests,
 #     then tiny-cached and its tools under the threaded integration tests;
 #  4. each libFuzzer target (tests/fuzz/) for a few seconds;
 #  5. `make distcheck`, and the systemd unit checks.
