@@ -2,19 +2,28 @@
  * entry.h: one cache entry = one allocation.
  *
  *   offset 0   hlink    next entry in the hash bucket chain (tagged, htable.c)
- *          8   prev     LRU neighbour, more recently used
- *         16   next     LRU neighbour, less recently used
- *         24   meta     use stamp (bits 0-47) | key length (48-58) | flags
- *         32   vlen     value length
- *         36   [refcnt] u32, only when ENTRY_SHARED
+ *          8   meta     use stamp (bits 0-47) | key length (48-58) | flags
+ *         16   prev     LRU neighbour, more recently used (48 bits: the low
+ *                       32 at 16, the high 16 at 24)
+ *         20   next     LRU neighbour, less recently used (low 32 at 20, high
+ *                       16 at 26)
+ *         28   vlen     value length
+ *         32   [refcnt] u32, only when ENTRY_SHARED
  *              [expire] u64 ms, only when ENTRY_TTL (unaligned, memcpy)
  *              [nslen]  u8 namespace length, only when ENTRY_NS
  *              key bytes, [namespace bytes], value bytes
  *
- * The header is 36 bytes so that a 16-byte key with a 100-byte value fits a
- * 160-byte glibc chunk; the optional fields cost only the entries that use
- * them. The 48-bit use stamp is the global use counter at the entry's last
- * Get hit or write (2^48 uses: 89 years at 100 million per second).
+ * The header is 32 bytes and entries are only 4-byte aligned (the struct
+ * is packed to 4), so that a 16-byte key with a 100-byte value takes 148
+ * bytes of a slab (slab.h) where malloc would take a 160-byte chunk. The LRU
+ * links keep 48 bits of a pointer, as the chain links do (user-space
+ * addresses on x86-64 and arm64 fit). The optional fields cost only the
+ * entries that use them. The 48-bit use stamp is the global use counter at
+ * the entry's last Get hit or write (2^48 uses: 89 years at 100 million per
+ * second).
+ *
+ * Entries of up to SLAB_MAX_BYTES come from the slab allocator, larger ones
+ * from malloc; entry_put() tells them apart by size (entry_alloc_bytes()).
  *
  * Names. An entry is named by a key within a keyspace: the shared keyspace
  * (no ENTRY_NS, no namespace bytes) or a namespace of 1..ENTRY_NS_MAX bytes
@@ -37,6 +46,7 @@
 #ifndef ENTRY_H
 #define ENTRY_H
 
+#include <assert.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -59,14 +69,16 @@ _Static_assert(ENTRY_TTL == 1 && ENTRY_SHARED == 2 && ENTRY_NS == 4,
 
 struct entry {
     uintptr_t hlink;
-    struct entry *prev;
-    struct entry *next;
     uint64_t meta;
+    uint32_t prev_lo, next_lo;
+    uint16_t prev_hi, next_hi;
     uint32_t vlen;
     unsigned char data[];
-};
+} __attribute__((packed, aligned(4)));
 
-#define ENTRY_HEADER_BYTES 36u
+#define ENTRY_HEADER_BYTES 32u
+_Static_assert(sizeof(struct entry) == ENTRY_HEADER_BYTES, "entry header");
+_Static_assert(sizeof(uintptr_t) == 8, "48-bit LRU links need 64-bit pointers");
 
 /* Fixes glibc's mmap threshold at the 32 KiB the formula assumes (see
  * entry.c); store_create() calls it. Process-wide and idempotent. */
@@ -99,6 +111,42 @@ void entry_put(struct entry *e);
  * only the count, so a reader may call it while the entry is still linked
  * and its stamp changes under the shard lock. */
 void entry_unref(struct entry *e);
+
+static inline struct entry *
+entry_link_get(uint32_t lo, uint16_t hi)
+{
+    return (struct entry *)(((uintptr_t)hi << 32) | lo);
+}
+
+/* The LRU neighbours; an unlinked entry's next also chains the lists of
+ * victims a caller frees once unlocked. */
+static inline struct entry *
+entry_prev(const struct entry *e)
+{
+    return entry_link_get(e->prev_lo, e->prev_hi);
+}
+
+static inline struct entry *
+entry_next(const struct entry *e)
+{
+    return entry_link_get(e->next_lo, e->next_hi);
+}
+
+static inline void
+entry_set_prev(struct entry *e, const struct entry *p)
+{
+    assert((uintptr_t)p >> 48 == 0);
+    e->prev_lo = (uint32_t)(uintptr_t)p;
+    e->prev_hi = (uint16_t)((uintptr_t)p >> 32);
+}
+
+static inline void
+entry_set_next(struct entry *e, const struct entry *p)
+{
+    assert((uintptr_t)p >> 48 == 0);
+    e->next_lo = (uint32_t)(uintptr_t)p;
+    e->next_hi = (uint16_t)((uintptr_t)p >> 32);
+}
 
 static inline unsigned
 entry_flags(const struct entry *e)
@@ -263,6 +311,14 @@ entry_in_keyspace(const struct entry *e, const char *ns, size_t nslen)
 {
     return entry_nslen(e) == nslen &&
            (nslen == 0 || memcmp(entry_ns(e), ns, nslen) == 0);
+}
+
+/* Bytes of e's allocation: header, optional fields, name and value. */
+static inline size_t
+entry_alloc_bytes(const struct entry *e)
+{
+    return ENTRY_HEADER_BYTES + entry_opt_bytes(entry_flags(e)) +
+           entry_name_bytes(e) + e->vlen;
 }
 
 /* Takes one more reference on an ENTRY_SHARED entry (caller holds the shard

@@ -2,16 +2,27 @@
 # bench-store.sh: the store micro-benchmark, ROUNDS times, and the memory
 # Redis spends on the same data in the same run (when redis-server is
 # installed: apt-get install redis-server redis-tools; benchmark only).
-# Usage: scripts/bench-store.sh BUILDDIR   (a built tree with store-bench)
+# Usage: scripts/bench-store.sh BUILDDIR [OLDBUILDDIR]
+#   BUILDDIR: a built tree with store-bench; OLDBUILDDIR: another one (an
+#   older commit built beside it), whose rounds then alternate with
+#   BUILDDIR's. ARGS (empty) are passed to every store-bench, e.g.
+#   ARGS="1000000 3000000 4" for four rounds of the Get hit phases.
 set -eu
-builddir=${1:?usage: bench-store.sh BUILDDIR}
+builddir=${1:?usage: bench-store.sh BUILDDIR [OLDBUILDDIR]}
+olddir=${2:-}
 rounds=${ROUNDS:-3}
 entries=1000000
 
 i=1
 while [ "$i" -le "$rounds" ]; do
-    echo "--- store-bench, round $i"
-    "$builddir/store-bench"
+    if [ -n "$olddir" ]; then
+        echo "--- store-bench, round $i, $olddir"
+        # shellcheck disable=SC2086 # ARGS holds several arguments
+        "$olddir/store-bench" ${ARGS:-}
+    fi
+    echo "--- store-bench, round $i, $builddir"
+    # shellcheck disable=SC2086
+    "$builddir/store-bench" ${ARGS:-}
     i=$((i + 1))
 done
 

@@ -4,7 +4,7 @@
 #  1. a -Werror build and `make check` (unit and integration tests), then
 #     a one-minute soak at the memory limit with its binaries (soak.sh);
 #  2. `make check` again in its own folder built with ASan + UBSan;
-#  3. ThreadSanitizer: the store's concurrency and cleanup-thread tests,
+#  3. ThreadSanitizer: the store's concurrency, cleanup-thread and slab tests,
 #     then tiny-cached and its tools under the threaded integration tests;
 #  4. each libFuzzer target (tests/fuzz/) for a few seconds;
 #  5. `make distcheck`, and the systemd unit checks.
@@ -71,12 +71,12 @@ fi
 step "ASan + UBSan build, make check"
 ASAN_OPTIONS=detect_leaks=1 check_in "$out/asan" --enable-werror --enable-sanitizers
 
-step "ThreadSanitizer: store concurrency and cleanup-thread tests"
+step "ThreadSanitizer: store concurrency, cleanup-thread and slab tests"
 rm -rf "$out/tsan" && mkdir -p "$out/tsan"
 (cd "$out/tsan" && "$top/configure" --quiet --enable-tsan &&
-    make -j"$jobs" --quiet check_store_mt check_store_expiry &&
-    ./check_store_mt && ./check_store_expiry)
-passed=$((passed + 2))
+    make -j"$jobs" --quiet check_store_mt check_store_expiry check_slab &&
+    ./check_store_mt && ./check_store_expiry && ./check_slab)
+passed=$((passed + 3))
 
 # The daemon, the cli and the bench from the same ThreadSanitizer build,
 # under the integration tests that run many threads. The first report stops

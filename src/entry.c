@@ -1,19 +1,22 @@
 /*
  * entry.c: entry allocation and the accounted-size formula.
  *
- * Accounted bytes of an entry = the glibc chunk that holds it + 8 bytes for
- * its slot in the hash bucket array (tables double when entries outnumber
- * buckets, so the arrays hold between 1 and 2 slots per entry; the arrays
- * themselves and the empty tables of a new store are not counted):
+ * Accounted bytes of an entry = the slab object or glibc chunk that holds it
+ * + 8 bytes for its slot in the hash bucket array (tables double when
+ * entries outnumber buckets, so the arrays hold between 1 and 2 slots per
+ * entry; the arrays themselves and the empty tables of a new store are not
+ * counted):
  *
- *   n     = 36 (header) + 4 (if shared) + 8 (if ttl)
+ *   n     = 32 (header) + 4 (if shared) + 8 (if ttl)
  *           + 1 + namespace (if in a namespace) + key + value
- *   chunk = max(32, round_up(n + 8, 16))               below 32 KiB
+ *   chunk = round_up(n, 4)                             up to 192 (slab.h)
+ *         = round_up(n + 8, 16)                        up to 32 KiB (malloc)
  *         = round_up(round_up(n + 8, 16) + 8, 4096)    from 32 KiB (mmap)
  *   accounted = chunk + 8
  *
- * which is what malloc really takes for it on Debian's glibc 2.36 (x86-64),
- * so memory_usage_bytes follows the process's real use for entries.
+ * which is what the slabs and malloc really take for it (Debian's glibc
+ * 2.36, x86-64), so memory_usage_bytes follows the process's real use for
+ * entries.
  *
  * That holds only while the mmap threshold stays fixed. By default
  * glibc raises it to the size of every mmap'd chunk freed (up to 32 MiB):
@@ -34,6 +37,20 @@
 #include <stdlib.h>
 
 #include "entry.h"
+#include "slab.h"
+
+_Static_assert(SLAB_MAX_BYTES < ENTRY_SHARED_MIN,
+               "shared entries, freed by entry_unref(), come from malloc");
+
+/* Under AddressSanitizer every entry comes from malloc, so that ASan's
+ * redzones and quarantine guard entries as they do any allocation (a slab
+ * packs its objects with nothing between them); tests/check_slab.c tests
+ * the slabs themselves. The accounted bytes do not change. */
+#if defined(__SANITIZE_ADDRESS__)
+#define ENTRY_SLAB_MAX 0u
+#else
+#define ENTRY_SLAB_MAX SLAB_MAX_BYTES
+#endif
 
 #define ENTRY_MMAP_THRESHOLD (32u * 1024u)
 
@@ -54,10 +71,11 @@ entry_accounted(size_t name_bytes, size_t vlen, unsigned flags)
 {
     uint64_t n = ENTRY_HEADER_BYTES + entry_opt_bytes(flags) +
                  (uint64_t)name_bytes + (uint64_t)vlen;
-    uint64_t chunk = round_up(n + 8, 16);
+    uint64_t chunk;
 
-    if (chunk < 32)
-        chunk = 32;
+    if (n <= SLAB_MAX_BYTES)
+        return slab_class_bytes(n) + 8;
+    chunk = round_up(n + 8, 16);
     if (chunk >= ENTRY_MMAP_THRESHOLD)
         chunk = round_up(chunk + 8, 4096);
     return chunk + 8;
@@ -82,11 +100,12 @@ entry_create(const struct entry_name *nm, const void *val, size_t vlen,
     assert(((flags & ENTRY_NS) != 0) == (nm->nslen > 0));
     n = ENTRY_HEADER_BYTES + entry_opt_bytes(flags) + nm->klen + nm->nslen +
         vlen;
-    e = malloc(n < sizeof *e ? sizeof *e : n);
+    e = n <= ENTRY_SLAB_MAX ? slab_alloc(n) : malloc(n);
     if (e == NULL)
         return NULL;
     e->hlink = 0;
-    e->prev = e->next = NULL;
+    entry_set_prev(e, NULL);
+    entry_set_next(e, NULL);
     e->meta = (stamp & ENTRY_STAMP_MASK) |
               ((uint64_t)nm->klen << ENTRY_KLEN_SHIFT) |
               ((uint64_t)flags << ENTRY_FLAG_SHIFT);
@@ -112,6 +131,17 @@ entry_create(const struct entry_name *nm, const void *val, size_t vlen,
     return e;
 }
 
+static void
+entry_free(struct entry *e)
+{
+    size_t n = entry_alloc_bytes(e);
+
+    if (n <= ENTRY_SLAB_MAX)
+        slab_free(e, n);
+    else
+        free(e);
+}
+
 void
 entry_unref(struct entry *e)
 {
@@ -128,5 +158,5 @@ entry_put(struct entry *e)
     if (entry_flags(e) & ENTRY_SHARED)
         entry_unref(e);
     else
-        free(e);
+        entry_free(e);
 }

@@ -213,24 +213,50 @@ htable_insert(struct htable *t, struct entry *e, uint64_t h)
 void
 htable_remove(struct htable *t, struct entry *e, uint64_t h)
 {
-    uintptr_t *pp;
+    uintptr_t *b = bucket_of(t, h);
+    struct entry *prev = NULL, *cur = link_entry(*b);
 
-    for (pp = bucket_of(t, h); link_entry(*pp) != e;
-         pp = &link_entry(*pp)->hlink)
-        ;
-    *pp = e->hlink;
+    while (cur != e) {
+        prev = cur;
+        cur = link_entry(cur->hlink);
+    }
+    if (prev != NULL)
+        prev->hlink = e->hlink;
+    else
+        *b = e->hlink;
     e->hlink = 0;
     t->count--;
     htable_rehash(t, HTABLE_REHASH_STEP);
+}
+
+/* Removes from bucket b every entry for which drop() returns true. */
+static void
+sweep_bucket(struct htable *t, uintptr_t *b,
+             bool (*drop)(struct entry *e, void *ctx), void *ctx)
+{
+    struct entry *prev = NULL, *e;
+    uintptr_t l, next;
+
+    for (l = *b; l != 0; l = next) {
+        e = link_entry(l);
+        next = e->hlink;
+        if (!drop(e, ctx)) {
+            prev = e;
+            continue;
+        }
+        if (prev != NULL)
+            prev->hlink = next;
+        else
+            *b = next;
+        e->hlink = 0;
+        t->count--;
+    }
 }
 
 bool
 htable_sweep(struct htable *t, size_t *cursor, size_t n,
              bool (*drop)(struct entry *e, void *ctx), void *ctx)
 {
-    struct entry *e;
-    uintptr_t *pp;
-
     if (t->tab[1] != NULL) {
         htable_rehash(t, n);
         return false;
@@ -238,16 +264,7 @@ htable_sweep(struct htable *t, size_t *cursor, size_t n,
     if (*cursor > t->mask[0])
         *cursor = 0;
     while (n-- > 0) {
-        for (pp = &t->tab[0][*cursor]; *pp != 0;) {
-            e = link_entry(*pp);
-            if (drop(e, ctx)) {
-                *pp = e->hlink;
-                e->hlink = 0;
-                t->count--;
-            } else {
-                pp = &e->hlink;
-            }
-        }
+        sweep_bucket(t, &t->tab[0][*cursor], drop, ctx);
         if (++*cursor > t->mask[0]) {
             *cursor = 0;
             return true;

@@ -13,10 +13,10 @@ lru_init(struct lru *l)
 void
 lru_push_head(struct lru *l, struct entry *e)
 {
-    e->prev = NULL;
-    e->next = l->head;
+    entry_set_prev(e, NULL);
+    entry_set_next(e, l->head);
     if (l->head != NULL)
-        l->head->prev = e;
+        entry_set_prev(l->head, e);
     else
         l->tail = e;
     l->head = e;
@@ -26,15 +26,18 @@ lru_push_head(struct lru *l, struct entry *e)
 void
 lru_unlink(struct lru *l, struct entry *e)
 {
-    if (e->prev != NULL)
-        e->prev->next = e->next;
+    struct entry *prev = entry_prev(e), *next = entry_next(e);
+
+    if (prev != NULL)
+        entry_set_next(prev, next);
     else
-        l->head = e->next;
-    if (e->next != NULL)
-        e->next->prev = e->prev;
+        l->head = next;
+    if (next != NULL)
+        entry_set_prev(next, prev);
     else
-        l->tail = e->prev;
-    e->prev = e->next = NULL;
+        l->tail = prev;
+    entry_set_prev(e, NULL);
+    entry_set_next(e, NULL);
     l->len--;
 }
 

@@ -42,7 +42,7 @@ shard_fini(struct shard *sh)
     struct entry *e, *next;
 
     for (e = sh->lru.head; e != NULL; e = next) {
-        next = e->next;
+        next = entry_next(e);
         entry_put(e);
     }
     lru_init(&sh->lru);
@@ -106,7 +106,7 @@ shard_lru_victim_locked(struct shard *sh, const struct entry_name *skip)
     struct entry *e = sh->lru.tail;
 
     if (e != NULL && skip != NULL && entry_name_eq(e, skip))
-        e = e->prev;
+        e = entry_prev(e);
     return e;
 }
 
@@ -127,7 +127,7 @@ sweep_take(struct sweep_ctx *c, struct entry *e)
     lru_unlink(&c->sh->lru, e);
     c->sh->st.size--;
     c->sh->st.memory_usage_bytes -= bytes;
-    e->next = c->out->victims;
+    entry_set_next(e, c->out->victims);
     c->out->victims = e;
     c->out->removed++;
     c->out->bytes += bytes;

@@ -215,7 +215,7 @@ find_live_locked(struct store *st, const struct store_ref *r,
         return e;
     remove_locked(st, r->sh, e, r->h);
     r->sh->st.expired_removals++;
-    e->next = *dead;
+    entry_set_next(e, *dead);
     *dead = e;
     return NULL;
 }
@@ -233,7 +233,7 @@ store_put_all(struct entry *list)
     struct entry *e, *next;
 
     for (e = list; e != NULL; e = next) {
-        next = e->next;
+        next = entry_next(e);
         entry_put(e);
     }
 }

@@ -28,10 +28,10 @@ assert_order(const struct lru *l, const char *const *keys, size_t n)
     size_t i = 0;
 
     ck_assert_uint_eq(l->len, n);
-    for (e = l->head; e != NULL; e = e->next, i++)
+    for (e = l->head; e != NULL; e = entry_next(e), i++)
         ck_assert(key_is(e, keys[i]));
     ck_assert_uint_eq(i, n);
-    for (e = l->tail; e != NULL; e = e->prev) {
+    for (e = l->tail; e != NULL; e = entry_prev(e)) {
         i--;
         ck_assert(key_is(e, keys[i]));
     }
@@ -83,13 +83,16 @@ START_TEST(test_lru_entry_layout_fields)
 }
 END_TEST
 
-START_TEST(test_lru_accounted_matches_glibc_chunks)
+START_TEST(test_lru_accounted_matches_slabs_and_chunks)
 {
-    /* 36-byte header + 16-byte key + 100-byte value = 152: a 160-byte
-     * chunk, plus a bucket slot. */
-    ck_assert_uint_eq(entry_accounted(16, 100, 0), 168);
-    ck_assert_uint_eq(entry_accounted(1, 0, 0), 48 + 8);
-    ck_assert_uint_eq(entry_accounted(16, 100, ENTRY_TTL), 176 + 8);
+    /* 32-byte header + 16-byte key + 100-byte value = 148 bytes of a slab,
+     * plus a bucket slot. */
+    ck_assert_uint_eq(entry_accounted(16, 100, 0), 148 + 8);
+    ck_assert_uint_eq(entry_accounted(1, 0, 0), 36 + 8);
+    ck_assert_uint_eq(entry_accounted(16, 100, ENTRY_TTL), 156 + 8);
+    ck_assert_uint_eq(entry_accounted(16, 192 - 48, 0), 192 + 8);
+    /* one byte more leaves the slabs: a 208-byte glibc chunk */
+    ck_assert_uint_eq(entry_accounted(16, 192 - 47, 0), 208 + 8);
     ck_assert_uint_eq(entry_accounted(16, 1 << 20, ENTRY_SHARED) % 4096, 8);
 }
 END_TEST
@@ -102,7 +105,7 @@ main(void)
 
     tcase_add_test(tc, test_lru_push_move_unlink_keep_order);
     tcase_add_test(tc, test_lru_entry_layout_fields);
-    tcase_add_test(tc, test_lru_accounted_matches_glibc_chunks);
+    tcase_add_test(tc, test_lru_accounted_matches_slabs_and_chunks);
     suite_add_tcase(s, tc);
     return check_run(s);
 }

@@ -530,7 +530,7 @@ put_all(struct entry *list)
     struct entry *next;
 
     for (; list != NULL; list = next) {
-        next = list->next;
+        next = entry_next(list);
         entry_put(list);
     }
 }

@@ -7,9 +7,17 @@
  *
  * Each thread draws its keys before the clock starts, into a sequence it
  * then reads front to back: the store's work is timed, not the benchmark's
- * own random read of its key list.
+ * own random read of its key list. get-rounds (1) repeats the Get hit
+ * phases, one line each, so that a shared machine gives several samples
+ * per load.
  *
- * usage: store-bench [entries [ops-per-phase]]
+ * usage: store-bench [entries [ops-per-phase [get-rounds]]]
+ *        store-bench mixed entries maxlog
+ *
+ * The second form measures memory only: entries keys with values of 1 to
+ * 2^maxlog - 1 bytes (log-uniform), then 4 x entries Sets of random keys
+ * with new random sizes, and after each step the accounted bytes against
+ * the growth of resident memory.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -38,16 +46,23 @@ enum op { OP_GET_HIT, OP_GET_MISS, OP_GET_BATCH, OP_SET };
 struct run {
     struct bench *b;
     enum op op;
-    char *draws; /* b->ops keys drawn at random from the list */
+    char *draws;  /* b->ops keys drawn at random from the list */
+    double cpu_s; /* CPU time the thread spent on them */
 };
+
+static double
+clock_s(clockid_t id)
+{
+    struct timespec ts;
+
+    clock_gettime(id, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static double
 now_s(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return clock_s(CLOCK_MONOTONIC);
 }
 
 static long
@@ -128,6 +143,7 @@ run_main(void *arg)
     struct bench *b = r->b;
     const char *key = r->draws;
     struct buf out;
+    double cpu0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
     size_t i;
 
     buf_init(&out);
@@ -140,12 +156,15 @@ run_main(void *arg)
             store_get(b->st, NULL, 0, key, KEY_BYTES, &out);
     }
     buf_fini(&out);
+    r->cpu_s = clock_s(CLOCK_THREAD_CPUTIME_ID) - cpu0;
     return NULL;
 }
 
-/* Operations per second of nthreads threads doing op. */
+/* Operations per second of nthreads threads doing op; *oncpu (when not
+ * NULL) is the sum over threads of operations per second of that thread's
+ * CPU time: what they would do if nothing else wanted the CPUs. */
 static double
-phase(struct bench *b, enum op op, int nthreads)
+phase(struct bench *b, enum op op, int nthreads, double *oncpu)
 {
     struct run runs[2];
     pthread_t th[2];
@@ -153,7 +172,7 @@ phase(struct bench *b, enum op op, int nthreads)
     int i;
 
     for (i = 0; i < nthreads; i++) {
-        runs[i] = (struct run){b, op, NULL};
+        runs[i] = (struct run){b, op, NULL, 0};
         if (draw(&runs[i], 0x9e3779b97f4a7c15ULL * (uint64_t)(i + 1)) != 0) {
             fprintf(stderr, "store-bench: out of memory\n");
             exit(1);
@@ -165,8 +184,13 @@ phase(struct bench *b, enum op op, int nthreads)
     for (i = 0; i < nthreads; i++)
         pthread_join(th[i], NULL);
     t = now_s() - t0;
-    for (i = 0; i < nthreads; i++)
+    if (oncpu != NULL)
+        *oncpu = 0;
+    for (i = 0; i < nthreads; i++) {
         free(runs[i].draws);
+        if (oncpu != NULL)
+            *oncpu += (double)b->ops / runs[i].cpu_s;
+    }
     return (double)b->ops * nthreads / t;
 }
 
@@ -186,17 +210,81 @@ load(struct bench *b)
     return (double)b->entries / (now_s() - t0);
 }
 
+static void
+print_memory(const char *step, struct store *st, long rss0)
+{
+    struct shard_stats s;
+    long grown = rss_bytes() - rss0;
+
+    store_stats(st, &s, NULL);
+    printf("%s_accounted_bytes: %llu\n", step,
+           (unsigned long long)s.memory_usage_bytes);
+    printf("%s_rss_growth_bytes: %ld\n", step, grown);
+    printf("%s_rss_over_accounted: %.4f\n", step,
+           (double)grown / (double)s.memory_usage_bytes);
+}
+
+/* Sets key i % entries (16 bytes) to a value of a random size. */
+static void
+mixed_set(struct store *st, size_t i, size_t entries, unsigned maxlog,
+          uint64_t *seed, const char *value)
+{
+    char key[32];
+    size_t vlen = (size_t)1 << (xorshift(seed) % maxlog);
+
+    vlen += xorshift(seed) % vlen;
+    snprintf(key, sizeof key, "key:%012zu", i % entries % 1000000000000u);
+    if (store_set(st, NULL, 0, key, KEY_BYTES, value, vlen, 0) != STORE_OK) {
+        fprintf(stderr, "store-bench: set failed\n");
+        exit(1);
+    }
+}
+
+static int
+mixed_main(size_t entries, unsigned maxlog)
+{
+    struct store_config cfg = {16, 1u << 30, 64ULL << 30, 1u << 30, 3600};
+    uint64_t seed = 42;
+    struct store *st;
+    char *value;
+    size_t i;
+    long rss0;
+
+    if (entries == 0 || maxlog < 1 || maxlog > 24)
+        return 1;
+    value = malloc((size_t)1 << maxlog);
+    st = store_create(&cfg, &clock_monotonic);
+    if (value == NULL || st == NULL)
+        return 1;
+    memset(value, 'v', (size_t)1 << maxlog);
+    rss0 = rss_bytes();
+    for (i = 0; i < entries; i++)
+        mixed_set(st, i, entries, maxlog, &seed, value);
+    print_memory("fill", st, rss0);
+    for (i = 0; i < 4 * entries; i++)
+        mixed_set(st, (size_t)xorshift(&seed), entries, maxlog, &seed, value);
+    print_memory("churn", st, rss0);
+    store_destroy(st);
+    free(value);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
     struct store_config cfg = {16, 1u << 30, 4ULL << 30, 1u << 20, 3600};
     struct bench b = {0};
     struct shard_stats s;
+    unsigned long rounds, i;
     long rss0, rss1;
-    double set_new;
+    double set_new, oncpu;
 
+    if (argc == 4 && strcmp(argv[1], "mixed") == 0)
+        return mixed_main(strtoul(argv[2], NULL, 10),
+                          (unsigned)strtoul(argv[3], NULL, 10));
     b.entries = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000000;
     b.ops = argc > 2 ? strtoul(argv[2], NULL, 10) : 3000000;
+    rounds = argc > 3 ? strtoul(argv[3], NULL, 10) : 1;
     b.keys = malloc(b.entries * KEY_BYTES);
     b.absent = malloc(b.entries * KEY_BYTES);
     if (b.entries == 0 || b.keys == NULL || b.absent == NULL)
@@ -211,14 +299,18 @@ main(int argc, char **argv)
     rss1 = rss_bytes();
     store_stats(b.st, &s, NULL);
     printf("entries: %llu\n", (unsigned long long)s.size);
-    printf("get_hit_1t: %.0f\n", phase(&b, OP_GET_HIT, 1));
-    printf("get_hit_2t: %.0f\n", phase(&b, OP_GET_HIT, 2));
-    printf("get_batch100_1t: %.0f\n", phase(&b, OP_GET_BATCH, 1));
-    printf("get_batch100_2t: %.0f\n", phase(&b, OP_GET_BATCH, 2));
-    printf("get_miss_1t: %.0f\n", phase(&b, OP_GET_MISS, 1));
+    for (i = 0; i < rounds; i++) {
+        printf("get_hit_1t: %.0f\n", phase(&b, OP_GET_HIT, 1, &oncpu));
+        printf("get_hit_1t_oncpu: %.0f\n", oncpu);
+        printf("get_hit_2t: %.0f\n", phase(&b, OP_GET_HIT, 2, &oncpu));
+        printf("get_hit_2t_oncpu: %.0f\n", oncpu);
+    }
+    printf("get_batch100_1t: %.0f\n", phase(&b, OP_GET_BATCH, 1, NULL));
+    printf("get_batch100_2t: %.0f\n", phase(&b, OP_GET_BATCH, 2, NULL));
+    printf("get_miss_1t: %.0f\n", phase(&b, OP_GET_MISS, 1, NULL));
     printf("set_new_1t: %.0f\n", set_new);
-    printf("set_overwrite_1t: %.0f\n", phase(&b, OP_SET, 1));
-    printf("set_overwrite_2t: %.0f\n", phase(&b, OP_SET, 2));
+    printf("set_overwrite_1t: %.0f\n", phase(&b, OP_SET, 1, NULL));
+    printf("set_overwrite_2t: %.0f\n", phase(&b, OP_SET, 2, NULL));
     printf("overhead_bytes_per_entry: %.1f\n",
            (double)(rss1 - rss0) / (double)b.entries -
                (KEY_BYTES + VALUE_BYTES));

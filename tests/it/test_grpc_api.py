@@ -252,7 +252,7 @@ def _sanitizer_build():
 def test_internal_error_details_quote_request_id(tmp_path):
     """A store allocation failure: INTERNAL, details with the request id
     only, a WARNING with the id, and the server keeps serving. malloc fails
-    for exactly the size of the entry (36-byte header + key + value)."""
+    for exactly the size of the entry (32-byte header + key + value)."""
     if shutil.which("gcc") is None or _sanitizer_build():
         pytest.skip("needs gcc and a build without ASan or TSan")
     src = tmp_path / "failmalloc.c"
@@ -262,7 +262,7 @@ def test_internal_error_details_quote_request_id(tmp_path):
                     str(src)], check=True)
     key, value = "k" * 211, b"v" * 2999
     env = {"LD_PRELOAD": str(lib),
-           "TC_FAIL_MALLOC_SIZE": 36 + len(key) + len(value)}
+           "TC_FAIL_MALLOC_SIZE": 32 + len(key) + len(value)}
     with harness.Server(env=env) as s:
         ch = s.channel()
         c = harness.CacheClient(ch)
