@@ -8,8 +8,9 @@
 #
 # Environment: ROUNDS (5), N (200000 calls per run), WARMUP (5000),
 # RUNS ("16x16 4x64": connections x streams per connection),
-# SERVERS ("null tc tc1": the null server, tiny-cached with CACHE_WORKERS
-# unset, tiny-cached with one worker), METHODS ("Get Set").
+# SERVERS ("null tc tcall": the null server, tiny-cached with CACHE_WORKERS
+# unset, tiny-cached with one worker per CPU; also tc1, one worker),
+# METHODS ("Get Set").
 #
 # Every run starts a fresh server, warms it up, sets the Get key (100-byte
 # value), then runs h2load. Server CPU per call is the change of utime +
@@ -26,7 +27,7 @@ ROUNDS=${ROUNDS:-5}
 N=${N:-200000}
 WARMUP=${WARMUP:-5000}
 RUNS=${RUNS:-"16x16 4x64"}
-SERVERS=${SERVERS:-"null tc tc1"}
+SERVERS=${SERVERS:-"null tc tcall"}
 METHODS=${METHODS:-"Get Set"}
 PORT=${PORT:-50071}
 TC=$BUILD/tiny-cached
@@ -61,6 +62,8 @@ start_server() {
         "$TC" >"$WORK/server.log" 2>&1 & ;;
     tc1) CACHE_HOST=127.0.0.1 CACHE_PORT=$PORT CACHE_HEALTH_PORT=0 \
         CACHE_WORKERS=1 "$TC" >"$WORK/server.log" 2>&1 & ;;
+    tcall) CACHE_HOST=127.0.0.1 CACHE_PORT=$PORT CACHE_HEALTH_PORT=0 \
+        CACHE_WORKERS=$(nproc) "$TC" >"$WORK/server.log" 2>&1 & ;;
     esac
     SERVER_PID=$!
     bench_wait_port "$PORT"

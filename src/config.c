@@ -104,7 +104,7 @@ static const struct opt_entry config_options[] = {
         NULL, tls_client_ca_path, "FILE",
         "PEM CA certificates for client auth; required with it"),
     OPT("--workers", "CACHE_WORKERS", OPT_U32, 0, 256, "0", workers, "N",
-        "gRPC worker threads; 0: one per online CPU"),
+        "gRPC worker threads; 0: half the usable CPUs, at least 1"),
     OPT("--shards", "CACHE_SHARDS", OPT_U32, 1, 1024, "16", shards, "N",
         "independently locked shards; a power of two"),
     OPT("--shutdown-delay", "CACHE_SHUTDOWN_DELAY", OPT_U32, 0, 3600, "0",
@@ -619,7 +619,11 @@ config_check_snapshot(const struct config *cfg, const struct opt_value *vals,
     return false;
 }
 
-/* Workers 0: one per CPU the process can use (cpus.h). */
+/* Workers 0: half the CPUs the process can use (cpus.h), at least one.
+ * The other half is left to gRPC's own threads and to the application the
+ * cache runs beside: on a shared machine more workers than that trade
+ * their scheduler time slices for tail latency (docs/benchmarks.md, "Tail
+ * latency"). */
 static void
 config_resolve_workers(struct config *cfg)
 {
@@ -627,8 +631,8 @@ config_resolve_workers(struct config *cfg)
 
     if (cfg->workers != 0)
         return;
-    n = cpus_usable();
-    cfg->workers = n > 256 ? 256 : n;
+    n = cpus_usable() / 2;
+    cfg->workers = n < 1 ? 1 : n > 256 ? 256 : n;
 }
 
 /* Parses every setting (its default when neither flag nor variable gave

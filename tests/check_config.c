@@ -13,6 +13,7 @@
 
 #include "check_run.h"
 #include "config.h"
+#include "cpus.h"
 #include "fd_capture.h"
 #include "log.h"
 #include "tc_autoconf.h"
@@ -179,12 +180,12 @@ START_TEST(test_config_every_variable_is_read)
 }
 END_TEST
 
-START_TEST(test_config_workers_zero_is_online_cpus)
+START_TEST(test_config_workers_zero_is_half_the_usable_cpus)
 {
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned cpus = cpus_usable();
 
     ck_assert_int_eq(load("--workers", "0", NULL), CONFIG_OK);
-    ck_assert_uint_eq(cfg.workers, cpus < 1 ? 1 : (uint32_t)cpus);
+    ck_assert_uint_eq(cfg.workers, cpus / 2 < 1 ? 1 : cpus / 2);
 }
 END_TEST
 
@@ -694,7 +695,7 @@ config_suite(void)
     add(s, "precedence_invalid_env", test_config_flag_beats_invalid_env);
     add(s, "flag_forms", test_config_flag_with_equals_or_separate_value);
     add(s, "every_variable", test_config_every_variable_is_read);
-    add(s, "workers_zero", test_config_workers_zero_is_online_cpus);
+    add(s, "workers_zero", test_config_workers_zero_is_half_the_usable_cpus);
     add(s, "value_cap", test_config_max_value_bytes_default_capped_below_2g);
     add(s, "value_equal_memory",
         test_config_max_value_bytes_equal_to_max_memory_accepted);

@@ -226,3 +226,12 @@ def test_default_workers_follow_the_cpus_the_process_may_use():
     with harness.Server(env={"CACHE_WORKERS": 3},
                         wrapper=["taskset", "-c", "0"]) as s:
         assert workers_logged(s) == 3
+
+
+def test_default_workers_are_half_the_cpus():
+    """Two usable CPUs make one worker: the other is left to gRPC's own
+    threads and the application beside the cache."""
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs two CPUs")
+    with harness.Server(wrapper=["taskset", "-c", "0,1"]) as s:
+        assert workers_logged(s) == 1
