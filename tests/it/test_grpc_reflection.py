@@ -315,3 +315,57 @@ def _drain(responses):
             yield r
     except grpc.RpcError as e:
         yield e.code()
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_stream_with_no_message_then_serving(server, ch, version):
+    """A stream half-closed before any request ends OK with no reply, and
+    the server serves both ports after."""
+    assert exchange(ch, version, []) == []
+    harness.assert_serving(server)
+
+
+@pytest.mark.parametrize("sent", [0, 1, 5])
+def test_cancelled_streams_leave_the_server_serving(server, sent):
+    """Streams cancelled by their client (before any request, after one,
+    after several with their replies unread) are released: the server
+    answers both ports, and a new stream, after them."""
+    m = reflection_pb2("v1")
+    for _ in range(20):
+        channel = server.channel()
+        requests = queue.Queue()
+        call = channel.stream_stream(
+            path("v1"),
+            request_serializer=m.ServerReflectionRequest.SerializeToString,
+            response_deserializer=m.ServerReflectionResponse.FromString)
+        responses = call(iter(requests.get, None), timeout=30)
+        for _ in range(sent):
+            requests.put(m.ServerReflectionRequest(list_services=""))
+        if sent:
+            assert next(responses).list_services_response.service
+        responses.cancel()
+        assert responses.code() == grpc.StatusCode.CANCELLED
+        requests.put(None)
+        channel.close()
+    harness.assert_serving(server)
+    channel = server.channel()
+    resp = ask(channel, "v1", list_services="")
+    assert len(resp.list_services_response.service) == len(SERVICES)
+    channel.close()
+
+
+def test_truncated_message_ends_the_stream_without_a_reply(server):
+    """A gRPC message that announces more bytes than its stream carries
+    before the client half-closes is no message: gRPC 1.51 hands the
+    server a clean end of stream, so the stream ends OK with no reply,
+    like one half-closed at once; the server serves after."""
+    import h2raw
+    conn = h2raw.H2(server.grpc_port)
+    try:
+        bad = conn.call(path("v1"), body=h2raw.grpc_message(b"\x3a",
+                                                           declared=32))
+        got = conn.statuses([bad], timeout=20)
+    finally:
+        conn.close()
+    assert got[bad] == 0, got
+    harness.assert_serving(server)
