@@ -48,15 +48,29 @@ def path(version):
     return "/grpc.reflection.%s.ServerReflection/ServerReflectionInfo" % version
 
 
-def exchange(channel, version, requests, timeout=10):
-    """Sends the requests on one stream, half-closes, and returns the
-    responses."""
+def stream_call(channel, version):
+    """The ServerReflectionInfo stream of one version, as a callable."""
     m = reflection_pb2(version)
-    call = channel.stream_stream(
+    return channel.stream_stream(
         path(version),
         request_serializer=m.ServerReflectionRequest.SerializeToString,
         response_deserializer=m.ServerReflectionResponse.FromString)
-    return list(call(iter(requests), timeout=timeout))
+
+
+def open_stream(channel, version, timeout):
+    """A stream left open: (queue of requests, None half-closes; the
+    responses)."""
+    requests = queue.Queue()
+    responses = stream_call(channel, version)(iter(requests.get, None),
+                                              timeout=timeout)
+    return requests, responses
+
+
+def exchange(channel, version, requests, timeout=10):
+    """Sends the requests on one stream, half-closes, and returns the
+    responses."""
+    return list(stream_call(channel, version)(iter(requests),
+                                              timeout=timeout))
 
 
 def ask(channel, version, **fields):
@@ -287,12 +301,7 @@ def test_an_open_stream_does_not_hold_shutdown():
     with harness.Server(env={"CACHE_SHUTDOWN_GRACE": 60}) as s:
         ch = s.channel()
         m = reflection_pb2("v1")
-        requests = queue.Queue()
-        call = ch.stream_stream(
-            path("v1"),
-            request_serializer=m.ServerReflectionRequest.SerializeToString,
-            response_deserializer=m.ServerReflectionResponse.FromString)
-        responses = call(iter(requests.get, None), timeout=120)
+        requests, responses = open_stream(ch, "v1", 120)
         requests.put(m.ServerReflectionRequest(list_services=""))
         assert next(responses).list_services_response.service
         ended = []
@@ -333,12 +342,7 @@ def test_cancelled_streams_leave_the_server_serving(server, sent):
     m = reflection_pb2("v1")
     for _ in range(20):
         channel = server.channel()
-        requests = queue.Queue()
-        call = channel.stream_stream(
-            path("v1"),
-            request_serializer=m.ServerReflectionRequest.SerializeToString,
-            response_deserializer=m.ServerReflectionResponse.FromString)
-        responses = call(iter(requests.get, None), timeout=30)
+        requests, responses = open_stream(channel, "v1", 30)
         for _ in range(sent):
             requests.put(m.ServerReflectionRequest(list_services=""))
         if sent:
