@@ -22,6 +22,7 @@
 #include "cache_wire.pb-c.h"
 #include "client.h"
 #include "grpc/health/v1/health.pb-c.h"
+#include "grpc_tune.h"
 #include "tc.h"
 
 #define CLIENT_MAX_ARGS 8
@@ -35,6 +36,7 @@ struct client {
 void
 client_global_init(void)
 {
+    grpc_tune_libraries();
     grpc_init();
 }
 

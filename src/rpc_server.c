@@ -45,6 +45,7 @@
 #include <grpc/support/log.h>
 #include <grpc/support/time.h>
 
+#include "grpc_tune.h"
 #include "log.h"
 #include "rpc_accept.h"
 #include "rpc_call.h"
@@ -483,6 +484,7 @@ rpc_server_start(const struct rpc_server_deps *d, char *err, size_t errlen)
         return NULL;
     }
     rpc_log_start();
+    grpc_tune_libraries();
     grpc_init();
     if (sem_init(&s->posted, 0, 0) != 0) {
         snprintf(err, errlen, "cannot make a semaphore: %s", strerror(errno));
