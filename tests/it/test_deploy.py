@@ -2,7 +2,9 @@
 deploy/compose.yaml, deploy/Dockerfile and the systemd unit use variables
 the daemon knows, with values it accepts, its ports, probe paths that exist
 (checked against a live daemon), memory limits above the cache's limit and
-stop timeouts above the shutdown delay and grace. The cluster manifests
+stop timeouts above the shutdown delay and grace; the Dockerfile's runtime
+stage installs the package of every library the binaries need. The
+cluster manifests
 (deploy/kubernetes/cluster/) run that same container in a StatefulSet,
 and their HAProxy ConfigMap is deploy/haproxy/haproxy.cfg with a ring of
 exactly the StatefulSet's pods."""
@@ -268,6 +270,68 @@ def test_dockerfile_builds_like_ci_and_runs_unprivileged():
     assert re.search(r"^HEALTHCHECK .*\n?.*CMD", text, re.M)
     exposed = re.findall(r"^EXPOSE (.*)$", text, re.M)
     assert set(" ".join(exposed).split()) == {str(GRPC_PORT), str(HTTP_PORT)}
+
+
+# Packages every Debian image has (Essential or required), so the runtime
+# stage need not name them.
+BASE_PACKAGES = {"libc6", "libgcc-s1"}
+GRPC_LIBRARIES = ("libgrpc", "libgpr", "libabsl_", "libupb", "libre2",
+                  "libcares", "libaddress_sorting")
+
+
+def needed_libraries(binary):
+    """{name: path} of the shared libraries binary names itself
+    (DT_NEEDED), where the dynamic loader finds them."""
+    dyn = subprocess.run(["readelf", "-d", binary], capture_output=True,
+                         text=True, check=True).stdout
+    names = re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", dyn)
+    ldd = subprocess.run(["ldd", binary], capture_output=True, text=True,
+                         check=True).stdout
+    found = dict(re.findall(r"^\s*(\S+) => (\S+)", ldd, re.M))
+    found.update((os.path.basename(p), p)
+                 for p in re.findall(r"^\s*(/\S+) \(", ldd, re.M))
+    return {n: found[n] for n in names}
+
+
+def package_of(path):
+    """The Debian package that installed the library at path (dpkg -S on
+    its multiarch folder and name, so /lib and /usr/lib both match)."""
+    pattern = "*/%s/%s" % (os.path.basename(os.path.dirname(path)),
+                           os.path.basename(path))
+    out = subprocess.run(["dpkg", "-S", pattern], capture_output=True,
+                         text=True, check=True).stdout
+    return out.split(":")[0]
+
+
+def runtime_packages():
+    with open(deploy_path("Dockerfile")) as f:
+        text = f.read()
+    stage = text[text.rindex("FROM "):]
+    m = re.search(r"install -y --no-install-recommends(.*?)&&", stage, re.S)
+    return set(m.group(1).replace("\\", " ").split())
+
+
+def grpc_linked_statically():
+    with open(os.path.join(harness.builddir(), "Makefile")) as f:
+        libs = re.search(r"^GRPC_LIBS = (.*)$", f.read(), re.M).group(1)
+    return "-Bstatic" in libs
+
+
+def test_runtime_stage_installs_what_the_binaries_need():
+    """Each library the three installed binaries name comes from a package
+    the image's runtime stage installs, and with gRPC linked statically
+    (configure's default) none of gRPC's own libraries is among them."""
+    wanted = runtime_packages()
+    static = grpc_linked_statically()
+    for name in ("tiny-cached", "tiny-cache-cli", "tiny-cache-bench"):
+        libs = needed_libraries(os.path.join(harness.builddir(), name))
+        grpc = [lib for lib in libs if lib.startswith(GRPC_LIBRARIES)]
+        if static:
+            assert not grpc, (name, grpc)
+            for lib, path in libs.items():
+                assert package_of(path) in wanted | BASE_PACKAGES, (name, lib)
+        else:
+            assert grpc, (name, libs)
 
 
 def unit_settings():
