@@ -4,10 +4,9 @@ the daemon knows, with values it accepts, its ports, probe paths that exist
 (checked against a live daemon), memory limits above the cache's limit and
 stop timeouts above the shutdown delay and grace; the Dockerfile's runtime
 stage installs the package of every library the binaries need. The
-cluster manifests
-(deploy/kubernetes/cluster/) run that same container in a StatefulSet,
-and their HAProxy ConfigMap is deploy/haproxy/haproxy.cfg with a ring of
-exactly the StatefulSet's pods."""
+cluster manifests (deploy/kubernetes/cluster/) run that same container in
+a StatefulSet, and their HAProxy ConfigMap is deploy/haproxy/haproxy.cfg
+with a ring of exactly the StatefulSet's pods."""
 
 import functools
 import glob
