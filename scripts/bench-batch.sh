@@ -42,16 +42,15 @@ trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WO
 
 [ -x "$TC" ] || { echo "bench-batch.sh: $TC not built" >&2; exit 1; }
 
-hex() { printf '%s' "$1" | xxd -p | tr -d '\n'; }
 
 keys=() body=
 for i in $(seq 0 $((KEYS - 1))); do
     k="bench:$i"
     keys+=("$k")
-    body+=$(printf '0a%02x%s' "${#k}" "$(hex "$k")")
+    body+=$(printf '0a%02x%s' "${#k}" "$(bench_hex "$k")")
 done
 bench_frame "$body" >"$WORK/mget.bin"
-bench_frame "0a07$(hex bench:0)" >"$WORK/get.bin"
+bench_frame "0a07$(bench_hex bench:0)" >"$WORK/get.bin"
 value=$(head -c "$VALUE" /dev/zero | tr '\0' 'v')
 
 start_tc() { # binary, port, log

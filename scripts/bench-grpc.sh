@@ -48,8 +48,8 @@ trap 'stop_server; rm -rf "$WORK"' EXIT
 [ -x "$TC" ] || { echo "bench-grpc.sh: $TC not built" >&2; exit 1; }
 
 # The requests: CacheKey{key} and CacheItem{key, value} as gRPC messages.
-KEY_HEX=$(printf 'bench-key' | xxd -p)           # 9 bytes
-VALUE_HEX=$(head -c 100 /dev/zero | tr '\0' 'v' | xxd -p | tr -d '\n')
+KEY_HEX=$(bench_hex bench-key)           # 9 bytes
+VALUE_HEX=$(bench_hex "$(head -c 100 /dev/zero | tr '\0' 'v')")
 bench_frame "0a09${KEY_HEX}" > "$WORK/Get.bin"
 bench_frame "0a09${KEY_HEX}1264${VALUE_HEX}" > "$WORK/Set.bin"
 

@@ -39,16 +39,15 @@ case " $* " in
         >/dev/null ;;
 esac
 
-hex() { printf '%s' "$1" | xxd -p | tr -d '\n'; }
 VALUE=$(head -c 100 /dev/zero | tr '\0' 'v')
-bench_frame "0a09$(hex bench-key)" >"$WORK/Get.bin"
-bench_frame "0a09$(hex bench-key)1264$(hex "$VALUE")" >"$WORK/Set.bin"
+bench_frame "0a09$(bench_hex bench-key)" >"$WORK/Get.bin"
+bench_frame "0a09$(bench_hex bench-key)1264$(bench_hex "$VALUE")" >"$WORK/Set.bin"
 keys=
 for i in $(seq 0 99); do
     k="bench:$i"
-    keys+=$(printf '0a%02x%s' "${#k}" "$(hex "$k")")
+    keys+=$(printf '0a%02x%s' "${#k}" "$(bench_hex "$k")")
     # CacheItem{key, value} as field 1 of a MultiCacheItemRequest
-    item=$(printf '0a%02x%s1264%s' "${#k}" "$(hex "$k")" "$(hex "$VALUE")")
+    item=$(printf '0a%02x%s1264%s' "${#k}" "$(bench_hex "$k")" "$(bench_hex "$VALUE")")
     printf '0a%02x%s' $((${#item} / 2)) "$item" >>"$WORK/mset.hex"
 done
 bench_frame "$keys" >"$WORK/MultiGet.bin"

@@ -2,6 +2,11 @@
 # run (". scripts/bench-lib.sh" from a bash script; needs xxd for
 # bench_frame).
 
+# bench_hex STRING: STRING's bytes in hex, on one line.
+bench_hex() {
+    printf '%s' "$1" | xxd -p | tr -d '\n'
+}
+
 # bench_frame HEX: the protobuf message given in hex as a gRPC message on
 # stdout (5-byte frame header: not compressed, big-endian length).
 bench_frame() {
