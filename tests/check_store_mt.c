@@ -343,7 +343,7 @@ cas_adder_main(void *arg)
 static void *
 incr_adder_main(void *arg)
 {
-    int64_t v, last = 0;
+    int64_t v = 0, last = 0;
     int i;
 
     (void)arg;
