@@ -27,6 +27,74 @@ START_TEST(test_hash_sip24_reference_vectors)
 }
 END_TEST
 
+/* SipHash-c-d one byte at a time, as the paper states it, to check the
+ * word-at-a-time reading of hash.c against. */
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+
+static void
+sipround(uint64_t v[4])
+{
+    v[0] += v[1];
+    v[1] = ROTL(v[1], 13) ^ v[0];
+    v[0] = ROTL(v[0], 32);
+    v[2] += v[3];
+    v[3] = ROTL(v[3], 16) ^ v[2];
+    v[0] += v[3];
+    v[3] = ROTL(v[3], 21) ^ v[0];
+    v[2] += v[1];
+    v[1] = ROTL(v[1], 17) ^ v[2];
+    v[2] = ROTL(v[2], 32);
+}
+
+static uint64_t
+bytewise(const struct hash_key *k, const unsigned char *p, size_t n, int c,
+         int d)
+{
+    uint64_t v[4] = {
+        k->k0 ^ 0x736f6d6570736575ULL, k->k1 ^ 0x646f72616e646f6dULL,
+        k->k0 ^ 0x6c7967656e657261ULL, k->k1 ^ 0x7465646279746573ULL};
+    uint64_t m = 0;
+    size_t i;
+    int r;
+
+    for (i = 0; i <= n; i++) {
+        if (i == n)
+            m |= (uint64_t)n << 56; /* the last word carries the length */
+        else
+            m |= (uint64_t)p[i] << (8 * (i % 8));
+        if (i % 8 == 7 || i == n) {
+            v[3] ^= m;
+            for (r = 0; r < c; r++)
+                sipround(v);
+            v[0] ^= m;
+            m = 0;
+        }
+    }
+    v[2] ^= 0xff;
+    for (r = 0; r < d; r++)
+        sipround(v);
+    return v[0] ^ v[1] ^ v[2] ^ v[3];
+}
+
+START_TEST(test_hash_every_length_and_alignment)
+{
+    unsigned char buf[80];
+    struct hash_key k;
+    size_t n, off, i;
+
+    hash_key_random(&k);
+    for (i = 0; i < sizeof buf; i++)
+        buf[i] = (unsigned char)(i * 37 + 11);
+    for (off = 0; off < 8; off++)
+        for (n = 0; n <= 64; n++) {
+            ck_assert_uint_eq(hash_sip13(&k, buf + off, n),
+                              bytewise(&k, buf + off, n, 1, 3));
+            ck_assert_uint_eq(hash_sip24(&k, buf + off, n),
+                              bytewise(&k, buf + off, n, 2, 4));
+        }
+}
+END_TEST
+
 START_TEST(test_hash_depends_on_key_and_bytes)
 {
     struct hash_key a, b;
@@ -66,6 +134,7 @@ main(void)
     TCase *tc = tcase_create("siphash");
 
     tcase_add_test(tc, test_hash_sip24_reference_vectors);
+    tcase_add_test(tc, test_hash_every_length_and_alignment);
     tcase_add_test(tc, test_hash_depends_on_key_and_bytes);
     tcase_add_test(tc, test_hash_spreads_similar_keys);
     suite_add_tcase(s, tc);
