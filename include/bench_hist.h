@@ -18,6 +18,7 @@
 
 struct bench_hist {
     uint64_t count;
+    uint64_t sum; /* of the values recorded, for the mean */
     uint64_t min;
     uint64_t max;
     uint64_t buckets[BENCH_HIST_BUCKETS];
@@ -35,6 +36,9 @@ void bench_hist_merge(struct bench_hist *dst, const struct bench_hist *src);
  * histogram is empty.
  */
 uint64_t bench_hist_percentile(const struct bench_hist *h, double p);
+
+/* The mean of the values recorded (exact, not bucketed); 0 when empty. */
+double bench_hist_mean(const struct bench_hist *h);
 
 /* Bucket of v, and the highest value that bucket holds (for tests). */
 unsigned bench_hist_index(uint64_t v);

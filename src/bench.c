@@ -582,10 +582,10 @@ bench_report_json(const struct bench_opts *o, const struct bench_result *r,
     printf("{\"requests\":%" PRIu64 ",\"elapsed_s\":%.6f,"
            "\"requests_per_second\":%.1f,",
            total, r->elapsed_s, bench_rate(total, r->elapsed_s));
-    printf("\"latency_us\":{\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,"
-           "\"p999\":%.1f,\"max\":%.1f},\"status_counts\":",
-           bench_us(r, 50), bench_us(r, 90), bench_us(r, 99), bench_us(r, 99.9),
-           bench_us(r, 100));
+    printf("\"latency_us\":{\"mean\":%.1f,\"p50\":%.1f,\"p90\":%.1f,"
+           "\"p99\":%.1f,\"p999\":%.1f,\"max\":%.1f},\"status_counts\":",
+           bench_hist_mean(&r->hist) / 1000.0, bench_us(r, 50), bench_us(r, 90),
+           bench_us(r, 99), bench_us(r, 99.9), bench_us(r, 100));
     bench_json_status(r);
     bench_json_counts(r, o->batch);
     if (o->fill) {
@@ -647,9 +647,10 @@ bench_report_text(const struct bench_opts *o, const struct bench_result *r,
     printf("keys read    hits %" PRIu64 ", misses %" PRIu64
            "; failed items %" PRIu64 "\n",
            r->hits, r->misses, r->item_errors);
-    printf("latency us   p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n",
-           bench_us(r, 50), bench_us(r, 90), bench_us(r, 99), bench_us(r, 99.9),
-           bench_us(r, 100));
+    printf("latency us   mean %.1f  p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f"
+           "  max %.1f\n",
+           bench_hist_mean(&r->hist) / 1000.0, bench_us(r, 50), bench_us(r, 90),
+           bench_us(r, 99), bench_us(r, 99.9), bench_us(r, 100));
     fputs("status      ", stdout);
     for (int s = 0; s < BENCH_STATUS_SLOTS; s++)
         if (r->status[s] > 0)

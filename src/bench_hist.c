@@ -47,6 +47,7 @@ bench_hist_record(struct bench_hist *h, uint64_t v)
 {
     h->buckets[bench_hist_index(v)]++;
     h->count++;
+    h->sum += v;
     if (v < h->min)
         h->min = v;
     if (v > h->max)
@@ -59,6 +60,7 @@ bench_hist_merge(struct bench_hist *dst, const struct bench_hist *src)
     for (unsigned i = 0; i < BENCH_HIST_BUCKETS; i++)
         dst->buckets[i] += src->buckets[i];
     dst->count += src->count;
+    dst->sum += src->sum;
     if (src->min < dst->min)
         dst->min = src->min;
     if (src->max > dst->max)
@@ -85,4 +87,10 @@ bench_hist_percentile(const struct bench_hist *h, double p)
         }
     }
     return h->max;
+}
+
+double
+bench_hist_mean(const struct bench_hist *h)
+{
+    return h->count ? (double)h->sum / (double)h->count : 0.0;
 }

@@ -40,6 +40,7 @@ START_TEST(test_bench_hist_percentiles_of_1_to_1000)
 
     bench_hist_init(&h);
     ck_assert_uint_eq(bench_hist_percentile(&h, 50), 0);
+    ck_assert_double_eq(bench_hist_mean(&h), 0);
     for (uint64_t v = 1000; v >= 1; v--)
         bench_hist_record(&h, v);
     ck_assert_uint_eq(h.count, 1000);
@@ -52,6 +53,8 @@ START_TEST(test_bench_hist_percentiles_of_1_to_1000)
     ck_assert_uint_eq(bench_hist_percentile(&h, 99.9), 1000);
     ck_assert_uint_eq(bench_hist_percentile(&h, 100), 1000);
     ck_assert_uint_eq(bench_hist_percentile(&h, 0), 1);
+    /* the mean is exact, not a bucket's bound: 500500 / 1000 */
+    ck_assert_double_eq(bench_hist_mean(&h), 500.5);
 }
 END_TEST
 
@@ -70,6 +73,7 @@ START_TEST(test_bench_hist_merge_sums_counts)
     ck_assert_uint_eq(a.max, 1000000);
     ck_assert_uint_eq(bench_hist_percentile(&a, 99), 10);
     ck_assert_uint_eq(bench_hist_percentile(&a, 99.9), 1000000);
+    ck_assert_double_eq(bench_hist_mean(&a), (99.0 * 10 + 1000000) / 100);
 }
 END_TEST
 

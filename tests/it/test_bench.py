@@ -68,7 +68,8 @@ def test_json_report_keys(server):
                 "gets", "sets", "deletes"):
         assert key in r
     lat = r["latency_us"]
-    assert set(lat) == {"p50", "p90", "p99", "p999", "max"}
+    assert set(lat) == {"mean", "p50", "p90", "p99", "p999", "max"}
+    assert 0 < lat["mean"] <= lat["max"]
     assert 0 < lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["p999"] \
         <= lat["max"]
     assert r["requests_per_second"] > 0
