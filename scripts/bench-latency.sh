@@ -18,8 +18,14 @@
 #   "redis tc:default:1 tc:default:2 tc:1:1 tc:2:1 tc:2:2"
 # Per run: calls/s, p50, p99, p99.9 (tiny-cache-bench's histogram; Redis
 # reports no p99.9) and, for tiny-cached, server CPU per call (utime +
-# stime of the daemon over the run / calls). Cases rotate every round;
-# prints one line per run, then medians.
+# stime of the daemon over the run / calls); then the mean latency each
+# tool reports and the cycle, calls in flight / calls/s: the mean time a
+# call takes from one start on its connection to the next (Little's law).
+# tiny-cache-bench's clock covers the whole cycle (mean = cycle);
+# redis-benchmark starts its clock when it writes the request, an
+# event-loop turn after it read the previous reply, so its mean is short
+# of the cycle by that wait. Cases rotate every round; prints one line per
+# run, then medians.
 # Needs: redis-server and redis-tools (benchmark only).
 set -euo pipefail
 . "$(dirname "$0")/bench-lib.sh"
@@ -65,8 +71,9 @@ run_redis() {
     bench_wait_port "$RPORT"
     redis-cli -p "$RPORT" set key:__rand_int__ "$VALUE" >/dev/null
     redis-benchmark -p "$RPORT" -c "$1" -P "$2" -n "$N_REDIS" -t get \
-        --csv 2>/dev/null | awk -F'"' '$2 == "GET" {
-            printf "%.0f %.0f %.0f -\n", $4, $10 * 1000, $14 * 1000 }'
+        --csv 2>/dev/null | awk -F'"' -v f="$(($1 * $2))" '$2 == "GET" {
+            printf "%.0f %.0f %.0f - - %.0f %.0f\n", $4, $10 * 1000,
+                $14 * 1000, $6 * 1000, f / $4 * 1e6 }'
     stop
 }
 
@@ -96,10 +103,11 @@ bad = sum(v for k, v in r["status_counts"].items() if k != "OK")
 if bad:
     print("bench-latency.sh: %d failed calls" % bad, file=sys.stderr)
 l = r["latency_us"]
-print("%.0f %.0f %.0f %.0f %.1f" % (r["requests_per_second"], l["p50"],
-      l["p99"], l["p999"],
-      (int(sys.argv[2]) / int(sys.argv[3]) * 1e6) / r["requests"]))
-' "$json" "$((t1 - t0))" "$HZ"
+rate = r["requests_per_second"]
+print("%.0f %.0f %.0f %.0f %.1f %.0f %.0f" % (rate, l["p50"], l["p99"],
+      l["p999"], (int(sys.argv[2]) / int(sys.argv[3]) * 1e6) / r["requests"],
+      l["mean"], int(sys.argv[4]) / rate * 1e6))
+' "$json" "$((t1 - t0))" "$HZ" "$(($3 * $4))"
 }
 
 run_case() { # case shape
@@ -117,7 +125,7 @@ if [ "$HOG" = 1 ]; then
     HOG_PID=$!
 fi
 echo "# $(date -u +%FT%TZ) $(nproc) CPUs, rounds=$ROUNDS, hog=$HOG"
-echo "# case shape calls/s p50-us p99-us p99.9-us server-cpu-us/call"
+echo "# case shape calls/s p50-us p99-us p99.9-us server-cpu-us/call mean-us cycle-us"
 cases=($CASES)
 for round in $(seq "$ROUNDS"); do
     k=$(( (round - 1) % ${#cases[@]} ))
@@ -129,11 +137,11 @@ for round in $(seq "$ROUNDS"); do
     done
 done
 
-echo "# medians: case shape calls/s p50-us p99-us p99.9-us server-cpu-us/call"
+echo "# medians: case shape calls/s p50-us p99-us p99.9-us server-cpu-us/call mean-us cycle-us"
 for shape in $SHAPES; do
     for cs in $CASES; do
         row="$cs $shape"
-        for col in 3 4 5 6 7; do
+        for col in 3 4 5 6 7 8 9; do
             row="$row $(awk -v c="$cs" -v s="$shape" -v k="$col" \
                 '$1 == c && $2 == s && $k != "-" { print $k }' \
                 "$WORK/results" | bench_median)"
