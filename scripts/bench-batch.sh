@@ -18,7 +18,8 @@
 # every round. Prints one line per run and the medians; keys/s is calls/s
 # times the keys per call. Beside each run: the CPU time the server spent
 # per call (all its threads, from /proc/PID/task/*/schedstat, in
-# microseconds) and the client's (user + system, /usr/bin/time), since
+# microseconds; its system part from /proc/PID/stat, to the clock tick)
+# and the client's (user + system, /usr/bin/time), since
 # client and server share the machine's cores. Needs h2load
 # (nghttp2-client), redis-server and redis-tools, xxd, time.
 set -euo pipefail
@@ -82,18 +83,23 @@ redis-cli -p "$RPORT" MSET "${args[@]}" >/dev/null
 cpu_us() { # pid -> CPU time of all its threads so far, microseconds
     cat /proc/"$1"/task/*/schedstat | awk '{s += $1} END {printf "%d", s / 1000}'
 }
-# One timed run: "calls/s server-us/call client-us/call" on stdout.
+HZ=$(getconf CLK_TCK)
+sys_us() { # pid -> system time of the process so far, microseconds
+    awk -v hz="$HZ" '{printf "%d", $15 * 1e6 / hz}' /proc/"$1"/stat
+}
+# One timed run: "calls/s server-us/call client-us/call server-kernel-us/call"
+# on stdout.
 measure() { # server pid, calls, command...
-    local pid=$1 n=$2 c0 c1 out
+    local pid=$1 n=$2 c0 c1 k0 k1 out
     shift 2
-    c0=$(cpu_us "$pid")
+    c0=$(cpu_us "$pid") k0=$(sys_us "$pid")
     out=$(/usr/bin/time -f 'CLIENTCPU %U %S' "$@" 2>&1)
-    c1=$(cpu_us "$pid")
-    printf '%s\n' "$out" | awk -v n="$n" -v s=$((c1 - c0)) '
+    c1=$(cpu_us "$pid") k1=$(sys_us "$pid")
+    printf '%s\n' "$out" | awk -v n="$n" -v s=$((c1 - c0)) -v k=$((k1 - k0)) '
         /^finished in/ {r = $4}
         /requests per second/ {for (i = 1; i <= NF; i++) if ($i ~ /requests/) r = $(i - 1)}
         /^CLIENTCPU/ {c = ($2 + $3) * 1e6 / n}
-        END {printf "%s %.1f %.1f\n", r, s / n, c}'
+        END {printf "%s %.1f %.1f %.1f\n", r, s / n, c, k / n}'
 }
 h2() { # port, request file, path, calls
     measure "$(port_pid "$1")" "$4" h2load -n "$4" -c "$C" -m 1 -d "$2" \
@@ -111,24 +117,24 @@ h2 "$PORT" "$WORK/mget.bin" MultiGet 2000 >/dev/null   # warm-up
 [ -n "$OLD" ] && h2 "$OPORT" "$WORK/mget.bin" MultiGet 2000 >/dev/null
 rb 2000 >/dev/null
 tc_kps=() rd_kps=() old_kps=() get_cps=() tc_cpu=() rd_cpu=() old_cpu=()
-tc_cl=() rd_cl=()
+tc_cl=() rd_cl=() tc_sys=() rd_sys=()
 for r in $(seq "$ROUNDS"); do
     o=
     if [ $((r % 2)) -eq 1 ]; then
-        read -r t ts tcl < <(h2 "$PORT" "$WORK/mget.bin" MultiGet "$N")
-        [ -n "$OLD" ] && read -r o os _ < <(h2 "$OPORT" "$WORK/mget.bin" MultiGet "$N")
-        read -r d ds dcl < <(rb "$N")
+        read -r t ts tcl tk_s < <(h2 "$PORT" "$WORK/mget.bin" MultiGet "$N")
+        [ -n "$OLD" ] && read -r o os _ _ < <(h2 "$OPORT" "$WORK/mget.bin" MultiGet "$N")
+        read -r d ds dcl dk_s < <(rb "$N")
     else
-        read -r d ds dcl < <(rb "$N")
-        [ -n "$OLD" ] && read -r o os _ < <(h2 "$OPORT" "$WORK/mget.bin" MultiGet "$N")
-        read -r t ts tcl < <(h2 "$PORT" "$WORK/mget.bin" MultiGet "$N")
+        read -r d ds dcl dk_s < <(rb "$N")
+        [ -n "$OLD" ] && read -r o os _ _ < <(h2 "$OPORT" "$WORK/mget.bin" MultiGet "$N")
+        read -r t ts tcl tk_s < <(h2 "$PORT" "$WORK/mget.bin" MultiGet "$N")
     fi
-    read -r g gs _ < <(h2 "$PORT" "$WORK/get.bin" Get $((N * 10)))
+    read -r g gs _ _ < <(h2 "$PORT" "$WORK/get.bin" Get $((N * 10)))
     tk=$(kps "$t") rk=$(kps "$d")
-    printf 'round %d: tiny-cached MultiGet %s calls/s = %s keys/s (server %s us/call, client %s); ' \
-        "$r" "$t" "$tk" "$ts" "$tcl"
-    printf 'Redis MGET %s calls/s = %s keys/s (server %s us/call, client %s); ratio %s; ' \
-        "$d" "$rk" "$ds" "$dcl" \
+    printf 'round %d: tiny-cached MultiGet %s calls/s = %s keys/s (server %s us/call, %s in the kernel, client %s); ' \
+        "$r" "$t" "$tk" "$ts" "$tk_s" "$tcl"
+    printf 'Redis MGET %s calls/s = %s keys/s (server %s us/call, %s in the kernel, client %s); ratio %s; ' \
+        "$d" "$rk" "$ds" "$dk_s" "$dcl" \
         "$(awk -v a="$tk" -v b="$rk" 'BEGIN {printf "%.2f", a / b}')"
     if [ -n "$OLD" ]; then
         printf 'OLD MultiGet %s keys/s (server %s us/call); ' "$(kps "$o")" "$os"
@@ -137,13 +143,15 @@ for r in $(seq "$ROUNDS"); do
     printf 'tiny-cached Get %s calls/s (server %s us/call)\n' "$g" "$gs"
     tc_kps+=("$tk") rd_kps+=("$rk") get_cps+=("$g")
     tc_cpu+=("$ts") rd_cpu+=("$ds") tc_cl+=("$tcl") rd_cl+=("$dcl")
+    tc_sys+=("$tk_s") rd_sys+=("$dk_s")
 done
 mt=$(bench_median "${tc_kps[@]}") mr=$(bench_median "${rd_kps[@]}") mg=$(bench_median "${get_cps[@]}")
 printf 'median: tiny-cached MultiGet %s keys/s, Redis MGET %s keys/s, ratio %s; tiny-cached Get %s calls/s (%s keys/s)\n' \
     "$mt" "$mr" "$(awk -v a="$mt" -v b="$mr" 'BEGIN {printf "%.2f", a / b}')" "$mg" "$mg"
-printf 'median CPU per call: tiny-cached server %s us, client (h2load) %s us; Redis server %s us, client (redis-benchmark) %s us\n' \
-    "$(bench_median "${tc_cpu[@]}")" "$(bench_median "${tc_cl[@]}")" \
-    "$(bench_median "${rd_cpu[@]}")" "$(bench_median "${rd_cl[@]}")"
+printf 'median CPU per call: tiny-cached server %s us (%s in the kernel), client (h2load) %s us; Redis server %s us (%s in the kernel), client (redis-benchmark) %s us\n' \
+    "$(bench_median "${tc_cpu[@]}")" "$(bench_median "${tc_sys[@]}")" \
+    "$(bench_median "${tc_cl[@]}")" "$(bench_median "${rd_cpu[@]}")" \
+    "$(bench_median "${rd_sys[@]}")" "$(bench_median "${rd_cl[@]}")"
 if [ -n "$OLD" ]; then
     printf 'median OLD: MultiGet %s keys/s, server %s us/call\n' \
         "$(bench_median "${old_kps[@]}")" "$(bench_median "${old_cpu[@]}")"
