@@ -209,7 +209,7 @@ rpc_int_arg(const char *key, int value)
 static grpc_server *
 rpc_server_new(const struct config *cfg, void **methods)
 {
-    grpc_arg a[8];
+    grpc_arg a[9];
     grpc_channel_args args = {TC_ARRAY_LEN(a), a};
     grpc_server *srv;
 
@@ -232,6 +232,9 @@ rpc_server_new(const struct config *cfg, void **methods)
      * refused by the call itself, as the bitset above says. */
     a[6] = rpc_int_arg(GRPC_ARG_ENABLE_PER_MESSAGE_COMPRESSION, 0);
     a[7] = rpc_int_arg(GRPC_ARG_ENABLE_PER_MESSAGE_DECOMPRESSION, 0);
+    /* Nothing reads channelz (its service is not registered): its per-call
+     * counters cost a Get 0.6-0.8 % of its instructions. */
+    a[8] = rpc_int_arg(GRPC_ARG_ENABLE_CHANNELZ, 0);
     srv = grpc_server_create(&args, NULL);
     for (int m = 0; m < RPC_METHOD_COUNT; m++)
         if (rpc_call_registered((enum rpc_method)m))
