@@ -72,8 +72,7 @@ class VanishingNode:
         self.name = "node%d" % index
         self.grpc_port = grpc_port
         self.http_port = http_port
-        self.calls = {}
-        self.tried = set()  # keys a test has used up
+        self.calls = {}  # requests taken, by key (None: no key field)
         self.lock = threading.Lock()
         self.http = ThreadingHTTPServer(("127.0.0.1", http_port), Ready)
         self.sock = socket.create_server(("127.0.0.1", grpc_port))
@@ -115,6 +114,15 @@ class VanishingNode:
         with self.lock:
             self.calls[key] = self.calls.get(key, 0) + 1
 
+    def taken(self, key):
+        with self.lock:
+            return self.calls.get(key, 0)
+
+    def keys(self, prefix):
+        """The keys starting with prefix that calls came for, sorted."""
+        with self.lock:
+            return sorted(k for k in self.calls if k and k.startswith(prefix))
+
     def close(self):
         self.http.shutdown()
         self.http.server_close()
@@ -147,11 +155,11 @@ def keys_of_node0(gone, router, n=4):
     keys through the router (served, since they are tried again), those
     that reached node0."""
     for i in range(300):
-        key = "probe-%03d" % i
-        router.client.Get(router.client.m.CacheKey(key=key), timeout=10)
-        if len([k for k in gone.calls if k and k.startswith("probe-")]) >= n:
+        if len(gone.keys("probe-")) >= n:
             break
-    found = sorted(k for k in gone.calls if k and k.startswith("probe-"))
+        router.client.Get(router.client.m.CacheKey(key="probe-%03d" % i),
+                          timeout=10)
+    found = gone.keys("probe-")
     assert len(found) >= n, "node0 got %s" % found
     return found[:n]
 
@@ -160,58 +168,51 @@ def test_a_get_a_set_and_a_delete_are_tried_again_and_served(cluster):
     gone, nodes, router = cluster
     m = router.client.m
     get_key, set_key, del_key = keys_of_node0(gone, router, 3)
-    before = dict(gone.calls)
+    before = {k: gone.taken(k) for k in (get_key, set_key, del_key)}
     assert not router.client.Get(m.CacheKey(key=get_key), timeout=10).found
     assert router.client.Set(m.CacheItem(key=set_key, value=b"v"),
                              timeout=10).status == m.OK
     assert router.client.Delete(m.CacheKey(key=del_key),
                                 timeout=10).status == m.OK
     for k in (get_key, set_key, del_key):
-        assert gone.calls[k] == before[k] + 1, k
+        assert gone.taken(k) == before[k] + 1, k
     # the Set was applied by the node that stood in for node0
     assert [n.name for n in nodes if n.holds([set_key])] != []
 
 
-def call_not_twice(client, method, key):
-    """The call of method on key, as a client through the router makes it
-    (a Flush routed to the node of key)."""
-    m = client.m
-    if method == "Increment":
-        return client.Increment(m.IncrementRequest(key=key, delta=1),
-                                timeout=10)
-    if method == "SetIfAbsent":
-        return client.SetIfAbsent(m.CacheItem(key=key, value=b"new"),
-                                  timeout=10)
-    if method == "CompareAndSet":
-        return client.CompareAndSet(m.CompareAndSetRequest(
-            key=key, expected_value=b"old", value=b"new"), timeout=10)
-    return client.Flush(m.Empty(), timeout=10,
-                        metadata=[("x-cache-route", key)])
-
-
-# method: what each real node holds under the key before the call (None:
-# nothing), which a second application of the call would have changed.
-NOT_TWICE = {"Increment": None, "SetIfAbsent": None, "CompareAndSet": b"old",
-             "Flush": b"old"}
+# method: (what each real node holds under the key before the call, None
+# for nothing, which a second application would have changed; the call of
+# that key through the router, a Flush routed to the node of the key).
+NOT_TWICE = {
+    "CompareAndSet": (b"old", lambda c, k: c.CompareAndSet(
+        c.m.CompareAndSetRequest(key=k, expected_value=b"old", value=b"new"),
+        timeout=10)),
+    "Flush": (b"old", lambda c, k: c.Flush(
+        c.m.Empty(), timeout=10, metadata=[("x-cache-route", k)])),
+    "Increment": (None, lambda c, k: c.Increment(
+        c.m.IncrementRequest(key=k, delta=1), timeout=10)),
+    "SetIfAbsent": (None, lambda c, k: c.SetIfAbsent(
+        c.m.CacheItem(key=k, value=b"new"), timeout=10)),
+}
 
 
 @pytest.mark.parametrize("method", sorted(NOT_TWICE))
 def test_a_call_not_safe_twice_is_not_sent_again(cluster, method):
     gone, nodes, router = cluster
     m = router.client.m
-    key = [k for k in keys_of_node0(gone, router, 8)
-           if k not in gone.tried][0]
-    gone.tried.add(key)
-    held = NOT_TWICE[method]
+    # keys 0-2 are the first test's; one more for each method
+    key = keys_of_node0(gone, router, 3 + len(NOT_TWICE))[
+        3 + sorted(NOT_TWICE).index(method)]
+    held, call = NOT_TWICE[method]
     for n in nodes:
         if held is not None:
             n.client.Set(m.CacheItem(key=key, value=held), timeout=10)
     counted = None if method == "Flush" else key  # Flush has no key field
-    before = gone.calls.get(counted, 0)
+    before = gone.taken(counted)
     with pytest.raises(grpc.RpcError) as e:
-        call_not_twice(router.client, method, key)
+        call(router.client, key)
     assert e.value.code() == grpc.StatusCode.UNAVAILABLE
-    assert gone.calls[counted] == before + 1
+    assert gone.taken(counted) == before + 1
     for n in nodes:  # no node stood in for node0 with the call
         want = {} if held is None else {key: held}
         assert n.holds([key]) == want, n.name
