@@ -535,10 +535,25 @@ bench_status_name(int slot)
     return slot < BENCH_STATUS_SLOTS - 1 ? status_name(slot) : "OTHER";
 }
 
+/* The latencies reported, in order: the JSON key, the text label, and
+ * the percentile (negative: the mean). */
+static const struct {
+    const char *json, *text;
+    double p;
+} bench_latencies[] = {
+    {"mean", "mean", -1}, {"p50", "p50", 50},      {"p90", "p90", 90},
+    {"p99", "p99", 99},   {"p999", "p99.9", 99.9}, {"max", "max", 100},
+};
+
+/* Latency i of bench_latencies, in microseconds. */
 static double
-bench_us(const struct bench_result *r, double p)
+bench_us(const struct bench_result *r, size_t i)
 {
-    return (double)bench_hist_percentile(&r->hist, p) / 1000.0;
+    double p = bench_latencies[i].p;
+
+    return (p < 0 ? bench_hist_mean(&r->hist)
+                  : (double)bench_hist_percentile(&r->hist, p)) /
+           1000.0;
 }
 
 static void
@@ -582,10 +597,11 @@ bench_report_json(const struct bench_opts *o, const struct bench_result *r,
     printf("{\"requests\":%" PRIu64 ",\"elapsed_s\":%.6f,"
            "\"requests_per_second\":%.1f,",
            total, r->elapsed_s, bench_rate(total, r->elapsed_s));
-    printf("\"latency_us\":{\"mean\":%.1f,\"p50\":%.1f,\"p90\":%.1f,"
-           "\"p99\":%.1f,\"p999\":%.1f,\"max\":%.1f},\"status_counts\":",
-           bench_hist_mean(&r->hist) / 1000.0, bench_us(r, 50), bench_us(r, 90),
-           bench_us(r, 99), bench_us(r, 99.9), bench_us(r, 100));
+    fputs("\"latency_us\":{", stdout);
+    for (size_t i = 0; i < TC_ARRAY_LEN(bench_latencies); i++)
+        printf("%s\"%s\":%.1f", i ? "," : "", bench_latencies[i].json,
+               bench_us(r, i));
+    fputs("},\"status_counts\":", stdout);
     bench_json_status(r);
     bench_json_counts(r, o->batch);
     if (o->fill) {
@@ -647,10 +663,10 @@ bench_report_text(const struct bench_opts *o, const struct bench_result *r,
     printf("keys read    hits %" PRIu64 ", misses %" PRIu64
            "; failed items %" PRIu64 "\n",
            r->hits, r->misses, r->item_errors);
-    printf("latency us   mean %.1f  p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f"
-           "  max %.1f\n",
-           bench_hist_mean(&r->hist) / 1000.0, bench_us(r, 50), bench_us(r, 90),
-           bench_us(r, 99), bench_us(r, 99.9), bench_us(r, 100));
+    fputs("latency us ", stdout);
+    for (size_t i = 0; i < TC_ARRAY_LEN(bench_latencies); i++)
+        printf("  %s %.1f", bench_latencies[i].text, bench_us(r, i));
+    fputc('\n', stdout);
     fputs("status      ", stdout);
     for (int s = 0; s < BENCH_STATUS_SLOTS; s++)
         if (r->status[s] > 0)
