@@ -5,7 +5,9 @@
  * reset" pattern), header blocks continued over several frames (which
  * would step around gRPC's per-frame metadata limit, and a block that
  * never ends grows without bound), and control frames (SETTINGS, PING,
- * PRIORITY, unknown types) by the thousand.
+ * PRIORITY, unknown types) by the thousand. It also keeps the time of the
+ * client's last call frame and its last stream, for the idle limit
+ * (rpc_guard.h).
  *
  * Pure: bytes in, a verdict out, the time passed in; no I/O, no locks.
  * One struct h2scan per connection, used by one thread at a time.
@@ -46,6 +48,9 @@ struct h2scan {
     enum h2scan_verdict verdict; /* sticky once not OK */
     struct h2scan_bucket resets;
     struct h2scan_bucket control;
+    uint64_t call_ms;     /* last HEADERS or DATA frame (a call or its
+                           * body); the start until the first */
+    uint32_t last_stream; /* highest stream a HEADERS frame opened, or 0 */
 };
 
 /* Starts watching a new connection at monotonic time now_ms. */

@@ -16,6 +16,10 @@
  *    SETTINGS, PING, PRIORITY and frame types HTTP/2 does not define
  *    (H2SCAN_CONTROL_*). A client that cancels calls now and then never
  *    gets near either budget.
+ *  - HEADERS and DATA frames are calls and their bodies: each sets
+ *    call_ms, and HEADERS the last stream. Control frames and window
+ *    updates do not, so a connection kept open by pings or settings alone
+ *    still counts as idle.
  */
 #include <stdbool.h>
 #include <string.h>
@@ -73,6 +77,7 @@ h2scan_init(struct h2scan *s, uint64_t now_ms)
     memset(s, 0, sizeof *s);
     h2scan_bucket_init(&s->resets, H2SCAN_RESETS_BURST, now_ms);
     h2scan_bucket_init(&s->control, H2SCAN_CONTROL_BURST, now_ms);
+    s->call_ms = now_ms;
 }
 
 /* Applies the rules to one whole frame header. */
@@ -80,9 +85,14 @@ static enum h2scan_verdict
 h2scan_frame(struct h2scan *s, const uint8_t *h, uint64_t now_ms)
 {
     uint8_t type = h[3], flags = h[4];
+    uint32_t stream = ((uint32_t)h[5] & 0x7f) << 24 | (uint32_t)h[6] << 16 |
+                      (uint32_t)h[7] << 8 | h[8];
 
     switch (type) {
     case H2_HEADERS:
+        s->call_ms = now_ms;
+        if (stream > s->last_stream)
+            s->last_stream = stream;
         return flags & H2_FLAG_END_HEADERS ? H2SCAN_OK : H2SCAN_CONTINUATION;
     case H2_CONTINUATION:
         return H2SCAN_CONTINUATION;
@@ -92,6 +102,8 @@ h2scan_frame(struct h2scan *s, const uint8_t *h, uint64_t now_ms)
                    ? H2SCAN_OK
                    : H2SCAN_RESET_FLOOD;
     case H2_DATA:
+        s->call_ms = now_ms;
+        return H2SCAN_OK;
     case H2_WINDOW_UPDATE:
     case H2_GOAWAY:
     case H2_PUSH_PROMISE: /* a protocol error gRPC answers itself */

@@ -139,6 +139,60 @@ START_TEST(test_h2scan_large_payload_is_skipped_across_feeds)
 }
 END_TEST
 
+START_TEST(test_h2scan_call_time_moves_only_with_headers_and_data)
+{
+    uint8_t big[9 + 40];
+    struct h2scan s;
+    size_t n;
+
+    h2scan_init(&s, 100);
+    ck_assert_uint_eq(s.call_ms, 100);
+    ck_assert_int_eq(h2scan_feed(&s, (const uint8_t *)PREFACE, 24, 200),
+                     H2SCAN_OK);
+    ck_assert_int_eq(feed_frame(&s, 0x4, 0, 0, 300), H2SCAN_OK); /* SETTINGS */
+    ck_assert_int_eq(feed_frame(&s, 0x6, 0, 8, 400), H2SCAN_OK); /* PING */
+    ck_assert_int_eq(feed_frame(&s, 0x8, 0, 4, 500), H2SCAN_OK); /* WINDOW */
+    ck_assert_int_eq(feed_frame(&s, 0x2, 0, 5, 600), H2SCAN_OK); /* PRIORITY */
+    ck_assert_uint_eq(s.call_ms, 100);
+    ck_assert_int_eq(feed_frame(&s, 0x1, 0x4, 4, 700), H2SCAN_OK); /* HEADERS */
+    ck_assert_uint_eq(s.call_ms, 700);
+    ck_assert_int_eq(feed_frame(&s, 0x0, 0, 10, 800), H2SCAN_OK); /* DATA */
+    ck_assert_uint_eq(s.call_ms, 800);
+    /* A DATA frame's payload read later is not a new frame. */
+    n = frame(big, 0x0, 0, 1, 40);
+    ck_assert_int_eq(h2scan_feed(&s, big, 12, 900), H2SCAN_OK);
+    ck_assert_uint_eq(s.call_ms, 900);
+    ck_assert_int_eq(h2scan_feed(&s, big + 12, n - 12, 950), H2SCAN_OK);
+    ck_assert_uint_eq(s.call_ms, 900);
+    ck_assert_int_eq(feed_frame(&s, 0x6, 0, 8, 990), H2SCAN_OK);
+    ck_assert_uint_eq(s.call_ms, 900);
+}
+END_TEST
+
+START_TEST(test_h2scan_last_stream_is_the_highest_headers_stream)
+{
+    uint8_t buf[9 + 4];
+    struct h2scan s;
+
+    start(&s);
+    ck_assert_uint_eq(s.last_stream, 0);
+    ck_assert_int_eq(h2scan_feed(&s, buf, frame(buf, 0x1, 0x4, 5, 4), 0),
+                     H2SCAN_OK);
+    ck_assert_uint_eq(s.last_stream, 5);
+    ck_assert_int_eq(h2scan_feed(&s, buf, frame(buf, 0x1, 0x4, 3, 4), 0),
+                     H2SCAN_OK);
+    ck_assert_uint_eq(s.last_stream, 5);
+    ck_assert_int_eq(h2scan_feed(&s, buf, frame(buf, 0x0, 0, 9, 4), 0),
+                     H2SCAN_OK);
+    ck_assert_uint_eq(s.last_stream, 5);
+    /* The reserved bit is not part of the id. */
+    ck_assert_int_eq(
+        h2scan_feed(&s, buf, frame(buf, 0x1, 0x4, 0x80000007u, 4), 0),
+        H2SCAN_OK);
+    ck_assert_uint_eq(s.last_stream, 7);
+}
+END_TEST
+
 static Suite *
 h2scan_suite(void)
 {
@@ -151,6 +205,8 @@ h2scan_suite(void)
     tcase_add_test(tc, test_h2scan_resets_have_a_burst_then_a_rate);
     tcase_add_test(tc, test_h2scan_control_flood_is_refused_data_never_counts);
     tcase_add_test(tc, test_h2scan_large_payload_is_skipped_across_feeds);
+    tcase_add_test(tc, test_h2scan_call_time_moves_only_with_headers_and_data);
+    tcase_add_test(tc, test_h2scan_last_stream_is_the_highest_headers_stream);
     suite_add_tcase(s, tc);
     return s;
 }
