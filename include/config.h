@@ -43,6 +43,7 @@ struct config {
     uint32_t shutdown_delay_s;    /* CACHE_SHUTDOWN_DELAY */
     uint32_t shutdown_grace_s;    /* CACHE_SHUTDOWN_GRACE */
     uint32_t max_batch;           /* CACHE_MAX_BATCH: items per batch call */
+    uint32_t idle_timeout_s;      /* CACHE_IDLE_TIMEOUT: gRPC connections */
     char *snapshot_path;          /* CACHE_SNAPSHOT_PATH, owned, or NULL: off */
     uint32_t snapshot_interval_s; /* CACHE_SNAPSHOT_INTERVAL, 0: at exit */
 };

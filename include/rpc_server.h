@@ -28,7 +28,6 @@
 /* Limits on every connection (docs/limits.md). */
 #define RPC_MAX_METADATA_BYTES     8192
 #define RPC_MAX_CONCURRENT_STREAMS 100
-#define RPC_MAX_CONNECTION_IDLE_MS (5 * 60 * 1000)
 
 /* What the server uses; all borrowed, and must outlive rpc_server_stop(). */
 struct rpc_server_deps {

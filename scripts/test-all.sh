@@ -98,7 +98,7 @@ for t in test_grpc_concurrency.py test_grpc_shutdown.py test_grpc_limits.py \
     test_grpc_expiry.py test_grpc_api.py test_grpc_bad_input.py test_http.py \
     test_http_hostile.py test_bench.py test_grpc_tls.py test_notify.py \
     test_grpc_hostile.py test_http_slots.py test_grpc_api2.py \
-    test_snapshot.py test_grpc_reflection.py; do
+    test_snapshot.py test_grpc_reflection.py test_grpc_idle.py; do
     tsan_it "$t"
 done
 

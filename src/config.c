@@ -115,6 +115,9 @@ static const struct opt_entry config_options[] = {
     OPT("--max-batch", "CACHE_MAX_BATCH", OPT_U32, 1, 1000000, "10000",
         max_batch, "N",
         "items at most in one MultiGet, MultiSet or MultiDelete"),
+    OPT("--idle-timeout", "CACHE_IDLE_TIMEOUT", OPT_U32, 1, 86400, "300",
+        idle_timeout_s, "SECONDS",
+        "close a gRPC connection after this long without a call"),
     OPT("--snapshot-path", "CACHE_SNAPSHOT_PATH", OPT_PATH, 0, 0, NULL,
         snapshot_path, "FILE",
         "save the cache to FILE at exit and load it at start; its folder "

@@ -13,6 +13,23 @@
  * fails its calls) and the read reports ECONNRESET; one WARNING line per
  * second at most says why and from where. close() frees the state.
  *
+ * The scanner also keeps the time of the connection's last call frame
+ * (HEADERS or DATA) and the last stream the client opened, for the idle
+ * limit of plaintext connections (gRPC's own, GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+ * puts a filter on every call; TLS connections, whose frames are not read,
+ * keep it). A sweep thread (cleanup.h) runs every tenth of the limit (at
+ * least every second) and closes each connection without a call frame for
+ * the limit or longer, as gRPC would: a GOAWAY naming the last stream the
+ * client opened, then shutdown(2); from then on its reads report the end of
+ * the stream, so gRPC closes it and never sees a call sent after the GOAWAY
+ * (gRPC clients retry those on a new connection by themselves). A
+ * connection is so closed between the limit and the limit plus one sweep
+ * period after its last call; pings, settings and window updates do not
+ * keep it open. The GOAWAY is written beside gRPC's own writes, which on a
+ * connection with no call are at most a ping or settings acknowledgement of
+ * a few bytes, each written whole in one system call; when the socket has
+ * no room (a reader stopped for the whole limit) the GOAWAY is left out.
+ *
  * Other descriptors cost one array load per recvmsg or close.
  *
  * On gRPC's sockets (TLS ones too, whose frames are not read) both make
@@ -28,19 +45,28 @@
  * (published with release order), then used only by the one thread reading
  * that descriptor at a time (gRPC never reads one socket from two threads
  * at once) and freed by the thread that closes it, after its last read.
+ * The sweep takes a connection's state between two reads the same way
+ * (`reading`), and holds rpc_guard_mu for the whole slice; every change of
+ * a slot of rpc_guard_conns (open, close, stop) is made under that lock,
+ * so no state is freed while the sweep looks at it, and a descriptor the
+ * sweep shuts down is still the connection it checked (close() empties the
+ * slot before it closes the descriptor).
  */
 #include <arpa/inet.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "clock.h"
 #include "h2scan.h"
 #include "log.h"
@@ -51,15 +77,21 @@
  * freed under a close() running on another thread; its pages cost memory
  * only once descriptors that high are used. */
 #define RPC_GUARD_MAX_FDS (1 << 20)
+/* Descriptors the sweep checks per hold of rpc_guard_mu. */
+#define RPC_GUARD_SWEEP_SLICE 4096
+/* HTTP/2's GOAWAY frame, NO_ERROR, with "idle" as its debug data. */
+#define RPC_GUARD_GOAWAY_LEN (9 + 8 + 4)
 
 /* One watched connection. gRPC reads a socket from one thread at a time,
  * but successive reads may run on different threads, ordered by gRPC's
  * own synchronization, which the sanitizers cannot see in an uninstrumented
- * libgrpc. `reading` hands the state from one read to the next (and to
- * close()) with acquire and release, so the order is explicit here too; it
- * is never contended. */
+ * libgrpc. `reading` hands the state from one read to the next (and to the
+ * sweep, and to close()) with acquire and release, so the order is explicit
+ * here too; it is contended only by a sweep. Every field but `reading` and
+ * `peer` (set before the state is published) belongs to its holder. */
 struct rpc_guard_conn {
     _Atomic bool reading;
+    bool idle_closed; /* the sweep closed it: reads see the end */
     struct h2scan scan;
     char peer[RPC_GUARD_PEER_MAX];
 };
@@ -81,6 +113,12 @@ static _Atomic(struct rpc_guard_conn *) rpc_guard_conns[RPC_GUARD_MAX_FDS];
 static _Atomic int rpc_guard_nfds;      /* descriptors watched; 0: none */
 static _Atomic bool rpc_guard_scanning; /* frames read (plaintext only) */
 static _Atomic int64_t rpc_guard_last_log_s;
+
+static pthread_mutex_t rpc_guard_mu = PTHREAD_MUTEX_INITIALIZER;
+static int rpc_guard_top;          /* rpc_guard_mu: past the highest fd seen */
+static int rpc_guard_sweep_next;   /* rpc_guard_mu: where the sweep goes on */
+static uint64_t rpc_guard_idle_ms; /* set before the sweep starts */
+static struct cleanup *rpc_guard_sweeper; /* start and stop only */
 
 typedef ssize_t (*rpc_recvmsg_fn)(int, struct msghdr *, int);
 typedef int (*rpc_close_fn)(int);
@@ -150,13 +188,82 @@ rpc_guard_open(int fd)
     int n = atomic_load_explicit(&rpc_guard_nfds, memory_order_acquire);
     struct rpc_guard_conn *c;
 
+    struct rpc_guard_conn *old;
+
     if (fd < 0 || fd >= n || !(c = malloc(sizeof *c)))
         return;
     atomic_init(&c->reading, false);
+    c->idle_closed = false;
     h2scan_init(&c->scan, clock_coarse_ms());
     rpc_guard_peer(fd, c->peer, sizeof c->peer);
-    rpc_guard_free(atomic_exchange_explicit(&rpc_guard_conns[fd], c,
-                                            memory_order_acq_rel));
+    pthread_mutex_lock(&rpc_guard_mu);
+    old =
+        atomic_exchange_explicit(&rpc_guard_conns[fd], c, memory_order_acq_rel);
+    if (fd >= rpc_guard_top)
+        rpc_guard_top = fd + 1;
+    pthread_mutex_unlock(&rpc_guard_mu);
+    rpc_guard_free(old);
+}
+
+/* GOAWAY (RFC 9113, 6.8): no stream after last_stream was or will be
+ * processed. Left out when the socket has no room for it. */
+static void
+rpc_guard_goaway(int fd, uint32_t last_stream)
+{
+    uint8_t f[RPC_GUARD_GOAWAY_LEN] = {0, 0, 12, 0x7, 0, 0, 0, 0, 0};
+
+    f[9] = (uint8_t)(last_stream >> 24 & 0x7f);
+    f[10] = (uint8_t)(last_stream >> 16);
+    f[11] = (uint8_t)(last_stream >> 8);
+    f[12] = (uint8_t)last_stream;
+    memcpy(f + 17, "idle", 4);
+    (void)!send(fd, f, sizeof f, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+/* Closes fd's connection if it has had no call frame for the idle limit.
+ * Called with rpc_guard_mu held. */
+static void
+rpc_guard_check_idle(int fd, uint64_t now)
+{
+    struct rpc_guard_conn *c =
+        atomic_load_explicit(&rpc_guard_conns[fd], memory_order_acquire);
+    uint64_t last;
+
+    if (!c)
+        return;
+    rpc_guard_take(c);
+    last = c->scan.call_ms;
+    if (!c->idle_closed && c->scan.verdict == H2SCAN_OK && now >= last &&
+        now - last >= rpc_guard_idle_ms) {
+        c->idle_closed = true;
+        log_debug(NULL, "closing gRPC connection from %s: no call for %llu s",
+                  c->peer, (unsigned long long)((now - last) / 1000));
+        rpc_guard_goaway(fd, c->scan.last_stream);
+        shutdown(fd, SHUT_RDWR);
+    }
+    rpc_guard_give(c);
+}
+
+/* One slice of the idle sweep (cleanup.h): true when the pass is done. */
+static bool
+rpc_guard_sweep(void *arg)
+{
+    uint64_t now = clock_coarse_ms();
+    int fd, end;
+    bool done;
+
+    (void)arg;
+    pthread_mutex_lock(&rpc_guard_mu);
+    fd = rpc_guard_sweep_next;
+    end = rpc_guard_top - fd > RPC_GUARD_SWEEP_SLICE
+              ? fd + RPC_GUARD_SWEEP_SLICE
+              : rpc_guard_top;
+    for (; fd < end; fd++)
+        rpc_guard_check_idle(fd, now);
+    done = end >= rpc_guard_top;
+    rpc_guard_sweep_next = done ? 0 : end;
+    pthread_mutex_unlock(&rpc_guard_mu);
+    return done;
 }
 
 /* The scanner objected: one line a second at most, then shut down. */
@@ -208,7 +315,9 @@ recvmsg(int fd, struct msghdr *msg, int flags)
     }
     rpc_guard_take(c);
     refused = c->scan.verdict != H2SCAN_OK;
-    if (!refused) {
+    if (c->idle_closed) {
+        n = 0;
+    } else if (!refused) {
         n = syscall(SYS_recvmsg, fd, msg, flags);
         if (n > 0 && !(flags & (MSG_PEEK | MSG_ERRQUEUE)) &&
             atomic_load_explicit(&rpc_guard_scanning, memory_order_relaxed) &&
@@ -233,9 +342,13 @@ close(int fd)
     struct rpc_guard_conn *c = NULL;
     rpc_close_fn f;
 
-    if (fd >= 0 && fd < n)
+    if (fd >= 0 && fd < n &&
+        atomic_load_explicit(&rpc_guard_conns[fd], memory_order_acquire)) {
+        pthread_mutex_lock(&rpc_guard_mu);
         c = atomic_exchange_explicit(&rpc_guard_conns[fd], NULL,
                                      memory_order_acq_rel);
+        pthread_mutex_unlock(&rpc_guard_mu);
+    }
     if (c) {
         rpc_guard_free(c);
         return (int)syscall(SYS_close, fd);
@@ -247,19 +360,34 @@ close(int fd)
     return f(fd);
 }
 
-void
-rpc_guard_start(int max_fds, bool scan)
+int
+rpc_guard_start(int max_fds, bool scan, uint32_t idle_s)
 {
     if (max_fds > RPC_GUARD_MAX_FDS)
         max_fds = RPC_GUARD_MAX_FDS;
+    rpc_guard_idle_ms = (uint64_t)idle_s * 1000;
+    if (scan) {
+        rpc_guard_sweeper = cleanup_start(idle_s >= 20 ? idle_s / 10 : 1,
+                                          rpc_guard_sweep, NULL);
+        if (!rpc_guard_sweeper)
+            return -1;
+    }
     atomic_store_explicit(&rpc_guard_scanning, scan, memory_order_relaxed);
     atomic_store_explicit(&rpc_guard_nfds, max_fds > 0 ? max_fds : 0,
                           memory_order_release);
+    return 0;
 }
 
 void
 rpc_guard_stop(void)
 {
-    for (int i = atomic_exchange(&rpc_guard_nfds, 0) - 1; i >= 0; i--)
+    cleanup_stop(rpc_guard_sweeper);
+    rpc_guard_sweeper = NULL;
+    atomic_store(&rpc_guard_nfds, 0);
+    pthread_mutex_lock(&rpc_guard_mu);
+    for (int i = 0; i < rpc_guard_top; i++)
         rpc_guard_free(atomic_exchange(&rpc_guard_conns[i], NULL));
+    rpc_guard_top = 0;
+    rpc_guard_sweep_next = 0;
+    pthread_mutex_unlock(&rpc_guard_mu);
 }

@@ -40,6 +40,8 @@ static const char *const cache_vars[] = {
     "CACHE_SHARDS",
     "CACHE_SHUTDOWN_DELAY",
     "CACHE_SHUTDOWN_GRACE",
+    "CACHE_MAX_BATCH",
+    "CACHE_IDLE_TIMEOUT",
 };
 
 static struct config cfg;
@@ -112,6 +114,7 @@ START_TEST(test_config_defaults_match_spec)
     ck_assert_uint_eq(cfg.shards, 16);
     ck_assert_uint_eq(cfg.shutdown_delay_s, 0);
     ck_assert_uint_eq(cfg.shutdown_grace_s, 5);
+    ck_assert_uint_eq(cfg.idle_timeout_s, 300);
 }
 END_TEST
 

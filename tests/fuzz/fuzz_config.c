@@ -155,6 +155,7 @@ fuzz_check_config(const struct config *c)
     FUZZ_CHECK(c->shards >= 1 && c->shards <= 1024);
     FUZZ_CHECK((c->shards & (c->shards - 1)) == 0);
     FUZZ_CHECK(c->shutdown_delay_s <= 3600 && c->shutdown_grace_s <= 3600);
+    FUZZ_CHECK(c->idle_timeout_s >= 1 && c->idle_timeout_s <= 86400);
 }
 
 /* An error is one non-empty line of printable ASCII, "<setting>: ...". */

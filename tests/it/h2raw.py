@@ -4,9 +4,12 @@
       .call(path, body=None, end_stream=True, reset=False) -> stream id
       .send_body(id, data)     data as flow control allows, then END_STREAM
       .statuses(ids, timeout) -> {stream id: grpc-status or None}
+      .wait_closed(timeout) -> True once the server closed the connection
+      .goaway                  (error code, last stream id) of its GOAWAY
     RawConn(port)            bytes on the wire, frame by frame, for frames
       .frame(type, flags, stream, payload)   h2 refuses to send (floods)
       .closed_within(seconds) -> True once the server closed the connection
+    closed_within(sock, seconds)              the same for any socket
     grpc_message(body, declared=None)         the 5-byte gRPC message prefix
     header_block(path, extra)                 an HPACK block of request headers
 """
@@ -22,7 +25,7 @@ import h2.exceptions
 import hpack
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-HEADERS, RST_STREAM, SETTINGS, CONTINUATION = 0x1, 0x3, 0x4, 0x9
+HEADERS, RST_STREAM, SETTINGS, WINDOW_UPDATE, CONTINUATION = 0x1, 0x3, 0x4, 0x8, 0x9
 END_STREAM, END_HEADERS = 0x1, 0x4
 
 
@@ -42,6 +45,21 @@ def header_block(path, extra=()):
     return hpack.Encoder().encode(request_headers(path, extra))
 
 
+def closed_within(sock, seconds):
+    """Reads and drops what the server sends; True once it closes."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            if not sock.recv(65536):
+                return True
+        except socket.timeout:
+            return False
+        except OSError:
+            return True
+    return False
+
+
 class H2:
     """A client connection speaking valid HTTP/2 through python3-h2."""
 
@@ -53,6 +71,7 @@ class H2:
         self.conn.initiate_connection()
         self.flush()
         self.ended = {}
+        self.goaway = None
 
     def flush(self):
         out = self.conn.data_to_send()
@@ -113,8 +132,22 @@ class H2:
                 break
         return {i: self.ended.get(i) for i in ids}
 
+    def wait_closed(self, timeout=10):
+        """Reads until the server closes the connection: True, or False
+        when it is still open at the timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if not self._read(deadline):
+                    return True
+            except (OSError, h2.exceptions.ProtocolError):
+                return True
+        return False
+
     def _events(self, events):
         for ev in events:
+            if isinstance(ev, h2.events.ConnectionTerminated):
+                self.goaway = (ev.error_code, ev.last_stream_id)
             if isinstance(ev, (h2.events.ResponseReceived,
                                h2.events.TrailersReceived)):
                 for k, v in ev.headers:
@@ -143,18 +176,7 @@ class RawConn:
         self.sock.sendall(head + struct.pack(">I", stream) + payload)
 
     def closed_within(self, seconds):
-        """Reads and drops what the server sends; True once it closes."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
-            try:
-                if not self.sock.recv(65536):
-                    return True
-            except socket.timeout:
-                return False
-            except OSError:
-                return True
-        return False
+        return closed_within(self.sock, seconds)
 
     def close(self):
         self.sock.close()

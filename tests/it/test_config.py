@@ -39,6 +39,8 @@ BAD = [
     ({"CACHE_CLEANUP_INTERVAL": "10s"}, [], "CACHE_CLEANUP_INTERVAL", "10s"),
     ({"CACHE_SHARDS": "12"}, [], "CACHE_SHARDS", "12"),
     ({}, ["--workers", "257"], "--workers", "257"),
+    ({"CACHE_IDLE_TIMEOUT": "0"}, [], "CACHE_IDLE_TIMEOUT", "0"),
+    ({}, ["--idle-timeout", "86401"], "--idle-timeout", "86401"),
     ({"CACHE_LOG_LEVEL": "verbose"}, [], "CACHE_LOG_LEVEL", "verbose"),
     ({}, ["--log-format", "xml"], "--log-format", "xml"),
     ({"CACHE_TLS_ENABLED": "maybe"}, [], "CACHE_TLS_ENABLED", "maybe"),
@@ -76,7 +78,8 @@ def test_help_lists_every_variable_and_exits_0():
                 "CACHE_TLS_ENABLED", "CACHE_TLS_CERT_PATH",
                 "CACHE_TLS_KEY_PATH", "CACHE_TLS_REQUIRE_CLIENT_AUTH",
                 "CACHE_TLS_CLIENT_CA_PATH", "CACHE_WORKERS", "CACHE_SHARDS",
-                "CACHE_SHUTDOWN_DELAY", "CACHE_SHUTDOWN_GRACE"):
+                "CACHE_SHUTDOWN_DELAY", "CACHE_SHUTDOWN_GRACE",
+                "CACHE_IDLE_TIMEOUT"):
         flag = "--" + var[len("CACHE_"):].lower().replace("_", "-")
         assert "%s=" % flag in out and "(%s)" % var in out, var
 

@@ -22,7 +22,7 @@ DOCUMENTED_VARIABLES = {
     "CACHE_TLS_REQUIRE_CLIENT_AUTH", "CACHE_TLS_CLIENT_CA_PATH",
     "CACHE_WORKERS", "CACHE_SHARDS", "CACHE_SHUTDOWN_DELAY",
     "CACHE_SHUTDOWN_GRACE", "CACHE_MAX_BATCH", "CACHE_SNAPSHOT_PATH",
-    "CACHE_SNAPSHOT_INTERVAL",
+    "CACHE_SNAPSHOT_INTERVAL", "CACHE_IDLE_TIMEOUT",
 }
 # The state directory the unit's StateDirectory= creates; the test points
 # the environment file's paths under it at a folder of its own.

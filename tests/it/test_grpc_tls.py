@@ -2,11 +2,15 @@
 by openssl."""
 
 import os
+import socket
+import ssl
 import subprocess
+import time
 
 import grpc
 import pytest
 
+import h2raw
 import harness
 
 
@@ -97,5 +101,30 @@ def test_mtls_requires_a_client_certificate(pki):
             ch.close()
         ch = secure(s, read, client="client")
         assert harness.health_check(ch, timeout=10) == "SERVING"
+        ch.close()
+        assert s.stop(timeout=20) == 0
+
+
+def test_idle_tls_connections_are_closed_and_clients_served_again(pki):
+    """gRPC closes an idle TLS connection itself (docs/limits.md): a
+    handshaken connection without a call for CACHE_IDLE_TIMEOUT is closed,
+    and a client whose connection was closed is served at its next call."""
+    d, read = pki
+    env = dict(tls_env(d), CACHE_IDLE_TIMEOUT="1")
+    with harness.Server(env=env) as s:
+        ctx = ssl.create_default_context(cafile=os.path.join(d, "ca.crt"))
+        ctx.set_alpn_protocols(["h2"])
+        raw = socket.create_connection(("127.0.0.1", s.grpc_port), timeout=10)
+        tls = ctx.wrap_socket(raw, server_hostname="localhost")
+        try:
+            tls.sendall(h2raw.PREFACE + b"\0\0\0\x04\0\0\0\0\0")
+            assert h2raw.closed_within(tls, 6), "idle TLS connection kept"
+        finally:
+            tls.close()
+        ch = secure(s, read)
+        c = harness.CacheClient(ch)
+        assert c.set("tls-idle", b"v", timeout=10).status == c.m.OK
+        time.sleep(3)
+        assert c.get("tls-idle", timeout=10).value == b"v"
         ch.close()
         assert s.stop(timeout=20) == 0
