@@ -48,8 +48,9 @@ struct h2scan {
     enum h2scan_verdict verdict; /* sticky once not OK */
     struct h2scan_bucket resets;
     struct h2scan_bucket control;
-    uint64_t call_ms;     /* last HEADERS or DATA frame (a call or its
-                           * body); the start until the first */
+    uint64_t call_ms;     /* last HEADERS, DATA or stream WINDOW_UPDATE
+                           * (a call, its body, its reply being read);
+                           * the start until the first */
     uint32_t last_stream; /* highest stream a HEADERS frame opened, or 0 */
 };
 

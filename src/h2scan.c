@@ -16,10 +16,11 @@
  *    SETTINGS, PING, PRIORITY and frame types HTTP/2 does not define
  *    (H2SCAN_CONTROL_*). A client that cancels calls now and then never
  *    gets near either budget.
- *  - HEADERS and DATA frames are calls and their bodies: each sets
- *    call_ms, and HEADERS the last stream. Control frames and window
- *    updates do not, so a connection kept open by pings or settings alone
- *    still counts as idle.
+ *  - HEADERS and DATA frames are calls and their bodies, and a stream's
+ *    WINDOW_UPDATE is a reply being read: each sets call_ms, and HEADERS
+ *    the last stream. Control frames and the connection's window updates
+ *    do not, so a connection kept open by pings or settings alone still
+ *    counts as idle.
  */
 #include <stdbool.h>
 #include <string.h>
@@ -101,10 +102,13 @@ h2scan_frame(struct h2scan *s, const uint8_t *h, uint64_t now_ms)
                                   H2SCAN_RESETS_PER_S, now_ms)
                    ? H2SCAN_OK
                    : H2SCAN_RESET_FLOOD;
+    case H2_WINDOW_UPDATE:
+        if (stream != 0) /* a stream's reply is being read */
+            s->call_ms = now_ms;
+        return H2SCAN_OK;
     case H2_DATA:
         s->call_ms = now_ms;
         return H2SCAN_OK;
-    case H2_WINDOW_UPDATE:
     case H2_GOAWAY:
     case H2_PUSH_PROMISE: /* a protocol error gRPC answers itself */
         return H2SCAN_OK;

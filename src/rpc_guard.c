@@ -14,21 +14,23 @@
  * second at most says why and from where. close() frees the state.
  *
  * The scanner also keeps the time of the connection's last call frame
- * (HEADERS or DATA) and the last stream the client opened, for the idle
- * limit of plaintext connections (gRPC's own, GRPC_ARG_MAX_CONNECTION_IDLE_MS,
- * puts a filter on every call; TLS connections, whose frames are not read,
- * keep it). A sweep thread (cleanup.h) runs every tenth of the limit (at
- * least every second) and closes each connection without a call frame for
- * the limit or longer, as gRPC would: a GOAWAY naming the last stream the
- * client opened, then shutdown(2); from then on its reads report the end of
- * the stream, so gRPC closes it and never sees a call sent after the GOAWAY
- * (gRPC clients retry those on a new connection by themselves). A
- * connection is so closed between the limit and the limit plus one sweep
- * period after its last call; pings, settings and window updates do not
- * keep it open. The GOAWAY is written beside gRPC's own writes, which on a
- * connection with no call are at most a ping or settings acknowledgement of
- * a few bytes, each written whole in one system call; when the socket has
- * no room (a reader stopped for the whole limit) the GOAWAY is left out.
+ * (HEADERS, DATA, or a stream's WINDOW_UPDATE: a reply being read) and the
+ * last stream the client opened, for the idle limit of plaintext
+ * connections (gRPC's own, GRPC_ARG_MAX_CONNECTION_IDLE_MS, puts a filter
+ * on every call; TLS connections, whose frames are not read, keep it). A
+ * sweep thread (cleanup.h) runs every tenth of the limit (at least every
+ * second) and closes each connection that has had no call frame for the
+ * limit and has nothing left in its send queue (so a reply read slowly is
+ * never cut), as gRPC would: a GOAWAY naming the last stream the client
+ * opened, then shutdown(2); from then on its reads report the end of the
+ * stream, so gRPC closes it and never sees a call sent after the GOAWAY
+ * (gRPC clients retry those on a new connection). A connection is so
+ * closed between the limit and the limit plus one sweep period after its
+ * last call; pings, settings and the connection's window updates do not
+ * keep it open. The GOAWAY is written beside gRPC's own writes, which on
+ * such a connection are at most a ping or settings acknowledgement of a
+ * few bytes, each written whole in one system call; when the socket has no
+ * room the GOAWAY is left out.
  *
  * Other descriptors cost one array load per recvmsg or close.
  *
@@ -55,6 +57,7 @@
 #include <arpa/inet.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -62,6 +65,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -220,8 +224,17 @@ rpc_guard_goaway(int fd, uint32_t last_stream)
     (void)!send(fd, f, sizeof f, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
-/* Closes fd's connection if it has had no call frame for the idle limit.
- * Called with rpc_guard_mu held. */
+/* True while the socket still holds reply bytes the client has not taken. */
+static bool
+rpc_guard_sending(int fd)
+{
+    int unsent = 0;
+
+    return ioctl(fd, SIOCOUTQ, &unsent) == 0 && unsent > 0;
+}
+
+/* Closes fd's connection if it has had no call frame for the idle limit
+ * and sends nothing. Called with rpc_guard_mu held. */
 static void
 rpc_guard_check_idle(int fd, uint64_t now)
 {
@@ -234,7 +247,7 @@ rpc_guard_check_idle(int fd, uint64_t now)
     rpc_guard_take(c);
     last = c->scan.call_ms;
     if (!c->idle_closed && c->scan.verdict == H2SCAN_OK && now >= last &&
-        now - last >= rpc_guard_idle_ms) {
+        now - last >= rpc_guard_idle_ms && !rpc_guard_sending(fd)) {
         c->idle_closed = true;
         log_debug(NULL, "closing gRPC connection from %s: no call for %llu s",
                   c->peer, (unsigned long long)((now - last) / 1000));

@@ -1,13 +1,15 @@
 """The idle limit of plaintext gRPC connections (docs/limits.md): a
 connection with no call for CACHE_IDLE_TIMEOUT seconds gets a GOAWAY
-naming the last call it made and is closed, calls keep it open, settings
-and window updates alone do not, and a client whose connection was closed
-is served at its next call. TLS connections: test_grpc_tls.py. The server
+naming the last call it made and is closed, calls and a reply being read
+keep it open, settings and the connection's window updates alone do not,
+and a client whose connection was closed is served at its next call. TLS connections: test_grpc_tls.py. The server
 serves after each case."""
 
+import socket
 import struct
 import time
 
+import h2.events
 import pytest
 
 import h2raw
@@ -92,6 +94,60 @@ def test_settings_and_window_updates_alone_do_not_keep_it_open(server):
     finally:
         c.close()
     assert took is not None, "kept open by control frames"
+    harness.assert_serving(server)
+
+
+def read_slowly(c, sid, chunk, every_s, timeout=30):
+    """Reads stream sid's reply on H2 connection c, giving the server only
+    chunk bytes of window every every_s seconds. Returns (reply bytes,
+    grpc-status or None)."""
+    got, owed, status = 0, 0, None
+    deadline = time.monotonic() + timeout
+    next_give = time.monotonic() + every_s
+    while status is None and time.monotonic() < deadline:
+        c.sock.settimeout(max(0.01, next_give - time.monotonic()))
+        try:
+            data = c.sock.recv(65536)
+        except socket.timeout:
+            data = None
+        if data == b"":
+            break
+        for ev in c.conn.receive_data(data) if data else ():
+            if isinstance(ev, h2.events.DataReceived):
+                got += len(ev.data)
+                owed += ev.flow_controlled_length
+            elif isinstance(ev, h2.events.TrailersReceived):
+                status = int(dict(ev.headers).get("grpc-status", -1))
+        if time.monotonic() >= next_give:
+            next_give += every_s
+            if owed:
+                c.conn.acknowledge_received_data(min(owed, chunk), sid)
+                owed -= min(owed, chunk)
+        c.flush()
+    return got, status
+
+
+def test_a_reply_read_slowly_over_the_limit_is_not_cut(server):
+    """A client reading a large value for longer than the limit sends only
+    window updates meanwhile; its call completes."""
+    value = b"s" * (256 * 1024)
+    ch = server.channel()
+    try:
+        cl = harness.CacheClient(ch)
+        assert cl.set("slow", value, timeout=10).status == cl.m.OK
+        body = cl.m.CacheKey(key="slow").SerializeToString()
+    finally:
+        ch.close()
+    c = h2raw.H2(server.grpc_port)
+    try:
+        start = time.monotonic()
+        sid = c.call("/cache.CacheService/Get", body=h2raw.grpc_message(body))
+        got, status = read_slowly(c, sid, 16 * 1024, 0.25)
+        took = time.monotonic() - start
+    finally:
+        c.close()
+    assert status == 0 and got > len(value), (status, got)
+    assert took > 2 * IDLE_S + 1, "read too fast to cross a sweep: %.1f s" % took
     harness.assert_serving(server)
 
 
