@@ -35,7 +35,8 @@
  * Other descriptors cost one array load per recvmsg or close.
  *
  * On gRPC's sockets (TLS ones too, whose frames are not read) both make
- * the system call themselves rather than call the C library's (or a
+ * the system call themselves, as the sweep does for its GOAWAY and its look
+ * at the send queue, rather than call the C library's (or a
  * sanitizer's wrapper of it): a wrapper called from here, not from
  * libgrpc, would take the memory and descriptors gRPC hands between its
  * threads, by synchronization ThreadSanitizer cannot see in the
@@ -221,7 +222,8 @@ rpc_guard_goaway(int fd, uint32_t last_stream)
     f[11] = (uint8_t)(last_stream >> 8);
     f[12] = (uint8_t)last_stream;
     memcpy(f + 17, "idle", 4);
-    (void)!send(fd, f, sizeof f, MSG_DONTWAIT | MSG_NOSIGNAL);
+    (void)!syscall(SYS_sendto, fd, f, sizeof f, MSG_DONTWAIT | MSG_NOSIGNAL,
+                   NULL, 0);
 }
 
 /* True while the socket still holds reply bytes the client has not taken. */
@@ -230,7 +232,7 @@ rpc_guard_sending(int fd)
 {
     int unsent = 0;
 
-    return ioctl(fd, SIOCOUTQ, &unsent) == 0 && unsent > 0;
+    return syscall(SYS_ioctl, fd, SIOCOUTQ, &unsent) == 0 && unsent > 0;
 }
 
 /* Closes fd's connection if it has had no call frame for the idle limit
