@@ -43,5 +43,9 @@ uint64_t lifecycle_note_refused(int64_t now_s);
 uint64_t lifecycle_refused_total(void);
 /* True while connections have been refused within LIFECYCLE_REFUSING_S. */
 bool lifecycle_refusing(void);
+/* Counts one gRPC connection closed for having had no call for the idle
+ * limit (memcached's idle_kicks). */
+void lifecycle_note_idle_closed(void);
+uint64_t lifecycle_idle_closed_total(void);
 
 #endif

@@ -269,6 +269,10 @@ metrics_service(FILE *f, const struct http_deps *d)
                 "gRPC connections closed unserved for want of a file "
                 "descriptor.",
                 lifecycle_refused_total());
+    metrics_u64(f, METRICS_NS "grpc_connections_idle_closed_total", "counter",
+                "Plaintext gRPC connections closed after CACHE_IDLE_TIMEOUT "
+                "without a call.",
+                lifecycle_idle_closed_total());
     metrics_head(f, METRICS_NS "build_info", "gauge",
                  "Always 1; the version is in the label.");
     fprintf(f, METRICS_NS "build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);

@@ -74,6 +74,7 @@
 #include "cleanup.h"
 #include "clock.h"
 #include "h2scan.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "rpc_guard.h"
 
@@ -251,6 +252,7 @@ rpc_guard_check_idle(int fd, uint64_t now)
     if (!c->idle_closed && c->scan.verdict == H2SCAN_OK && now >= last &&
         now - last >= rpc_guard_idle_ms && !rpc_guard_sending(fd)) {
         c->idle_closed = true;
+        lifecycle_note_idle_closed();
         log_debug(NULL, "closing gRPC connection from %s: no call for %llu s",
                   c->peer, (unsigned long long)((now - last) / 1000));
         rpc_guard_goaway(fd, c->scan.last_stream);
