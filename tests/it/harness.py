@@ -369,6 +369,19 @@ def assert_serving(server, key="still-serving"):
         assert r.status == 200
 
 
+def metric(server, series, default=None):
+    """The value of one series of the server's /metrics, named with its
+    labels as exposed (e.g. 'x_total{method="Get",code="OK"}'), or default
+    when it is not exported (yet: some series appear once they happen)."""
+    import urllib.request
+    with urllib.request.urlopen(server.http_url("/metrics"), timeout=10) as r:
+        for line in r.read().decode().splitlines():
+            name, _, value = line.rpartition(" ")
+            if name == series:
+                return float(value)
+    return default
+
+
 def rss_bytes(pid):
     """Resident memory of a process (VmRSS), in bytes."""
     with open("/proc/%d/status" % pid) as f:

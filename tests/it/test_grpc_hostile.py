@@ -205,16 +205,8 @@ def test_listener_recovers_after_file_descriptors_run_out():
         while time.monotonic() < deadline and http_health(s)[0] != 200:
             time.sleep(0.2)
         assert http_health(s) == (200, "healthy")
-        with urllib_open(s.http_url("/metrics")) as r:
-            text = r.read().decode()
-        refused = [l for l in text.splitlines()
-                   if l.startswith("tiny_cache_grpc_connections_refused_total ")]
-        assert refused and float(refused[0].split()[1]) > 0
-
-
-def urllib_open(url):
-    import urllib.request
-    return urllib.request.urlopen(url, timeout=10)
+        refused = harness.metric(s, "tiny_cache_grpc_connections_refused_total")
+        assert refused is not None and refused > 0
 
 
 def gzip_bomb(inflated_bytes):
@@ -464,14 +456,6 @@ def test_slow_readers_pin_a_bounded_amount_of_memory():
         harness.assert_serving(s)
 
 
-def metric(server, line_start):
-    with urllib_open(server.http_url("/metrics")) as r:
-        for line in r.read().decode().splitlines():
-            if line.startswith(line_start):
-                return float(line.split()[-1])
-    return 0.0
-
-
 def test_reply_not_read_in_time_is_cancelled():
     with harness.Server(env={"CACHE_MAX_MEMORY_MB": 64}) as s:
         ch = s.channel()
@@ -479,13 +463,13 @@ def test_reply_not_read_in_time_is_cancelled():
         assert c.set("big", b"b" * (512 << 10), timeout=10).status == c.m.OK
         series = ('tiny_cache_grpc_requests_total{method="Get",'
                   'code="DEADLINE_EXCEEDED"}')
-        assert metric(s, series) == 0
+        assert harness.metric(s, series, 0) == 0
         conn = slow_reader(s.grpc_port, b"big", 3)
         # 512 KiB may take 10 s; the client reads nothing.
         t0 = time.monotonic()
-        while metric(s, series) < 3 and time.monotonic() - t0 < 25:
+        while harness.metric(s, series, 0) < 3 and time.monotonic() - t0 < 25:
             time.sleep(0.5)
-        assert metric(s, series) == 3
+        assert harness.metric(s, series, 0) == 3
         assert time.monotonic() - t0 >= 9
         conn.close()
         ch.close()

@@ -8,7 +8,6 @@ serves after each case."""
 import socket
 import struct
 import time
-import urllib.request
 
 import h2.events
 import pytest
@@ -55,16 +54,9 @@ def wait_closed(c):
     return time.monotonic() - start if c.wait_closed(CLOSED_BY_S) else None
 
 
-def idle_closed_total(server):
-    with urllib.request.urlopen(server.http_url("/metrics"), timeout=10) as r:
-        for line in r.read().decode().splitlines():
-            if line.startswith(METRIC + " "):
-                return int(line.split()[1])
-    raise AssertionError(METRIC + " missing from /metrics")
-
-
 def test_a_connection_without_calls_gets_goaway_and_is_closed(server):
-    before = idle_closed_total(server)
+    before = harness.metric(server, METRIC)
+    assert before is not None, METRIC + " missing from /metrics"
     c = h2raw.H2(server.grpc_port)
     try:
         took = wait_closed(c)
@@ -73,7 +65,7 @@ def test_a_connection_without_calls_gets_goaway_and_is_closed(server):
     assert took is not None, "still open after %d s" % CLOSED_BY_S
     assert took >= IDLE_S * 0.9
     assert c.goaway == (0, 0)     # NO_ERROR, no stream processed
-    assert idle_closed_total(server) > before
+    assert harness.metric(server, METRIC) > before
     harness.assert_serving(server)
 
 
