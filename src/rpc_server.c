@@ -209,7 +209,7 @@ rpc_int_arg(const char *key, int value)
 static grpc_server *
 rpc_server_new(const struct config *cfg, void **methods)
 {
-    grpc_arg a[9];
+    grpc_arg a[9]; /* the last one only with TLS */
     grpc_channel_args args = {TC_ARRAY_LEN(a) - 1, a};
     grpc_server *srv;
 
