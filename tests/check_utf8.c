@@ -60,6 +60,32 @@ START_TEST(test_utf8_stops_past_max)
 }
 END_TEST
 
+/* Every length up to three words, every place of the non-ASCII bytes:
+ * the word-at-a-time and overlapping loads must see each byte. */
+START_TEST(test_utf8_sees_every_byte)
+{
+    char s[24];
+    size_t n, j;
+
+    for (n = 0; n <= sizeof s; n++) {
+        memset(s, 'a', sizeof s);
+        ck_assert_int_eq(utf8_count(s, n, 1000), (long)n);
+        for (j = 0; j < n; j++) {
+            s[j] = '\x80';
+            ck_assert_msg(utf8_count(s, n, 1000) == -1, "n %zu at %zu", n, j);
+            s[j] = 'a';
+            if (j + 1 < n) {
+                memcpy(s + j, "\xc3\xa9", 2); /* é */
+                ck_assert_int_eq(utf8_count(s, n, 1000), (long)n - 1);
+                memcpy(s + j, "aa", 2);
+            }
+        }
+        if (n > 2)
+            ck_assert_int_eq(utf8_count(s, n, 2), 3);
+    }
+}
+END_TEST
+
 int
 main(void)
 {
@@ -69,6 +95,7 @@ main(void)
     tcase_add_test(tc, test_utf8_counts_code_points);
     tcase_add_test(tc, test_utf8_rejects_ill_formed);
     tcase_add_test(tc, test_utf8_stops_past_max);
+    tcase_add_test(tc, test_utf8_sees_every_byte);
     suite_add_tcase(s, tc);
     return check_run(s);
 }
