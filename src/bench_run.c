@@ -21,8 +21,11 @@
  * whole batch belongs on the node of its route. The answer of a batch
  * call is scanned, not decoded, for its hits and failed items. A worker
  * takes every completion already queued in one go, records them, then
- * restarts their slots: one clock read per batch of completions serves as
- * the completion time of its calls and the start time of the next ones.
+ * restarts their slots. Each call's clock starts just before the call is
+ * created and stops when its completion is taken from the queue, so the
+ * worker's time between the two calls of a slot (recording the batch's
+ * other completions, starting its other slots) is on no call's clock, as
+ * in redis-benchmark.
  */
 #include <errno.h>
 #include <math.h>
@@ -68,6 +71,7 @@ struct bench_slot {
     struct client_unary u;
     enum bench_op op;
     uint64_t start_ns;
+    uint64_t end_ns;
 };
 
 enum bench_phase { BENCH_PHASE_FILL, BENCH_PHASE_MEASURE };
@@ -397,13 +401,12 @@ bench_count(struct bench_result *r, enum bench_op op, grpc_status_code st)
 
 /* Start op on key in slot s. Returns false when the call cannot start. */
 static bool
-bench_slot_start(struct bench_slot *s, enum bench_op op, uint64_t key,
-                 uint64_t now)
+bench_slot_start(struct bench_slot *s, enum bench_op op, uint64_t key)
 {
     struct bench_worker *w = s->w;
 
     s->op = op;
-    s->start_ns = now;
+    s->start_ns = bench_now_ns();
     s->u.send = bench_encode(w, op, key);
     s->u.ops[1].data.send_message.send_message = s->u.send;
     if (w->b->opts.routes > 0)
@@ -473,11 +476,11 @@ bench_count_batch(struct bench_result *r, enum bench_op op, unsigned batch,
 
 /* Record the completed call of slot s and release what it held. */
 static void
-bench_slot_finish(struct bench_slot *s, uint64_t now)
+bench_slot_finish(struct bench_slot *s)
 {
     struct bench_result *r = &s->w->res;
 
-    bench_hist_record(&r->hist, now - s->start_ns);
+    bench_hist_record(&r->hist, s->end_ns - s->start_ns);
     bench_count(r, s->op, s->u.status);
     if (s->u.status == GRPC_STATUS_UNAVAILABLE)
         atomic_store_explicit(&s->w->b->stop, true, memory_order_relaxed);
@@ -518,7 +521,8 @@ bench_collect(struct bench_worker *w, struct bench_slot **ready, size_t max)
 
         if (ev.type != GRPC_OP_COMPLETE)
             break;
-        ready[n++] = ev.tag;
+        ready[n] = ev.tag;
+        ready[n++]->end_ns = bench_now_ns();
         wait = gpr_inf_past(GPR_CLOCK_REALTIME);
     }
     return n;
@@ -529,23 +533,21 @@ static void *
 bench_worker_main(void *arg)
 {
     struct bench_worker *w = arg;
-    uint64_t now = bench_now_ns(), key, done = 0;
+    uint64_t key, done = 0;
     size_t inflight = 0, n;
     enum bench_op op;
 
     for (size_t i = 0; i < w->nslots; i++)
-        if (bench_next(w, &op, &key) &&
-            bench_slot_start(&w->slots[i], op, key, now))
+        if (bench_next(w, &op, &key) && bench_slot_start(&w->slots[i], op, key))
             inflight++;
     while (inflight > 0 && (n = bench_collect(w, w->ready, inflight)) > 0) {
-        now = bench_now_ns();
         for (size_t i = 0; i < n; i++)
-            bench_slot_finish(w->ready[i], now);
+            bench_slot_finish(w->ready[i]);
         done += n;
         atomic_store_explicit(&w->done, done, memory_order_relaxed);
         for (size_t i = 0; i < n; i++)
             if (!bench_next(w, &op, &key) ||
-                !bench_slot_start(w->ready[i], op, key, now))
+                !bench_slot_start(w->ready[i], op, key))
                 inflight--;
     }
     pthread_mutex_lock(&w->b->mu);
