@@ -14,19 +14,22 @@
 #
 # CASES, each "server:workers:bench-threads": "redis" (redis-server, one
 # thread), "tc:W:T" (tiny-cached with CACHE_WORKERS=W, W=default leaves it
-# unset, driven by tiny-cache-bench -t T). Default:
+# unset, driven by tiny-cache-bench -t T), "h2load:W" (tiny-cached with
+# CACHE_WORKERS=W driven by h2load, one thread, with a pre-encoded Get; the
+# percentiles from its per-request log). Default:
 #   "redis tc:default:1 tc:default:2 tc:1:1 tc:2:1 tc:2:2"
-# Per run: calls/s, p50, p99, p99.9 (tiny-cache-bench's histogram; Redis
-# reports no p99.9) and, for tiny-cached, server CPU per call (utime +
-# stime of the daemon over the run / calls); then the mean latency each
-# tool reports and the cycle, calls in flight / calls/s: the mean time a
-# call takes from one start on its connection to the next (Little's law).
-# tiny-cache-bench's clock covers the whole cycle (mean = cycle);
-# redis-benchmark starts its clock when it writes the request, an
-# event-loop turn after it read the previous reply, so its mean is short
-# of the cycle by that wait. Cases rotate every round; prints one line per
-# run, then medians.
-# Needs: redis-server and redis-tools (benchmark only).
+# Per run: calls/s, p50, p99, p99.9 (tiny-cache-bench's histogram, or
+# h2load's log; Redis reports no p99.9) and, for tiny-cached, server CPU
+# per call (utime + stime of the daemon over the run / calls); then the
+# mean latency each tool reports and the cycle, calls in flight / calls/s:
+# the mean time from one start of a call on its connection to the next
+# (Little's law). Each tool's clock runs from a call's start (the request's
+# write, for redis-benchmark) to its reply, and leaves out the client's
+# time between a reply and the next request on that connection, so the
+# mean is short of the cycle by that wait. Cases rotate every round;
+# prints one line per run, then medians.
+# Needs: redis-server and redis-tools (benchmark only), h2load
+# (nghttp2-client) and xxd for the h2load case.
 set -euo pipefail
 . "$(dirname "$0")/bench-lib.sh"
 
@@ -54,6 +57,8 @@ command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null ||
       exit 1; }
 HZ=$(getconf CLK_TCK)
 VALUE=$(head -c 100 /dev/zero | tr '\0' v)
+KEY=key:000000000000 # the key tiny-cache-bench --keyspace 1 fills
+bench_frame "0a$(printf %02x ${#KEY})$(bench_hex "$KEY")" >"$WORK/get.bin"
 
 stop() {
     if [ -n "$PID" ]; then
@@ -77,9 +82,9 @@ run_redis() {
     stop
 }
 
-# tc WORKERS THREADS CONNECTIONS INFLIGHT: calls/s p50 p99 p99.9 cpu-us
-run_tc() {
-    local t0 t1 json
+# start_tc WORKERS: a fresh tiny-cached (WORKERS=default: its default) in
+# PID, holding the bench's one key with a 100-byte value.
+start_tc() {
     if [ "$1" = default ]; then
         env CACHE_HOST=127.0.0.1 CACHE_PORT="$PORT" CACHE_HEALTH_PORT=0 \
             "$TC" >"$WORK/tc.log" 2>&1 &
@@ -89,7 +94,41 @@ run_tc() {
     fi
     PID=$!
     bench_wait_port "$PORT"
-    "$BENCH" -p "$PORT" -c "$3" -m "$4" -t "$2" -d 1 --keyspace 1 --fill \
+    "$BENCH" -p "$PORT" -c 1 -m 1 -t 1 -n 1 --keyspace 1 --fill \
+        --ratio 1:0:0:0:0 >/dev/null
+}
+
+# h2load WORKERS CONNECTIONS INFLIGHT: calls/s p50 p99 p99.9 cpu-us mean
+run_h2load() {
+    local t0 t1 out
+    start_tc "$1"
+    h2get() {
+        h2load -c "$1" -m "$2" -D "$3" --log-file="$4" -d "$WORK/get.bin" \
+            -H 'content-type: application/grpc' -H 'te: trailers' \
+            "http://127.0.0.1:$PORT/cache.CacheService/Get"
+    }
+    h2get "$2" "$3" 1 /dev/null >/dev/null
+    rm -f "$WORK/h2.log" # h2load appends to its log
+    t0=$(bench_cpu_ticks "$PID")
+    out=$(h2get "$2" "$3" "$SECONDS_RUN" "$WORK/h2.log")
+    t1=$(bench_cpu_ticks "$PID")
+    stop
+    printf '%s\n' "$out" | grep -q "status codes: [0-9]* 2xx, 0 3xx, 0 4xx, 0 5xx" ||
+        echo "bench-latency.sh: h2load saw failed calls" >&2
+    sort -n -k3,3 "$WORK/h2.log" | awk -v t="$((t1 - t0))" -v hz="$HZ" \
+        -v f="$(($2 * $3))" -v s="$SECONDS_RUN" '
+        { a[++n] = $3; sum += $3 }
+        END { rate = n / s
+              printf "%.0f %.0f %.0f %.0f %.1f %.0f %.0f\n", rate, a[int(n * .5)],
+                  a[int(n * .99)], a[int(n * .999)], t / hz * 1e6 / n,
+                  sum / n, f / rate * 1e6 }'
+}
+
+# tc WORKERS THREADS CONNECTIONS INFLIGHT: calls/s p50 p99 p99.9 cpu-us
+run_tc() {
+    local t0 t1 json
+    start_tc "$1"
+    "$BENCH" -p "$PORT" -c "$3" -m "$4" -t "$2" -d 1 --keyspace 1 \
         --ratio 1:0:0:0:0 >/dev/null
     t0=$(bench_cpu_ticks "$PID")
     json=$("$BENCH" -p "$PORT" -c "$3" -m "$4" -t "$2" -d "$SECONDS_RUN" \
@@ -117,6 +156,7 @@ run_case() { # case shape
     tc:*)
         IFS=: read -r _ w t <<<"$1"
         run_tc "$w" "$t" "$c" "$m" ;;
+    h2load:*) run_h2load "${1#h2load:}" "$c" "$m" ;;
     esac
 }
 
