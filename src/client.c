@@ -144,6 +144,7 @@ client_channel_args(const struct client_opts *opts, grpc_arg *args)
     size_t n = 0;
 
     client_arg_int(&args[n++], GRPC_ARG_ENABLE_RETRIES, 0);
+    client_arg_int(&args[n++], GRPC_ARG_ENABLE_CHANNELZ, 0);
     client_arg_int(&args[n++], GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, -1);
     client_arg_str(&args[n++], GRPC_ARG_PRIMARY_USER_AGENT_STRING,
                    PACKAGE_NAME "/" PACKAGE_VERSION);
