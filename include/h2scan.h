@@ -5,9 +5,12 @@
  * reset" pattern), header blocks continued over several frames (which
  * would step around gRPC's per-frame metadata limit, and a block that
  * never ends grows without bound), and control frames (SETTINGS, PING,
- * PRIORITY, unknown types) by the thousand. It also keeps the time of the
- * client's last call frame and its last stream, for the idle limit
- * (rpc_guard.h).
+ * PRIORITY, unknown types) by the thousand. For the idle limit
+ * (rpc_guard.h) it also keeps the time of the connection's last call
+ * frame, the last stream the client opened, and the streams still open:
+ * opened by the client's HEADERS, ended by the server's last HEADERS
+ * (END_STREAM) or by a RST_STREAM either side sends, which it reads from
+ * the frame headers of what the server sent (h2scan_sent).
  *
  * Pure: bytes in, a verdict out, the time passed in; no I/O, no locks.
  * One struct h2scan per connection, used by one thread at a time.
@@ -15,6 +18,7 @@
 #ifndef H2SCAN_H
 #define H2SCAN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,24 +38,39 @@ enum h2scan_verdict {
     H2SCAN_CONTROL_FLOOD, /* control frames faster than the budget */
 };
 
+/* Streams kept open at once: more than the server lets a client open
+ * (RPC_MAX_CONCURRENT_STREAMS; gRPC ends a connection that opens more).
+ * Past it the connection counts as busy for good. */
+#define H2SCAN_OPEN_MAX 128
+
 /* A token bucket: tokens in thousandths, refilled by the millisecond. */
 struct h2scan_bucket {
     uint64_t milli;   /* tokens x 1000 */
     uint64_t last_ms; /* time of the last refill */
 };
 
+/* One direction's frames: headers read whole, payloads skipped. */
+struct h2scan_frames {
+    uint8_t head[9];  /* a frame header being read */
+    uint8_t head_len; /* its bytes so far */
+    uint32_t skip;    /* payload bytes of the current frame left */
+};
+
 struct h2scan {
     uint32_t preface_seen;       /* bytes of the preface read so far */
-    uint8_t head[9];             /* a frame header being read */
-    uint8_t head_len;            /* its bytes so far */
-    uint32_t skip;               /* payload bytes of the current frame left */
+    struct h2scan_frames in;     /* the client's frames */
+    struct h2scan_frames out;    /* the server's frames */
     enum h2scan_verdict verdict; /* sticky once not OK */
     struct h2scan_bucket resets;
     struct h2scan_bucket control;
     uint64_t call_ms;     /* last HEADERS, DATA or stream WINDOW_UPDATE
-                           * (a call, its body, its reply being read);
+                           * from the client (a call, its body, its reply
+                           * being read) or end of the last open stream;
                            * the start until the first */
     uint32_t last_stream; /* highest stream a HEADERS frame opened, or 0 */
+    uint32_t open_n;      /* streams in open[] */
+    bool open_lost;       /* more than H2SCAN_OPEN_MAX were open at once */
+    uint32_t open[H2SCAN_OPEN_MAX]; /* the open streams, in no order */
 };
 
 /* Starts watching a new connection at monotonic time now_ms. */
@@ -60,6 +79,12 @@ void h2scan_init(struct h2scan *s, uint64_t now_ms);
  * (once not H2SCAN_OK it stays so). */
 enum h2scan_verdict h2scan_feed(struct h2scan *s, const uint8_t *p, size_t n,
                                 uint64_t now_ms);
+/* Reads the next n bytes the server sent (from its first): the streams
+ * they end. */
+void h2scan_sent(struct h2scan *s, const uint8_t *p, size_t n, uint64_t now_ms);
+/* Whether a stream of the connection is still open (a call in progress),
+ * or may be. */
+bool h2scan_busy(const struct h2scan *s);
 /* A short sentence for a log line. */
 const char *h2scan_verdict_text(enum h2scan_verdict v);
 

@@ -21,6 +21,13 @@
  *    the last stream. Control frames and the connection's window updates
  *    do not, so a connection kept open by pings or settings alone still
  *    counts as idle.
+ *  - A HEADERS frame on a stream past the last one opens it; a RST_STREAM
+ *    from the client ends it. The server's bytes (h2scan_sent, no preface)
+ *    are cut into frames the same way: its HEADERS with END_STREAM (a
+ *    call's trailers) or its RST_STREAM ends the stream. Ending a stream
+ *    twice (trailers, then a reset) is harmless, and the end of the last
+ *    open stream sets call_ms, so the idle time counts from the end of the
+ *    last call, as gRPC's own limit counts it.
  */
 #include <stdbool.h>
 #include <string.h>
@@ -42,6 +49,7 @@ enum {
     H2_WINDOW_UPDATE = 0x8,
     H2_CONTINUATION = 0x9,
 };
+#define H2_FLAG_END_STREAM  0x1
 #define H2_FLAG_END_HEADERS 0x4
 
 static const char h2scan_preface[H2_PREFACE_LEN + 1] =
@@ -81,23 +89,56 @@ h2scan_init(struct h2scan *s, uint64_t now_ms)
     s->call_ms = now_ms;
 }
 
+static uint32_t
+h2scan_stream(const uint8_t *h)
+{
+    return ((uint32_t)h[5] & 0x7f) << 24 | (uint32_t)h[6] << 16 |
+           (uint32_t)h[7] << 8 | h[8];
+}
+
+static void
+h2scan_open(struct h2scan *s, uint32_t stream)
+{
+    if (s->open_n == H2SCAN_OPEN_MAX)
+        s->open_lost = true;
+    else
+        s->open[s->open_n++] = stream;
+}
+
+/* Ends stream if it is open; the end of the last one is activity. */
+static void
+h2scan_end(struct h2scan *s, uint32_t stream, uint64_t now_ms)
+{
+    for (uint32_t i = 0; i < s->open_n; i++) {
+        if (s->open[i] == stream) {
+            s->open[i] = s->open[--s->open_n];
+            if (s->open_n == 0)
+                s->call_ms = now_ms;
+            return;
+        }
+    }
+}
+
 /* Applies the rules to one whole frame header. */
 static enum h2scan_verdict
 h2scan_frame(struct h2scan *s, const uint8_t *h, uint64_t now_ms)
 {
     uint8_t type = h[3], flags = h[4];
-    uint32_t stream = ((uint32_t)h[5] & 0x7f) << 24 | (uint32_t)h[6] << 16 |
-                      (uint32_t)h[7] << 8 | h[8];
+    uint32_t stream = h2scan_stream(h);
 
     switch (type) {
     case H2_HEADERS:
         s->call_ms = now_ms;
-        if (stream > s->last_stream)
+        if (stream > s->last_stream) {
             s->last_stream = stream;
+            if (stream & 1) /* a client's (gRPC ignores others) */
+                h2scan_open(s, stream);
+        }
         return flags & H2_FLAG_END_HEADERS ? H2SCAN_OK : H2SCAN_CONTINUATION;
     case H2_CONTINUATION:
         return H2SCAN_CONTINUATION;
     case H2_RST_STREAM:
+        h2scan_end(s, stream, now_ms);
         return h2scan_bucket_take(&s->resets, H2SCAN_RESETS_BURST,
                                   H2SCAN_RESETS_PER_S, now_ms)
                    ? H2SCAN_OK
@@ -134,35 +175,70 @@ h2scan_preface_feed(struct h2scan *s, const uint8_t *p, size_t n)
     return take;
 }
 
+/* The next whole frame header in *p .. end (*p moved past what it took),
+ * or NULL when the bytes run out first. A header read whole is used where
+ * it lies; one cut by the end of a read is gathered in f->head. */
+static const uint8_t *
+h2scan_next(struct h2scan_frames *f, const uint8_t **p, const uint8_t *end)
+{
+    const uint8_t *h;
+
+    while (*p < end) {
+        size_t avail = (size_t)(end - *p), take;
+
+        if (f->skip > 0) {
+            take = avail < f->skip ? avail : f->skip;
+            f->skip -= (uint32_t)take;
+            *p += take;
+            continue;
+        }
+        if (f->head_len == 0 && avail >= H2_HEAD_LEN) {
+            h = *p;
+            *p += H2_HEAD_LEN;
+        } else {
+            take = H2_HEAD_LEN - f->head_len;
+            take = avail < take ? avail : take;
+            memcpy(f->head + f->head_len, *p, take);
+            f->head_len += (uint8_t)take;
+            *p += take;
+            if (f->head_len < H2_HEAD_LEN)
+                break;
+            f->head_len = 0;
+            h = f->head;
+        }
+        f->skip = (uint32_t)h[0] << 16 | (uint32_t)h[1] << 8 | h[2];
+        return h;
+    }
+    return NULL;
+}
+
 enum h2scan_verdict
 h2scan_feed(struct h2scan *s, const uint8_t *p, size_t n, uint64_t now_ms)
 {
-    const uint8_t *end = p + n;
+    const uint8_t *end = p + n, *h;
 
     if (s->verdict == H2SCAN_OK && s->preface_seen < H2_PREFACE_LEN)
         p += h2scan_preface_feed(s, p, n);
-    while (s->verdict == H2SCAN_OK && p < end) {
-        size_t avail = (size_t)(end - p), take;
-
-        if (s->skip > 0) {
-            take = avail < s->skip ? avail : s->skip;
-            s->skip -= (uint32_t)take;
-            p += take;
-            continue;
-        }
-        take = H2_HEAD_LEN - s->head_len;
-        take = avail < take ? avail : take;
-        memcpy(s->head + s->head_len, p, take);
-        s->head_len += (uint8_t)take;
-        p += take;
-        if (s->head_len < H2_HEAD_LEN)
-            break;
-        s->head_len = 0;
-        s->skip =
-            (uint32_t)s->head[0] << 16 | (uint32_t)s->head[1] << 8 | s->head[2];
-        s->verdict = h2scan_frame(s, s->head, now_ms);
-    }
+    while (s->verdict == H2SCAN_OK && (h = h2scan_next(&s->in, &p, end)))
+        s->verdict = h2scan_frame(s, h, now_ms);
     return s->verdict;
+}
+
+void
+h2scan_sent(struct h2scan *s, const uint8_t *p, size_t n, uint64_t now_ms)
+{
+    const uint8_t *end = p + n, *h;
+
+    while ((h = h2scan_next(&s->out, &p, end)))
+        if ((h[3] == H2_HEADERS && (h[4] & H2_FLAG_END_STREAM)) ||
+            h[3] == H2_RST_STREAM)
+            h2scan_end(s, h2scan_stream(h), now_ms);
+}
+
+bool
+h2scan_busy(const struct h2scan *s)
+{
+    return s->open_n > 0 || s->open_lost;
 }
 
 const char *

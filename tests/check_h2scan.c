@@ -59,8 +59,8 @@ START_TEST(test_h2scan_preface_and_headers_split_anywhere_are_ok)
         h2scan_init(&s, 0);
         ck_assert_int_eq(h2scan_feed(&s, buf, cut, 0), H2SCAN_OK);
         ck_assert_int_eq(h2scan_feed(&s, buf + cut, n - cut, 0), H2SCAN_OK);
-        ck_assert_uint_eq(s.skip, 0);
-        ck_assert_uint_eq(s.head_len, 0);
+        ck_assert_uint_eq(s.in.skip, 0);
+        ck_assert_uint_eq(s.in.head_len, 0);
     }
 }
 END_TEST
@@ -134,7 +134,7 @@ START_TEST(test_h2scan_large_payload_is_skipped_across_feeds)
         ck_assert_int_eq(
             h2scan_feed(&s, big + off, n - off < 1000 ? n - off : 1000, 0),
             H2SCAN_OK);
-    ck_assert_uint_eq(s.skip, 0);
+    ck_assert_uint_eq(s.in.skip, 0);
     ck_assert_int_eq(feed_frame(&s, 0x1, 0, 4, 0), H2SCAN_CONTINUATION);
 }
 END_TEST
@@ -197,6 +197,99 @@ START_TEST(test_h2scan_last_stream_is_the_highest_headers_stream)
 }
 END_TEST
 
+/* One frame of the client's, on stream id, at now. */
+static void
+client(struct h2scan *s, uint8_t type, uint8_t flags, uint32_t id, uint64_t now)
+{
+    uint8_t buf[9 + 4];
+
+    ck_assert_int_eq(h2scan_feed(s, buf, frame(buf, type, flags, id, 4), now),
+                     H2SCAN_OK);
+}
+
+/* One frame of the server's, on stream id, at now. */
+static void
+server(struct h2scan *s, uint8_t type, uint8_t flags, uint32_t id, uint64_t now)
+{
+    uint8_t buf[9 + 4];
+
+    h2scan_sent(s, buf, frame(buf, type, flags, id, 4), now);
+}
+
+START_TEST(test_h2scan_a_stream_is_open_until_its_trailers_or_a_reset)
+{
+    struct h2scan s;
+
+    start(&s);
+    ck_assert(!h2scan_busy(&s));
+    client(&s, 0x1, 0x4 | 0x1, 1, 10); /* HEADERS, END_STREAM: a call */
+    ck_assert(h2scan_busy(&s));
+    server(&s, 0x4, 0, 0, 20);   /* SETTINGS */
+    server(&s, 0x1, 0x4, 1, 30); /* its response headers */
+    server(&s, 0x0, 0x0, 1, 40); /* its message */
+    ck_assert(h2scan_busy(&s));
+    ck_assert_uint_eq(s.call_ms, 10);
+    server(&s, 0x1, 0x4 | 0x1, 1, 50); /* trailers: the call is over */
+    ck_assert(!h2scan_busy(&s));
+    ck_assert_uint_eq(s.call_ms, 50);
+    server(&s, 0x3, 0, 1, 60); /* and a reset after them */
+    ck_assert_uint_eq(s.call_ms, 50);
+    /* Two calls: each ends its own stream, in any order. */
+    client(&s, 0x1, 0x4, 3, 70);
+    client(&s, 0x1, 0x4, 5, 80);
+    server(&s, 0x1, 0x5, 5, 90);
+    ck_assert(h2scan_busy(&s));
+    client(&s, 0x3, 0, 3, 100); /* the client cancels the other */
+    ck_assert(!h2scan_busy(&s));
+    ck_assert_uint_eq(s.call_ms, 100);
+    /* The server refuses one with a reset. */
+    client(&s, 0x1, 0x4, 7, 110);
+    server(&s, 0x3, 0, 7, 120);
+    ck_assert(!h2scan_busy(&s));
+    /* Headers on a stream already seen open nothing; neither do the
+     * stream ids a client may not use. */
+    client(&s, 0x1, 0x4, 7, 130);
+    client(&s, 0x1, 0x4, 10, 140);
+    ck_assert(!h2scan_busy(&s));
+}
+END_TEST
+
+START_TEST(test_h2scan_the_servers_frames_split_anywhere_are_read)
+{
+    uint8_t buf[256];
+    size_t n = 0;
+    struct h2scan s;
+
+    n += frame(buf + n, 0x1, 0x4, 1, 20);       /* response headers */
+    n += frame(buf + n, 0x0, 0x1, 1, 100);      /* DATA with END_STREAM */
+    n += frame(buf + n, 0x1, 0x4 | 0x1, 1, 30); /* trailers */
+    for (size_t cut = 0; cut <= n; cut++) {
+        start(&s);
+        client(&s, 0x1, 0x5, 1, 0);
+        h2scan_sent(&s, buf, cut, 1);
+        ck_assert_msg(h2scan_busy(&s) == (cut < n - 30), "cut at %zu", cut);
+        h2scan_sent(&s, buf + cut, n - cut, 2);
+        ck_assert_msg(!h2scan_busy(&s), "cut at %zu", cut);
+        ck_assert_uint_eq(s.out.skip, 0);
+        ck_assert_uint_eq(s.out.head_len, 0);
+    }
+}
+END_TEST
+
+START_TEST(test_h2scan_too_many_open_streams_keep_it_busy)
+{
+    struct h2scan s;
+    uint32_t id;
+
+    start(&s);
+    for (id = 1; id <= 2 * H2SCAN_OPEN_MAX + 1; id += 2)
+        client(&s, 0x1, 0x4, id, 0);
+    for (id = 1; id <= 2 * H2SCAN_OPEN_MAX + 1; id += 2)
+        server(&s, 0x3, 0, id, 0);
+    ck_assert(h2scan_busy(&s));
+}
+END_TEST
+
 static Suite *
 h2scan_suite(void)
 {
@@ -211,6 +304,10 @@ h2scan_suite(void)
     tcase_add_test(tc, test_h2scan_large_payload_is_skipped_across_feeds);
     tcase_add_test(tc, test_h2scan_call_time_moves_with_calls_only);
     tcase_add_test(tc, test_h2scan_last_stream_is_the_highest_headers_stream);
+    tcase_add_test(tc,
+                   test_h2scan_a_stream_is_open_until_its_trailers_or_a_reset);
+    tcase_add_test(tc, test_h2scan_the_servers_frames_split_anywhere_are_read);
+    tcase_add_test(tc, test_h2scan_too_many_open_streams_keep_it_busy);
     suite_add_tcase(s, tc);
     return s;
 }
