@@ -4,27 +4,31 @@
  *
  * gRPC 1.51 bounds neither stream resets, nor header blocks continued over
  * several frames, nor control frames (see h2scan.h). The daemon defines
- * recvmsg() and close() in front of the C library's, as it does accept4()
- * (rpc_accept.c): libgrpc reads its sockets with recvmsg and closes them
- * with close, imported by name. A connection accepted on the gRPC port gets
- * a struct h2scan in rpc_guard_conns, indexed by descriptor; every recvmsg
- * on it feeds what was read to the scanner. When the scanner objects, the
- * connection is shut down (shutdown(2), so that gRPC closes it itself and
+ * recvmsg(), sendmsg() and close() in front of the C library's, as it does
+ * accept4() (rpc_accept.c): libgrpc reads and writes its sockets with
+ * recvmsg and sendmsg and closes them with close, imported by name. A
+ * connection accepted on the gRPC port gets a struct h2scan in
+ * rpc_guard_conns, indexed by descriptor; every recvmsg on it feeds what
+ * was read to the scanner, and every sendmsg what was written (the frame
+ * headers alone, for the streams the server ends). When the scanner objects,
+ * the connection is shut down (shutdown(2), so that gRPC closes it itself and
  * fails its calls) and the read reports ECONNRESET; one WARNING line per
  * second at most says why and from where. close() frees the state.
  *
  * The scanner also keeps the time of the connection's last call frame
- * (HEADERS, DATA, or a stream's WINDOW_UPDATE: a reply being read) and the
- * last stream the client opened, for the idle limit of plaintext
- * connections (gRPC's own, GRPC_ARG_MAX_CONNECTION_IDLE_MS, puts a filter
- * on every call; TLS connections, whose frames are not read, keep it). A
- * sweep thread (cleanup.h) runs every tenth of the limit (at least every
- * second) and closes each connection that has had no call frame for the
- * limit and has nothing left in its send queue (so a reply read slowly is
- * never cut), as gRPC would: a GOAWAY naming the last stream the client
- * opened, then shutdown(2); from then on its reads report the end of the
- * stream, so gRPC closes it and never sees a call sent after the GOAWAY
- * (gRPC clients retry those on a new connection). A connection is so
+ * (HEADERS, DATA, or a stream's WINDOW_UPDATE: a reply being read, or the
+ * end of its last open stream), the last stream the client opened and the
+ * streams still open, for the idle limit of plaintext connections (gRPC's
+ * own, GRPC_ARG_MAX_CONNECTION_IDLE_MS, puts a filter on every call; TLS
+ * connections, whose frames are not read, keep it). A sweep thread
+ * (cleanup.h) runs every tenth of the limit (at least every second) and
+ * closes each connection that has no stream open (no call in progress,
+ * however long it takes or however long a stream stays silent), has had
+ * no call frame for the limit and has nothing left in its send queue (so
+ * a reply read slowly is never cut), as gRPC would: a GOAWAY naming the last
+ * stream the client opened, then shutdown(2); from then on its reads report the
+ * end of the stream, so gRPC closes it and never sees a call sent after the
+ * GOAWAY (gRPC clients retry those on a new connection). A connection is so
  * closed between the limit and the limit plus one sweep period after its
  * last call; pings, settings and the connection's window updates do not
  * keep it open. The GOAWAY is written beside gRPC's own writes, which on
@@ -45,15 +49,15 @@
  * keeps track of it.
  *
  * Ownership: a connection's state is created by the thread that accepts it
- * (published with release order), then used only by the one thread reading
- * that descriptor at a time (gRPC never reads one socket from two threads
- * at once) and freed by the thread that closes it, after its last read.
- * The sweep takes a connection's state between two reads the same way
- * (`reading`), and holds rpc_guard_mu for the whole slice; every change of
- * a slot of rpc_guard_conns (open, close, stop) is made under that lock,
- * so no state is freed while the sweep looks at it, and a descriptor the
- * sweep shuts down is still the connection it checked (close() empties the
- * slot before it closes the descriptor).
+ * (published with release order), then used by one thread at a time: the
+ * one reading that descriptor (gRPC never reads one socket from two threads
+ * at once), the one that has just written to it, or the sweep, each
+ * holding it (`held`) meanwhile; it is freed by the thread that closes it,
+ * after its last read and write. The sweep holds rpc_guard_mu for the whole
+ * slice; every change of a slot of rpc_guard_conns (open, close, stop) is made
+ * under that lock, so no state is freed while the sweep looks at it, and a
+ * descriptor the sweep shuts down is still the connection it checked (close()
+ * empties the slot before it closes the descriptor).
  */
 #include <arpa/inet.h>
 #include <dlfcn.h>
@@ -77,6 +81,7 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "rpc_guard.h"
+#include "rpc_server.h"
 
 #define RPC_GUARD_PEER_MAX 64
 /* Descriptors watched at most: the table is static, so that it is never
@@ -85,18 +90,25 @@
 #define RPC_GUARD_MAX_FDS (1 << 20)
 /* Descriptors the sweep checks per hold of rpc_guard_mu. */
 #define RPC_GUARD_SWEEP_SLICE 4096
+/* A connection with more streams open than the scanner keeps would count
+ * as busy for good; gRPC ends it first. */
+_Static_assert(H2SCAN_OPEN_MAX > RPC_MAX_CONCURRENT_STREAMS,
+               "h2scan keeps every stream a client may open");
 /* HTTP/2's GOAWAY frame, NO_ERROR, with "idle" as its debug data. */
 #define RPC_GUARD_GOAWAY_LEN (9 + 8 + 4)
 
 /* One watched connection. gRPC reads a socket from one thread at a time,
  * but successive reads may run on different threads, ordered by gRPC's
  * own synchronization, which the sanitizers cannot see in an uninstrumented
- * libgrpc. `reading` hands the state from one read to the next (and to the
- * sweep, and to close()) with acquire and release, so the order is explicit
- * here too; it is contended only by a sweep. Every field but `reading` and
- * `peer` (set before the state is published) belongs to its holder. */
+ * libgrpc, and a write may run beside a read on another thread. The mutex
+ * `held` hands the state from one read or write to the next (and to the
+ * sweep, and to close()), so the order is explicit here too; a holder
+ * keeps it for a non-blocking system call and a scan at most, and a thread
+ * that finds it held (a write beside a read) sleeps rather than spins, in
+ * case the holder lost its CPU. Every field but `held` and `peer` (set
+ * before the state is published) belongs to its holder. */
 struct rpc_guard_conn {
-    _Atomic bool reading;
+    pthread_mutex_t held;
     bool idle_closed; /* the sweep closed it: reads see the end */
     struct h2scan scan;
     char peer[RPC_GUARD_PEER_MAX];
@@ -105,14 +117,13 @@ struct rpc_guard_conn {
 static void
 rpc_guard_take(struct rpc_guard_conn *c)
 {
-    while (atomic_exchange_explicit(&c->reading, true, memory_order_acquire))
-        ;
+    pthread_mutex_lock(&c->held);
 }
 
 static void
 rpc_guard_give(struct rpc_guard_conn *c)
 {
-    atomic_store_explicit(&c->reading, false, memory_order_release);
+    pthread_mutex_unlock(&c->held);
 }
 
 static _Atomic(struct rpc_guard_conn *) rpc_guard_conns[RPC_GUARD_MAX_FDS];
@@ -127,6 +138,7 @@ static uint64_t rpc_guard_idle_ms; /* set before the sweep starts */
 static struct cleanup *rpc_guard_sweeper; /* start and stop only */
 
 typedef ssize_t (*rpc_recvmsg_fn)(int, struct msghdr *, int);
+typedef ssize_t (*rpc_sendmsg_fn)(int, const struct msghdr *, int);
 typedef int (*rpc_close_fn)(int);
 
 /* The next definition of name after ours (the C library's, or a
@@ -178,12 +190,15 @@ rpc_guard_peer(int fd, char *out, size_t outlen)
     snprintf(out, outlen, "%s:%d", host, port);
 }
 
-/* Frees a connection's state after its last read. NULL is a no-op. */
+/* Frees a connection's state after its last read and write. NULL is a
+ * no-op. */
 static void
 rpc_guard_free(struct rpc_guard_conn *c)
 {
     if (c) {
         rpc_guard_take(c);
+        rpc_guard_give(c);
+        pthread_mutex_destroy(&c->held);
         free(c);
     }
 }
@@ -198,7 +213,7 @@ rpc_guard_open(int fd)
 
     if (fd < 0 || fd >= n || !(c = malloc(sizeof *c)))
         return;
-    atomic_init(&c->reading, false);
+    pthread_mutex_init(&c->held, NULL);
     c->idle_closed = false;
     h2scan_init(&c->scan, clock_coarse_ms());
     rpc_guard_peer(fd, c->peer, sizeof c->peer);
@@ -236,8 +251,9 @@ rpc_guard_sending(int fd)
     return syscall(SYS_ioctl, fd, SIOCOUTQ, &unsent) == 0 && unsent > 0;
 }
 
-/* Closes fd's connection if it has had no call frame for the idle limit
- * and sends nothing. Called with rpc_guard_mu held. */
+/* Closes fd's connection if no stream of it is open, it has had no call
+ * frame for the idle limit and it sends nothing. Called with rpc_guard_mu
+ * held. */
 static void
 rpc_guard_check_idle(int fd, uint64_t now)
 {
@@ -249,7 +265,8 @@ rpc_guard_check_idle(int fd, uint64_t now)
         return;
     rpc_guard_take(c);
     last = c->scan.call_ms;
-    if (!c->idle_closed && c->scan.verdict == H2SCAN_OK && now >= last &&
+    if (!c->idle_closed && c->scan.verdict == H2SCAN_OK &&
+        !h2scan_busy(&c->scan) && now >= last &&
         now - last >= rpc_guard_idle_ms && !rpc_guard_sending(fd)) {
         c->idle_closed = true;
         lifecycle_note_idle_closed();
@@ -297,17 +314,21 @@ rpc_guard_refuse(int fd, struct rpc_guard_conn *c)
     shutdown(fd, SHUT_RDWR);
 }
 
-/* Feeds the n bytes just read into msg's buffers to the scanner. */
+/* Feeds the n bytes just read into msg's buffers (sent: just written from
+ * them) to the scanner; false when it objects to what was read. */
 static bool
-rpc_guard_scan(struct rpc_guard_conn *c, const struct msghdr *msg, size_t n)
+rpc_guard_scan(struct rpc_guard_conn *c, const struct msghdr *msg, size_t n,
+               bool sent)
 {
     uint64_t now = clock_coarse_ms();
 
     for (size_t i = 0; i < msg->msg_iovlen && n > 0; i++) {
         size_t len = msg->msg_iov[i].iov_len < n ? msg->msg_iov[i].iov_len : n;
 
-        if (h2scan_feed(&c->scan, msg->msg_iov[i].iov_base, len, now) !=
-            H2SCAN_OK)
+        if (sent)
+            h2scan_sent(&c->scan, msg->msg_iov[i].iov_base, len, now);
+        else if (h2scan_feed(&c->scan, msg->msg_iov[i].iov_base, len, now) !=
+                 H2SCAN_OK)
             return false;
         n -= len;
     }
@@ -338,7 +359,7 @@ recvmsg(int fd, struct msghdr *msg, int flags)
         n = syscall(SYS_recvmsg, fd, msg, flags);
         if (n > 0 && !(flags & (MSG_PEEK | MSG_ERRQUEUE)) &&
             atomic_load_explicit(&rpc_guard_scanning, memory_order_relaxed) &&
-            !rpc_guard_scan(c, msg, (size_t)n)) {
+            !rpc_guard_scan(c, msg, (size_t)n, false)) {
             rpc_guard_refuse(fd, c);
             refused = true;
         }
@@ -347,6 +368,31 @@ recvmsg(int fd, struct msghdr *msg, int flags)
     if (refused) {
         errno = ECONNRESET;
         return -1;
+    }
+    return n;
+}
+
+ssize_t
+sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+    static _Atomic(void *) next;
+    struct rpc_guard_conn *c = rpc_guard_get(fd);
+    rpc_sendmsg_fn f;
+    ssize_t n;
+
+    if (!c) {
+        if (!(f = (rpc_sendmsg_fn)rpc_guard_next(&next, "sendmsg"))) {
+            errno = ENOSYS;
+            return -1;
+        }
+        return f(fd, msg, flags);
+    }
+    n = syscall(SYS_sendmsg, fd, msg, flags);
+    if (n > 0 &&
+        atomic_load_explicit(&rpc_guard_scanning, memory_order_relaxed)) {
+        rpc_guard_take(c);
+        (void)rpc_guard_scan(c, msg, (size_t)n, true);
+        rpc_guard_give(c);
     }
     return n;
 }

@@ -71,6 +71,7 @@ class H2:
         self.conn.initiate_connection()
         self.flush()
         self.ended = {}
+        self.received = {}
         self.goaway = None
 
     def flush(self):
@@ -132,6 +133,15 @@ class H2:
                 break
         return {i: self.ended.get(i) for i in ids}
 
+    def wait_data(self, sid, nbytes, timeout=10):
+        """Reads until stream sid has received nbytes of DATA in all:
+        True, or False at the timeout or when the connection ends."""
+        deadline = time.monotonic() + timeout
+        while self.received.get(sid, 0) < nbytes:
+            if time.monotonic() >= deadline or not self._read(deadline):
+                return False
+        return True
+
     def wait_closed(self, timeout=10):
         """Reads until the server closes the connection: True, or False
         when it is still open at the timeout."""
@@ -156,6 +166,8 @@ class H2:
             elif isinstance(ev, h2.events.StreamReset):
                 self.ended.setdefault(ev.stream_id, None)
             elif isinstance(ev, h2.events.DataReceived):
+                self.received[ev.stream_id] = (
+                    self.received.get(ev.stream_id, 0) + len(ev.data))
                 self.conn.acknowledge_received_data(
                     ev.flow_controlled_length, ev.stream_id)
 

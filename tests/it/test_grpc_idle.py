@@ -1,7 +1,8 @@
 """The idle limit of plaintext gRPC connections (docs/limits.md): a
 connection with no call for CACHE_IDLE_TIMEOUT seconds gets a GOAWAY
-naming the last call it made and is closed, calls and a reply being read
-keep it open, settings and the connection's window updates alone do not,
+naming the last call it made and is closed, calls, a call in progress and
+a reply being read keep it open, settings and the connection's window
+updates alone do not,
 and a client whose connection was closed is served at its next call. TLS connections: test_grpc_tls.py. The server
 serves after each case."""
 
@@ -82,6 +83,37 @@ def test_calls_keep_a_connection_open_then_it_closes(server):
         c.close()
     assert took is not None, "still open after %d s" % CLOSED_BY_S
     assert c.goaway == (0, sid)   # the last call was processed
+    harness.assert_serving(server)
+
+
+REFLECTION = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"
+# ServerReflectionRequest{list_services: ""} as a gRPC message
+LIST_SERVICES = h2raw.grpc_message(b"\x3a\x00")
+
+
+def test_an_open_stream_keeps_a_silent_connection_open(server):
+    """A call in progress, here a reflection stream left open between its
+    requests, keeps the connection however long it stays silent; once it
+    ends, the limit counts from its end."""
+    c = h2raw.H2(server.grpc_port)
+    try:
+        sid = c.call(REFLECTION, body=LIST_SERVICES, end_stream=False)
+        assert c.wait_data(sid, 1), "no answer to the first request"
+        assert not c.wait_closed(3 * IDLE_S + 1), "closed with a stream open"
+        got = c.received[sid]
+        c.conn.send_data(sid, LIST_SERVICES)
+        c.flush()
+        assert c.wait_data(sid, 2 * got), "no answer to the second request"
+        c.conn.end_stream(sid)
+        c.flush()
+        assert c.statuses([sid], 10) == {sid: 0}
+        ended = time.monotonic()
+        took = wait_closed(c)
+    finally:
+        c.close()
+    assert took is not None, "still open after %d s" % CLOSED_BY_S
+    assert time.monotonic() - ended >= IDLE_S * 0.9
+    assert c.goaway == (0, sid)
     harness.assert_serving(server)
 
 
