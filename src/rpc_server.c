@@ -403,13 +403,14 @@ rpc_server_close(struct rpc_server *s, gpr_timespec end)
         nanosleep(&poll, NULL);
 }
 
-/* Destroys the server, then each worker's queue and thread, then gRPC. */
+/* Destroys the server, then each worker's queue and thread, then gRPC,
+ * then the frame watch: until gRPC is shut down its threads may still
+ * read or write a connection whose state the watch would otherwise free. */
 static void
 rpc_server_teardown(struct rpc_server *s)
 {
     grpc_server_destroy(s->server);
     rpc_accept_stop();
-    rpc_guard_stop();
     for (size_t i = 0; i < s->nworkers; i++)
         grpc_completion_queue_shutdown(s->workers[i].cq);
     for (size_t i = 0; i < s->nstarted; i++)
@@ -437,6 +438,7 @@ rpc_server_teardown(struct rpc_server *s)
     free(s->workers);
     free(s);
     grpc_shutdown_blocking();
+    rpc_guard_stop();
 }
 
 /* Creates the workers' queues and registers them with the server. */
