@@ -8,7 +8,7 @@
  * PRIORITY, unknown types) by the thousand. For the idle limit
  * (rpc_guard.h) it also keeps the time of the connection's last call
  * frame, the last stream the client opened, and the streams still open:
- * opened by the client's HEADERS, ended by the server's last HEADERS
+ * opened by the client's HEADERS, ended by the server's last frame
  * (END_STREAM) or by a RST_STREAM either side sends, which it reads from
  * the frame headers of what the server sent (h2scan_sent).
  *
@@ -39,8 +39,10 @@ enum h2scan_verdict {
 };
 
 /* Streams kept open at once: more than the server lets a client open
- * (RPC_MAX_CONCURRENT_STREAMS; gRPC ends a connection that opens more).
- * Past it the connection counts as busy for good. */
+ * (RPC_MAX_CONCURRENT_STREAMS; gRPC ends a connection that opens more once
+ * the client has acknowledged its settings). Past it the connection counts
+ * as busy for good: a client that opens more before that is never closed
+ * as idle. */
 #define H2SCAN_OPEN_MAX 128
 
 /* A token bucket: tokens in thousandths, refilled by the millisecond. */

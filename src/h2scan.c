@@ -21,10 +21,12 @@
  *    the last stream. Control frames and the connection's window updates
  *    do not, so a connection kept open by pings or settings alone still
  *    counts as idle.
- *  - A HEADERS frame on a stream past the last one opens it; a RST_STREAM
- *    from the client ends it. The server's bytes (h2scan_sent, no preface)
- *    are cut into frames the same way: its HEADERS with END_STREAM (a
- *    call's trailers) or its RST_STREAM ends the stream. Ending a stream
+ *  - A HEADERS frame on an odd stream past the last one opens it (gRPC
+ *    ignores even ones); a RST_STREAM from the client ends it. The server's
+ *    bytes (h2scan_sent, no preface) are cut into frames the same way: a
+ *    frame of its with END_STREAM (a call's trailers, or an empty DATA
+ *    frame when they are empty) or its RST_STREAM ends the stream, as gRPC's
+ *    server closes both directions at its last frame. Ending a stream
  *    twice (trailers, then a reset) is harmless, and the end of the last
  *    open stream sets call_ms, so the idle time counts from the end of the
  *    last call, as gRPC's own limit counts it.
@@ -129,10 +131,10 @@ h2scan_frame(struct h2scan *s, const uint8_t *h, uint64_t now_ms)
     switch (type) {
     case H2_HEADERS:
         s->call_ms = now_ms;
-        if (stream > s->last_stream) {
+        if (stream > s->last_stream && (stream & 1)) {
+            /* a client's new stream (gRPC ignores even ones) */
             s->last_stream = stream;
-            if (stream & 1) /* a client's (gRPC ignores others) */
-                h2scan_open(s, stream);
+            h2scan_open(s, stream);
         }
         return flags & H2_FLAG_END_HEADERS ? H2SCAN_OK : H2SCAN_CONTINUATION;
     case H2_CONTINUATION:
@@ -230,7 +232,8 @@ h2scan_sent(struct h2scan *s, const uint8_t *p, size_t n, uint64_t now_ms)
     const uint8_t *end = p + n, *h;
 
     while ((h = h2scan_next(&s->out, &p, end)))
-        if ((h[3] == H2_HEADERS && (h[4] & H2_FLAG_END_STREAM)) ||
+        if (((h[3] == H2_HEADERS || h[3] == H2_DATA) &&
+             (h[4] & H2_FLAG_END_STREAM)) ||
             h[3] == H2_RST_STREAM)
             h2scan_end(s, h2scan_stream(h), now_ms);
 }

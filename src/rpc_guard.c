@@ -103,10 +103,12 @@ _Static_assert(H2SCAN_OPEN_MAX > RPC_MAX_CONCURRENT_STREAMS,
  * libgrpc, and a write may run beside a read on another thread. The mutex
  * `held` hands the state from one read or write to the next (and to the
  * sweep, and to close()), so the order is explicit here too; a holder
- * keeps it for a non-blocking system call and a scan at most, and a thread
- * that finds it held (a write beside a read) sleeps rather than spins, in
- * case the holder lost its CPU. Every field but `held` and `peer` (set
- * before the state is published) belongs to its holder. */
+ * keeps it for one non-blocking system call and the scan of what it moved,
+ * so a write's scan always comes before a read of what the client sent
+ * after it, and a thread that finds it held (a write beside a read) sleeps
+ * rather than spins, in case the holder lost its CPU. Every field but
+ * `held` and `peer` (set before the state is published) belongs to its
+ * holder. */
 struct rpc_guard_conn {
     pthread_mutex_t held;
     bool idle_closed; /* the sweep closed it: reads see the end */
@@ -387,13 +389,14 @@ sendmsg(int fd, const struct msghdr *msg, int flags)
         }
         return f(fd, msg, flags);
     }
+    /* Held across the write, so that the streams it ends are scanned
+     * before any the client opens in answer to it. */
+    rpc_guard_take(c);
     n = syscall(SYS_sendmsg, fd, msg, flags);
     if (n > 0 &&
-        atomic_load_explicit(&rpc_guard_scanning, memory_order_relaxed)) {
-        rpc_guard_take(c);
+        atomic_load_explicit(&rpc_guard_scanning, memory_order_relaxed))
         (void)rpc_guard_scan(c, msg, (size_t)n, true);
-        rpc_guard_give(c);
-    }
+    rpc_guard_give(c);
     return n;
 }
 

@@ -247,9 +247,16 @@ START_TEST(test_h2scan_a_stream_is_open_until_its_trailers_or_a_reset)
     server(&s, 0x3, 0, 7, 120);
     ck_assert(!h2scan_busy(&s));
     /* Headers on a stream already seen open nothing; neither do the
-     * stream ids a client may not use. */
+     * stream ids a client may not use, which gRPC ignores: the next odd
+     * stream still opens. */
     client(&s, 0x1, 0x4, 7, 130);
     client(&s, 0x1, 0x4, 10, 140);
+    ck_assert(!h2scan_busy(&s));
+    ck_assert_uint_eq(s.last_stream, 7);
+    client(&s, 0x1, 0x4, 9, 150);
+    ck_assert(h2scan_busy(&s));
+    /* Empty trailers: gRPC ends the stream with an empty DATA frame. */
+    server(&s, 0x0, 0x1, 9, 160);
     ck_assert(!h2scan_busy(&s));
 }
 END_TEST
@@ -261,7 +268,7 @@ START_TEST(test_h2scan_the_servers_frames_split_anywhere_are_read)
     struct h2scan s;
 
     n += frame(buf + n, 0x1, 0x4, 1, 20);       /* response headers */
-    n += frame(buf + n, 0x0, 0x1, 1, 100);      /* DATA with END_STREAM */
+    n += frame(buf + n, 0x0, 0x0, 1, 100);      /* DATA: the message */
     n += frame(buf + n, 0x1, 0x4 | 0x1, 1, 30); /* trailers */
     for (size_t cut = 0; cut <= n; cut++) {
         start(&s);
