@@ -389,12 +389,13 @@ sendmsg(int fd, const struct msghdr *msg, int flags)
         }
         return f(fd, msg, flags);
     }
+    if (!atomic_load_explicit(&rpc_guard_scanning, memory_order_relaxed))
+        return syscall(SYS_sendmsg, fd, msg, flags); /* TLS: nothing read */
     /* Held across the write, so that the streams it ends are scanned
      * before any the client opens in answer to it. */
     rpc_guard_take(c);
     n = syscall(SYS_sendmsg, fd, msg, flags);
-    if (n > 0 &&
-        atomic_load_explicit(&rpc_guard_scanning, memory_order_relaxed))
+    if (n > 0)
         (void)rpc_guard_scan(c, msg, (size_t)n, true);
     rpc_guard_give(c);
     return n;
