@@ -85,28 +85,27 @@ run_redis() {
 # start_tc WORKERS: a fresh tiny-cached (WORKERS=default: its default) in
 # PID, holding the bench's one key with a 100-byte value.
 start_tc() {
-    if [ "$1" = default ]; then
-        env CACHE_HOST=127.0.0.1 CACHE_PORT="$PORT" CACHE_HEALTH_PORT=0 \
-            "$TC" >"$WORK/tc.log" 2>&1 &
-    else
-        env CACHE_HOST=127.0.0.1 CACHE_PORT="$PORT" CACHE_HEALTH_PORT=0 \
-            CACHE_WORKERS="$1" "$TC" >"$WORK/tc.log" 2>&1 &
-    fi
+    local workers=()
+    [ "$1" = default ] || workers=(CACHE_WORKERS="$1")
+    env CACHE_HOST=127.0.0.1 CACHE_PORT="$PORT" CACHE_HEALTH_PORT=0 \
+        "${workers[@]}" "$TC" >"$WORK/tc.log" 2>&1 &
     PID=$!
     bench_wait_port "$PORT"
     "$BENCH" -p "$PORT" -c 1 -m 1 -t 1 -n 1 --keyspace 1 --fill \
         --ratio 1:0:0:0:0 >/dev/null
 }
 
+# h2get CONNECTIONS INFLIGHT SECONDS LOG: h2load's Gets, each logged to LOG
+h2get() {
+    h2load -c "$1" -m "$2" -D "$3" --log-file="$4" -d "$WORK/get.bin" \
+        -H 'content-type: application/grpc' -H 'te: trailers' \
+        "http://127.0.0.1:$PORT/cache.CacheService/Get"
+}
+
 # h2load WORKERS CONNECTIONS INFLIGHT: calls/s p50 p99 p99.9 cpu-us mean
 run_h2load() {
     local t0 t1 out
     start_tc "$1"
-    h2get() {
-        h2load -c "$1" -m "$2" -D "$3" --log-file="$4" -d "$WORK/get.bin" \
-            -H 'content-type: application/grpc' -H 'te: trailers' \
-            "http://127.0.0.1:$PORT/cache.CacheService/Get"
-    }
     h2get "$2" "$3" 1 /dev/null >/dev/null
     rm -f "$WORK/h2.log" # h2load appends to its log
     t0=$(bench_cpu_ticks "$PID")
