@@ -71,13 +71,8 @@ bool rpc_wire_read_fields(const uint8_t *p, size_t n, const int types[4],
 static inline size_t
 rpc_wire_varint_len(uint64_t v)
 {
-    size_t n = 1;
-
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
+    /* 7 bits a byte: the bits v needs, rounded up to sevens */
+    return v < 0x80 ? 1 : (size_t)(70 - __builtin_clzll(v)) / 7;
 }
 
 /* Bytes a length-delimited field of n bytes takes (fields 1..15). */
@@ -91,6 +86,10 @@ rpc_wire_len_field_len(size_t n)
 static inline uint8_t *
 rpc_wire_put_varint(uint8_t *p, uint64_t v)
 {
+    if (v < 0x80) { /* lengths and tags mostly */
+        *p = (uint8_t)v;
+        return p + 1;
+    }
     while (v >= 0x80) {
         *p++ = (uint8_t)(v | 0x80);
         v >>= 7;

@@ -13,10 +13,11 @@
  * buffer, then copy it into one slice. MultiGet hands its keys to
  * store_get_batch (one lock hold per shard for all of that shard's keys;
  * its key array lives in the worker's scratch buffer, the values land in
- * the reply buffer), then sizes the reply exactly and encodes it straight
- * into one slice. The item array and both buffers belong to the worker
- * and are reused, so a batch allocates nothing per item; they are freed
- * after a batch that made them large.
+ * the reply buffer), then sizes the reply exactly, each item's message
+ * once (its size kept beside the keys in the scratch buffer), and encodes
+ * it straight into one slice. The item array and both buffers belong to
+ * the worker and are reused, so a batch allocates nothing per item; they
+ * are freed after a batch that made them large.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -125,28 +126,25 @@ rpc_batch_get_error(const struct store_batch_get *g)
 static size_t
 rpc_batch_lookup_inner(const struct store_batch_get *g, const char *error)
 {
-    bool found = g->status == STORE_OK;
+    size_t n = rpc_wire_len_field_len(g->klen);
 
-    return rpc_wire_len_field_len(g->klen) + (found ? 2 : 0) +
-           (found && g->vlen ? rpc_wire_len_field_len(g->vlen) : 0) +
-           (error ? rpc_wire_len_field_len(strlen(error)) : 0);
+    if (g->status == STORE_OK)
+        n += 2 + (g->vlen ? rpc_wire_len_field_len(g->vlen) : 0);
+    if (error)
+        n += rpc_wire_len_field_len(strlen(error));
+    return n;
 }
 
-/* The same as a field 1 of the reply: tag, length and message. */
-static size_t
-rpc_batch_lookup_len(const struct store_batch_get *g, const char *error)
-{
-    return rpc_wire_len_field_len(rpc_batch_lookup_inner(g, error));
-}
-
-/* Writes g's CacheLookup, of rpc_batch_lookup_len() bytes, at p, its
- * value at vals + g->off; returns the end. */
+/* Writes g's CacheLookup as a field 1, its message inner bytes long, at
+ * p, its value at vals + g->off; returns the end. */
 static uint8_t *
-rpc_batch_put_lookup(uint8_t *p, const struct store_batch_get *g,
-                     const char *error, const char *vals)
+rpc_batch_put_lookup(uint8_t *p, const struct store_batch_get *g, size_t inner,
+                     const char *vals)
 {
+    const char *error = rpc_batch_get_error(g);
+
     p = rpc_wire_put_tag(p, 1, RPC_WIRE_LEN);
-    p = rpc_wire_put_varint(p, rpc_batch_lookup_inner(g, error));
+    p = rpc_wire_put_varint(p, inner);
     p = rpc_wire_put_len_field(p, 1, g->key, g->klen);
     if (g->status == STORE_OK) {
         p = rpc_wire_put_tag(p, 2, RPC_WIRE_VARINT);
@@ -211,23 +209,27 @@ rpc_batch_finish(struct rpc_worker *w, bool ok, struct rpc_reply *out)
     rpc_batch_trim(w);
 }
 
-/* The MultiGet reply of gets[0..n), values in w->out, into one slice. */
+/* The MultiGet reply of gets[0..n), values in w->out, into one slice;
+ * inner[i] is room for the size of gets[i]'s message (a value is under
+ * 2 GiB, so it fits). */
 static void
 rpc_batch_lookups(struct rpc_worker *w, const struct store_batch_get *gets,
-                  size_t n, struct rpc_reply *out)
+                  uint32_t *inner, size_t n, struct rpc_reply *out)
 {
     size_t len = 0, i;
     uint8_t *p;
 
-    for (i = 0; i < n; i++)
-        len += rpc_batch_lookup_len(&gets[i], rpc_batch_get_error(&gets[i]));
+    for (i = 0; i < n; i++) {
+        inner[i] = (uint32_t)rpc_batch_lookup_inner(
+            &gets[i], rpc_batch_get_error(&gets[i]));
+        len += rpc_wire_len_field_len(inner[i]);
+    }
     out->code = GRPC_STATUS_OK;
     out->body = grpc_slice_malloc(len);
     out->has_body = true;
     p = GRPC_SLICE_START_PTR(out->body);
     for (i = 0; i < n; i++)
-        p = rpc_batch_put_lookup(p, &gets[i], rpc_batch_get_error(&gets[i]),
-                                 w->out.data);
+        p = rpc_batch_put_lookup(p, &gets[i], inner[i], w->out.data);
 }
 
 void
@@ -236,21 +238,24 @@ rpc_cache_multi_get(struct rpc_worker *w, const struct rpc_request *req,
 {
     long n = rpc_batch_read(w, req, false, out);
     struct store_batch_get *gets;
+    uint32_t *inner;
 
     if (n < 0)
         return;
-    if (buf_reserve(&w->scratch, (size_t)n * sizeof *gets) != 0) {
+    if (buf_reserve(&w->scratch, (size_t)n * (sizeof *gets + sizeof *inner)) !=
+        0) {
         rpc_batch_finish(w, false, out);
         return;
     }
     gets = (struct store_batch_get *)(void *)w->scratch.data;
+    inner = (uint32_t *)(void *)(gets + n);
     for (long i = 0; i < n; i++) {
         gets[i].key = w->items[i].key;
         gets[i].klen = w->items[i].klen;
     }
     w->out.len = 0;
     store_get_batch(w->store, req->ns, req->nslen, gets, (size_t)n, &w->out);
-    rpc_batch_lookups(w, gets, (size_t)n, out);
+    rpc_batch_lookups(w, gets, inner, (size_t)n, out);
     rpc_batch_trim(w);
 }
 

@@ -9,6 +9,7 @@
 #include "cache_wire.pb-c.h"
 #include "check_run.h"
 #include "rpc_cache.h"
+#include "rpc_wire.h"
 
 #define MIB (1024u * 1024u)
 
@@ -384,6 +385,41 @@ START_TEST(test_rpc_cache_multi_get_encodes_like_protobuf_c)
 }
 END_TEST
 
+/* Around every place a varint gains a byte (2^7k - 1 and 2^7k), and at
+ * 0 and UINT64_MAX: the size the reply's sizing counts is what the
+ * writer writes, and the reader reads the value back. */
+START_TEST(test_rpc_wire_varint_sizes_match_what_is_written)
+{
+    uint64_t vs[2 + 2 * 9];
+    size_t nv = 0;
+
+    vs[nv++] = 0;
+    vs[nv++] = UINT64_MAX;
+    for (unsigned k = 1; k <= 9; k++) {
+        vs[nv++] = (UINT64_C(1) << (7 * k)) - 1;
+        vs[nv++] = UINT64_C(1) << (7 * k);
+    }
+    for (size_t i = 0; i < nv; i++) {
+        uint8_t b[RPC_WIRE_VARINT_MAX + 1] = {0x08}; /* field 1, varint */
+        size_t n = (size_t)(rpc_wire_put_varint(b + 1, vs[i]) - (b + 1));
+        struct rpc_wire_in in;
+        uint32_t field, type;
+        uint64_t got;
+
+        ck_assert_uint_eq(rpc_wire_varint_len(vs[i]), n);
+        rpc_wire_in_init(&in, b, 1 + n);
+        ck_assert(rpc_wire_next(&in, &field, &type));
+        ck_assert(rpc_wire_varint(&in, type, &got));
+        ck_assert_uint_eq(got, vs[i]);
+        ck_assert_ptr_eq(in.p, in.end);
+    }
+    /* a varint's size is 7 bits a byte, rounded up */
+    ck_assert_uint_eq(rpc_wire_varint_len(127), 1);
+    ck_assert_uint_eq(rpc_wire_varint_len(128), 2);
+    ck_assert_uint_eq(rpc_wire_varint_len(UINT64_C(1) << 63), 10);
+}
+END_TEST
+
 static Suite *
 rpc_cache_suite(void)
 {
@@ -403,6 +439,7 @@ rpc_cache_suite(void)
     tcase_add_test(tc, test_rpc_cache_stats_totals_and_limits);
     tcase_add_test(tc, test_rpc_cache_large_get_hands_the_value_over);
     tcase_add_test(tc, test_rpc_cache_multi_get_encodes_like_protobuf_c);
+    tcase_add_test(tc, test_rpc_wire_varint_sizes_match_what_is_written);
     suite_add_tcase(s, tc);
     return s;
 }
