@@ -6,9 +6,12 @@
 #
 #   scripts/bench-instructions.sh SERVER...
 #
-# SERVER is a tiny-cached binary (run with one worker), or "null" for the
+# SERVER is a tiny-cached binary (run with one worker), "null" for the
 # C++ null server of bench/null-server (built as scripts/bench-grpc.sh
-# builds it). Environment: N (10000 measured calls), BASE (1000), C (16
+# builds it), or "redis" for redis-server driven by redis-benchmark with
+# the same command (GET, SET, or MGET of the same 100 keys; M calls in
+# flight a connection are -P M, pipelined), loaded the same way: a peer
+# for a count that does not depend on the machine's noise. Environment: N (10000 measured calls), BASE (1000), C (16
 # connections), M (16 calls in flight per connection), METHOD (Get, Set or
 # MultiGet: 100 keys of 100-byte values), PRELOAD (a library to preload
 # into each server, e.g. to try a setting without rebuilding).
@@ -18,7 +21,7 @@
 # difference of the two totals over N is the count per call, start-up and
 # shutdown taken out. The kernel's work is not counted, nor is time: this
 # compares code paths, not speed. Needs valgrind, h2load (nghttp2-client)
-# and xxd.
+# and xxd; redis-server and redis-tools for "redis".
 set -euo pipefail
 . "$(dirname "$0")/bench-lib.sh"
 
@@ -60,6 +63,19 @@ h2() { # method calls [connections streams]
         >/dev/null
 }
 
+redis() { # calls: the keys loaded, then CALLS of METHOD's command
+    local rb=(redis-benchmark -p "$PORT" -c "$C" -P "$M" -n "$1" -q)
+    local k=() kv=() i
+    for i in $(seq 0 99); do k+=("bench:$i"); kv+=("bench:$i" "$VALUE"); done
+    redis-cli -p "$PORT" MSET "${kv[@]}" bench-key "$VALUE" >/dev/null
+    case $METHOD in
+    Get) "${rb[@]}" GET bench-key ;;
+    Set) "${rb[@]}" SET bench-key "$VALUE" ;;
+    MultiGet) "${rb[@]}" MGET "${k[@]}" ;;
+    *) echo "bench-instructions.sh: no Redis command for $METHOD" >&2; exit 2 ;;
+    esac >/dev/null
+}
+
 # count SERVER CALLS: the callgrind total of a server that served CALLS.
 count() {
     local pid out=$WORK/callgrind.out
@@ -68,6 +84,9 @@ count() {
     if [ "$1" = null ]; then
         LD_PRELOAD=$PRELOAD "${vg[@]}" "$NULL_SERVER" 127.0.0.1:"$PORT" \
             >/dev/null 2>"$WORK/valgrind.log" &
+    elif [ "$1" = redis ]; then
+        "${vg[@]}" redis-server --port "$PORT" --bind 127.0.0.1 --save '' \
+            --appendonly no >/dev/null 2>"$WORK/valgrind.log" &
     else
         LD_PRELOAD=$PRELOAD CACHE_HOST=127.0.0.1 CACHE_PORT=$PORT \
             CACHE_HEALTH_PORT=0 CACHE_WORKERS=1 "${vg[@]}" "$1" \
@@ -78,8 +97,12 @@ count() {
         (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
         sleep 0.05
     done
-    if [ "$METHOD" = MultiGet ]; then h2 MultiSet 1 1 1; else h2 Set 1 1 1; fi
-    h2 "$METHOD" "$2"
+    if [ "$1" = redis ]; then
+        redis "$2"
+    else
+        if [ "$METHOD" = MultiGet ]; then h2 MultiSet 1 1 1; else h2 Set 1 1 1; fi
+        h2 "$METHOD" "$2"
+    fi
     kill -TERM "$pid"
     wait "$pid" || true
     awk '/^(summary|totals):/ { print $2; exit }' "$out"
