@@ -86,10 +86,6 @@ rpc_wire_len_field_len(size_t n)
 static inline uint8_t *
 rpc_wire_put_varint(uint8_t *p, uint64_t v)
 {
-    if (v < 0x80) { /* lengths and tags mostly */
-        *p = (uint8_t)v;
-        return p + 1;
-    }
     while (v >= 0x80) {
         *p++ = (uint8_t)(v | 0x80);
         v >>= 7;
