@@ -42,6 +42,8 @@ PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
 
 [ -x "$TC" ] || { echo "bench-batch.sh: $TC not built" >&2; exit 1; }
+bench_need redis-server:redis-server redis-tools:redis-benchmark \
+    nghttp2-client:h2load xxd:xxd time:/usr/bin/time
 
 
 keys=() body=

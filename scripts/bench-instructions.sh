@@ -36,6 +36,10 @@ NULL_SERVER=$PWD/.null-server/null-server
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 [ $# -gt 0 ] || { echo "usage: $0 SERVER..." >&2; exit 2; }
+bench_need valgrind:valgrind nghttp2-client:h2load xxd:xxd
+case " $* " in
+*" redis "*) bench_need redis-server:redis-server redis-tools:redis-benchmark ;;
+esac
 case " $* " in
 *" null "*)
     make -s -f bench/null-server/null-server.mk OUT="$PWD/.null-server" \

@@ -52,9 +52,8 @@ trap 'stop; [ -z "$HOG_PID" ] || kill "$HOG_PID" 2>/dev/null; rm -rf "$WORK"' EX
 for b in "$TC" "$BENCH"; do
     [ -x "$b" ] || { echo "bench-latency.sh: $b not built" >&2; exit 1; }
 done
-command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null ||
-    { echo "bench-latency.sh: apt-get install redis-server redis-tools" >&2
-      exit 1; }
+bench_need redis-server:redis-server redis-tools:redis-benchmark \
+    nghttp2-client:h2load xxd:xxd
 HZ=$(getconf CLK_TCK)
 VALUE=$(head -c 100 /dev/zero | tr '\0' v)
 KEY=key:000000000000 # the key tiny-cache-bench --keyspace 1 fills

@@ -42,3 +42,15 @@ bench_median() {
         sort -g | awk 'NF { a[++n] = $1 }
             END { print (n ? a[int((n + 1) / 2)] : "-") }'
 }
+
+# bench_need PACKAGE:COMMAND...: exits the script naming the Debian
+# packages to install when a command is missing.
+bench_need() {
+    local pc missing=
+    for pc in "$@"; do
+        command -v "${pc#*:}" >/dev/null || missing+=" ${pc%%:*}"
+    done
+    [ -z "$missing" ] && return 0
+    echo "$(basename "$0"): apt-get install$missing" >&2
+    exit 1
+}

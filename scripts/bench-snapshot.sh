@@ -39,6 +39,7 @@ TC=$BUILD/tiny-cached
 BENCH=$BUILD/tiny-cache-bench
 PORT=${PORT:-50093}
 RPORT=${RPORT:-50094}
+bench_need redis-server:redis-server redis-tools:redis-cli
 WORK=$(mktemp -d)
 PID=
 RPID=
