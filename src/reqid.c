@@ -65,20 +65,36 @@ reqid_next(void)
     return (uint64_t)(m >> 64) ^ (uint64_t)m;
 }
 
+/* Writes the 8 nibbles of v as 8 lowercase hex digits, lowest nibble
+ * first: each nibble spread into a byte of its own, then each byte
+ * mapped to '0'..'9' or 'a'..'f' at once (little-endian hosts only, as
+ * hash.c). */
+static void
+reqid_hex8(uint32_t v, char out[8])
+{
+    uint64_t x = v, ten;
+
+    x = (x | x << 16) & UINT64_C(0x0000ffff0000ffff);
+    x = (x | x << 8) & UINT64_C(0x00ff00ff00ff00ff);
+    x = (x | x << 4) & UINT64_C(0x0f0f0f0f0f0f0f0f);
+    ten = ((x + UINT64_C(0x0606060606060606)) >> 4) &
+          UINT64_C(0x0101010101010101); /* 1 in each byte of 10..15 */
+    x += UINT64_C(0x3030303030303030) + ten * ('a' - '0' - 10);
+    memcpy(out, &x, 8);
+}
+
 void
 reqid_make(char out[REQID_MAX + 1])
 {
-    static const char hex[] = "0123456789abcdef";
-    uint64_t r = 0;
+    uint64_t r;
     int i;
 
     if (!reqid_seeded)
         reqid_seed();
-    for (i = 0; i < REQID_MADE_LEN; i++) {
-        if (i % 16 == 0)
-            r = reqid_next();
-        out[i] = hex[r & 0xf];
-        r >>= 4;
+    for (i = 0; i < REQID_MADE_LEN; i += 16) {
+        r = reqid_next();
+        reqid_hex8((uint32_t)r, out + i);
+        reqid_hex8((uint32_t)(r >> 32), out + i + 8);
     }
     out[REQID_MADE_LEN] = '\0';
 }

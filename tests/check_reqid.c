@@ -109,6 +109,27 @@ START_TEST(test_reqid_made_ids_distinct)
 }
 END_TEST
 
+/* Every digit 0-9 and a-f comes up at every place of the made ids (each
+ * place is a random nibble: with 4096 ids a digit missing from a place
+ * has odds of 15/16 to the 4096th). */
+START_TEST(test_reqid_made_ids_use_every_digit_everywhere)
+{
+    static const char digits[] = "0123456789abcdef";
+    bool seen[32][16] = {{false}};
+    char id[REQID_MAX + 1];
+
+    for (int n = 0; n < 4096; n++) {
+        reqid_make(id);
+        assert_made(id);
+        for (int i = 0; i < 32; i++)
+            seen[i][strchr(digits, id[i]) - digits] = true;
+    }
+    for (int i = 0; i < 32; i++)
+        for (int d = 0; d < 16; d++)
+            ck_assert_msg(seen[i][d], "digit %c never at %d", digits[d], i);
+}
+END_TEST
+
 static void *
 make_one(void *arg)
 {
@@ -150,6 +171,7 @@ reqid_suite(void)
 
     tc = tcase_create("make");
     tcase_add_test(tc, test_reqid_made_ids_distinct);
+    tcase_add_test(tc, test_reqid_made_ids_use_every_digit_everywhere);
     tcase_add_test(tc, test_reqid_threads_seeded_apart);
     suite_add_tcase(s, tc);
     return s;
