@@ -14,10 +14,11 @@
  * store_get_batch (one lock hold per shard for all of that shard's keys;
  * its key array lives in the worker's scratch buffer, the values land in
  * the reply buffer), then sizes the reply exactly, each item's message
- * once (its size kept beside the keys in the scratch buffer), and encodes
- * it straight into one slice. The item array and both buffers belong to
- * the worker and are reused, so a batch allocates nothing per item; they
- * are freed after a batch that made them large.
+ * once (its size kept beside the keys in the scratch buffer; a found key
+ * whose message is under 128 bytes the short way, all its lengths one
+ * byte), and encodes it straight into one slice. The item array and both
+ * buffers belong to the worker and are reused, so a batch allocates
+ * nothing per item; they are freed after a batch that made them large.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +122,43 @@ rpc_batch_get_error(const struct store_batch_get *g)
     return rpc_cache_item_error(g->status, g->key, g->klen);
 }
 
+/* Bytes of CacheLookup{key, found, value} for g, found. */
+static inline size_t
+rpc_batch_found_inner(const struct store_batch_get *g)
+{
+    return 4 + g->klen + (g->vlen ? 2 + g->vlen : 0);
+}
+
+/* A found key whose CacheLookup is under 128 bytes: every length in it
+ * takes one byte, so it is sized and written the short way. */
+static inline bool
+rpc_batch_lookup_small(const struct store_batch_get *g)
+{
+    return g->status == STORE_OK && rpc_batch_found_inner(g) < 0x80;
+}
+
+/* Writes small g's CacheLookup as a field 1 at p, its value at vals +
+ * g->off; returns the end. */
+static inline uint8_t *
+rpc_batch_put_small(uint8_t *p, const struct store_batch_get *g,
+                    const char *vals)
+{
+    p[0] = 1 << 3 | RPC_WIRE_LEN;
+    p[1] = (uint8_t)rpc_batch_found_inner(g);
+    p[2] = 1 << 3 | RPC_WIRE_LEN;
+    p[3] = (uint8_t)g->klen;
+    memcpy(p + 4, g->key, g->klen);
+    p += 4 + g->klen;
+    p[0] = 2 << 3 | RPC_WIRE_VARINT;
+    p[1] = 1;
+    if (g->vlen == 0)
+        return p + 2;
+    p[2] = 3 << 3 | RPC_WIRE_LEN;
+    p[3] = (uint8_t)g->vlen;
+    memcpy(p + 4, vals + g->off, g->vlen);
+    return p + 4 + g->vlen;
+}
+
 /* Bytes of CacheLookup{key, found, value, error} for g, error its
  * sentence (NULL: none): the message alone. */
 static size_t
@@ -220,6 +258,10 @@ rpc_batch_lookups(struct rpc_worker *w, const struct store_batch_get *gets,
     uint8_t *p;
 
     for (i = 0; i < n; i++) {
+        if (rpc_batch_lookup_small(&gets[i])) {
+            len += 2 + rpc_batch_found_inner(&gets[i]);
+            continue;
+        }
         inner[i] = (uint32_t)rpc_batch_lookup_inner(
             &gets[i], rpc_batch_get_error(&gets[i]));
         len += rpc_wire_len_field_len(inner[i]);
@@ -229,7 +271,9 @@ rpc_batch_lookups(struct rpc_worker *w, const struct store_batch_get *gets,
     out->has_body = true;
     p = GRPC_SLICE_START_PTR(out->body);
     for (i = 0; i < n; i++)
-        p = rpc_batch_put_lookup(p, &gets[i], inner[i], w->out.data);
+        p = rpc_batch_lookup_small(&gets[i])
+                ? rpc_batch_put_small(p, &gets[i], w->out.data)
+                : rpc_batch_put_lookup(p, &gets[i], inner[i], w->out.data);
 }
 
 void

@@ -385,6 +385,50 @@ START_TEST(test_rpc_cache_multi_get_encodes_like_protobuf_c)
 }
 END_TEST
 
+/* Found lookups on either side of the short way small ones are written
+ * (a CacheLookup under 128 bytes: key and value under 122 bytes together,
+ * or a key under 124 with an empty value), and a missing key: MultiGet's
+ * reply is byte for byte protobuf-c's encoding. */
+START_TEST(test_rpc_cache_multi_get_small_lookups_encode_like_protobuf_c)
+{
+    static const size_t kv[][2] = {{1, 0},   {7, 100},  {60, 61},
+                                   {61, 61}, {100, 22}, {121, 0},
+                                   {122, 0}, {1, 120},  {1, 121}};
+    enum { N = sizeof kv / sizeof kv[0] + 1 };
+    static char keys[N][124], vals[121];
+    ProtobufCBinaryData ks[N];
+    Cache__CacheLookup look[N], *lp[N];
+    Cache__MultiCacheKeyRequest req = CACHE__MULTI_CACHE_KEY_REQUEST__INIT;
+    Cache__MultiCacheValueResponse want =
+        CACHE__MULTI_CACHE_VALUE_RESPONSE__INIT;
+
+    cfg.max_batch = N;
+    memset(vals, 'v', sizeof vals);
+    for (size_t i = 0; i < N; i++) {
+        size_t klen = i < N - 1 ? kv[i][0] : 7;
+
+        memset(keys[i], 'a' + (int)i, klen);
+        look[i] = (Cache__CacheLookup)CACHE__CACHE_LOOKUP__INIT;
+        look[i].key = (ProtobufCBinaryData){klen, (uint8_t *)keys[i]};
+        if (i < N - 1) { /* the last is missing */
+            do_set(keys[i], klen, vals, kv[i][1]);
+            ck_assert_int_eq(rep.code, GRPC_STATUS_OK);
+            look[i].found = 1;
+            look[i].value = (ProtobufCBinaryData){kv[i][1], (uint8_t *)vals};
+        }
+        ks[i] = look[i].key;
+        lp[i] = &look[i];
+    }
+    req.n_keys = N;
+    req.keys = ks;
+    call(rpc_cache_multi_get, &req.base);
+    ck_assert_int_eq(rep.code, GRPC_STATUS_OK);
+    want.n_items = N;
+    want.items = lp;
+    assert_body_is(&want.base);
+}
+END_TEST
+
 /* Around every place a varint gains a byte (2^7k - 1 and 2^7k), and at
  * 0 and UINT64_MAX: the size the reply's sizing counts is what the
  * writer writes, and the reader reads the value back. */
@@ -439,6 +483,8 @@ rpc_cache_suite(void)
     tcase_add_test(tc, test_rpc_cache_stats_totals_and_limits);
     tcase_add_test(tc, test_rpc_cache_large_get_hands_the_value_over);
     tcase_add_test(tc, test_rpc_cache_multi_get_encodes_like_protobuf_c);
+    tcase_add_test(
+        tc, test_rpc_cache_multi_get_small_lookups_encode_like_protobuf_c);
     tcase_add_test(tc, test_rpc_wire_varint_sizes_match_what_is_written);
     suite_add_tcase(s, tc);
     return s;
