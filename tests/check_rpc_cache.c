@@ -340,6 +340,33 @@ START_TEST(test_rpc_cache_every_method_takes_an_empty_body)
 }
 END_TEST
 
+/* A MultiGet of the keys of want[0..n) answers OK with want[0..n), byte
+ * for byte protobuf-c's encoding. */
+static void
+assert_multi_get_answers(Cache__CacheLookup *want, size_t n)
+{
+    ProtobufCBinaryData *ks = calloc(n, sizeof *ks);
+    Cache__CacheLookup **lp = calloc(n, sizeof *lp);
+    Cache__MultiCacheKeyRequest req = CACHE__MULTI_CACHE_KEY_REQUEST__INIT;
+    Cache__MultiCacheValueResponse res =
+        CACHE__MULTI_CACHE_VALUE_RESPONSE__INIT;
+
+    ck_assert(ks != NULL && lp != NULL);
+    for (size_t i = 0; i < n; i++) {
+        ks[i] = want[i].key;
+        lp[i] = &want[i];
+    }
+    req.n_keys = n;
+    req.keys = ks;
+    call(rpc_cache_multi_get, &req.base);
+    ck_assert_int_eq(rep.code, GRPC_STATUS_OK);
+    res.n_items = n;
+    res.items = lp;
+    assert_body_is(&res.base);
+    free(ks);
+    free(lp);
+}
+
 /* Lookups whose size crosses the one-byte length (127 and 128 bytes and
  * around), found with a value, missing, or refused with a sentence:
  * MultiGet's reply is byte for byte protobuf-c's encoding. */
@@ -348,11 +375,7 @@ START_TEST(test_rpc_cache_multi_get_encodes_like_protobuf_c)
     enum { FIRST = 96, LAST = 136, N = LAST - FIRST };
     static char keys[N][LAST];
     static char vals[40];
-    ProtobufCBinaryData ks[N];
-    Cache__CacheLookup look[N], *lp[N];
-    Cache__MultiCacheKeyRequest req = CACHE__MULTI_CACHE_KEY_REQUEST__INIT;
-    Cache__MultiCacheValueResponse want =
-        CACHE__MULTI_CACHE_VALUE_RESPONSE__INIT;
+    Cache__CacheLookup look[N];
 
     cfg.max_batch = N;
     memset(vals, 'v', sizeof vals);
@@ -372,16 +395,8 @@ START_TEST(test_rpc_cache_multi_get_encodes_like_protobuf_c)
             look[i].found = 1;
             look[i].value = (ProtobufCBinaryData){i % 40, (uint8_t *)vals};
         }
-        ks[i] = look[i].key;
-        lp[i] = &look[i];
     }
-    req.n_keys = N;
-    req.keys = ks;
-    call(rpc_cache_multi_get, &req.base);
-    ck_assert_int_eq(rep.code, GRPC_STATUS_OK);
-    want.n_items = N;
-    want.items = lp;
-    assert_body_is(&want.base);
+    assert_multi_get_answers(look, N);
 }
 END_TEST
 
@@ -392,15 +407,11 @@ END_TEST
 START_TEST(test_rpc_cache_multi_get_small_lookups_encode_like_protobuf_c)
 {
     static const size_t kv[][2] = {{1, 0},   {7, 100},  {60, 61},
-                                   {61, 61}, {100, 22}, {121, 0},
-                                   {122, 0}, {1, 120},  {1, 121}};
+                                   {61, 61}, {100, 22}, {123, 0},
+                                   {124, 0}, {1, 120},  {1, 121}};
     enum { N = sizeof kv / sizeof kv[0] + 1 };
     static char keys[N][124], vals[121];
-    ProtobufCBinaryData ks[N];
-    Cache__CacheLookup look[N], *lp[N];
-    Cache__MultiCacheKeyRequest req = CACHE__MULTI_CACHE_KEY_REQUEST__INIT;
-    Cache__MultiCacheValueResponse want =
-        CACHE__MULTI_CACHE_VALUE_RESPONSE__INIT;
+    Cache__CacheLookup look[N];
 
     cfg.max_batch = N;
     memset(vals, 'v', sizeof vals);
@@ -416,16 +427,8 @@ START_TEST(test_rpc_cache_multi_get_small_lookups_encode_like_protobuf_c)
             look[i].found = 1;
             look[i].value = (ProtobufCBinaryData){kv[i][1], (uint8_t *)vals};
         }
-        ks[i] = look[i].key;
-        lp[i] = &look[i];
     }
-    req.n_keys = N;
-    req.keys = ks;
-    call(rpc_cache_multi_get, &req.base);
-    ck_assert_int_eq(rep.code, GRPC_STATUS_OK);
-    want.n_items = N;
-    want.items = lp;
-    assert_body_is(&want.base);
+    assert_multi_get_answers(look, N);
 }
 END_TEST
 
