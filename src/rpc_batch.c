@@ -249,7 +249,7 @@ rpc_batch_finish(struct rpc_worker *w, bool ok, struct rpc_reply *out)
 
 /* The MultiGet reply of gets[0..n), values in w->out, into one slice;
  * inner[i] is room for the size of gets[i]'s message (a value is under
- * 2 GiB, so it fits). */
+ * 2 GiB, so it fits), left unused for a small one. */
 static void
 rpc_batch_lookups(struct rpc_worker *w, const struct store_batch_get *gets,
                   uint32_t *inner, size_t n, struct rpc_reply *out)
