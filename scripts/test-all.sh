@@ -74,9 +74,10 @@ ASAN_OPTIONS=detect_leaks=1 check_in "$out/asan" --enable-werror --enable-saniti
 step "ThreadSanitizer: store concurrency, cleanup-thread and slab tests"
 rm -rf "$out/tsan" && mkdir -p "$out/tsan"
 (cd "$out/tsan" && "$top/configure" --quiet --enable-tsan --disable-static-grpc &&
-    make -j"$jobs" --quiet check_store_mt check_store_expiry check_slab &&
-    ./check_store_mt && ./check_store_expiry && ./check_slab)
-passed=$((passed + 3))
+    make -j"$jobs" --quiet check_store_mt check_store_expiry check_slab \
+        check_cleanup &&
+    ./check_store_mt && ./check_store_expiry && ./check_slab && ./check_cleanup)
+passed=$((passed + 4))
 
 # The daemon, the cli and the bench from the same ThreadSanitizer build,
 # under the integration tests that run many threads. The first report stops

@@ -3,8 +3,15 @@
  *
  * The thread sleeps on a condition variable bound to CLOCK_MONOTONIC, so a
  * wall-clock jump neither wakes it early nor stalls it, and cleanup_stop()
- * can wake it at once. mu guards only stop and the wait; it is never held
- * while a slice runs, so the shard lock is never taken under it.
+ * can wake it at once. mu guards only stop, woken and the wait; it is
+ * never held while a slice or idle() runs, so no lock of the caller's is
+ * ever taken under it, and cleanup_wake() may be called under any of them.
+ *
+ * With an idle() predicate the thread asks it before each interval: woken
+ * is cleared under mu, idle() runs without mu, and the thread sleeps only
+ * if woken is still clear. A cleanup_wake() after the clearing is seen
+ * there; the caller changes what idle() reads before it wakes, so an
+ * earlier one is seen by idle() itself: no wake is lost.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -19,9 +26,11 @@ struct cleanup {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    bool stop; /* mu */
+    bool stop;  /* mu */
+    bool woken; /* mu: cleanup_wake() since the last idle() */
     uint32_t interval_s;
     cleanup_slice_fn slice;
+    cleanup_idle_fn idle; /* NULL: never idle */
     void *arg;
 };
 
@@ -36,13 +45,36 @@ stopped(struct cleanup *c)
     return s;
 }
 
-/* Waits one interval; returns true when asked to stop. */
+/* While idle() says there is nothing to watch, sleeps until woken or
+ * stopped; true when it slept (then idle() is asked again). */
+static bool
+park_if_idle(struct cleanup *c)
+{
+    bool idle, slept = false;
+
+    pthread_mutex_lock(&c->mu);
+    c->woken = false;
+    pthread_mutex_unlock(&c->mu);
+    idle = c->idle(c->arg);
+    pthread_mutex_lock(&c->mu);
+    if (idle && !c->woken && !c->stop) {
+        pthread_cond_wait(&c->cv, &c->mu);
+        slept = true;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return slept;
+}
+
+/* Waits one interval (after any idle stretch); returns true when asked to
+ * stop. */
 static bool
 wait_interval(struct cleanup *c)
 {
     struct timespec until;
     bool s;
 
+    while (c->idle != NULL && park_if_idle(c))
+        ;
     clock_gettime(CLOCK_MONOTONIC, &until);
     until.tv_sec += c->interval_s;
     pthread_mutex_lock(&c->mu);
@@ -89,6 +121,13 @@ cleanup_init_sync(struct cleanup *c)
 struct cleanup *
 cleanup_start(uint32_t interval_s, cleanup_slice_fn slice, void *arg)
 {
+    return cleanup_start_idle(interval_s, slice, NULL, arg);
+}
+
+struct cleanup *
+cleanup_start_idle(uint32_t interval_s, cleanup_slice_fn slice,
+                   cleanup_idle_fn idle, void *arg)
+{
     struct cleanup *c = calloc(1, sizeof *c);
     pthread_attr_t attr;
     int rc;
@@ -97,6 +136,7 @@ cleanup_start(uint32_t interval_s, cleanup_slice_fn slice, void *arg)
         return NULL;
     c->interval_s = interval_s;
     c->slice = slice;
+    c->idle = idle;
     c->arg = arg;
     if (cleanup_init_sync(c) != 0) {
         free(c);
@@ -116,15 +156,29 @@ cleanup_start(uint32_t interval_s, cleanup_slice_fn slice, void *arg)
     return c;
 }
 
+/* Sets *flag (stop or woken) under mu and wakes the thread. */
+static void
+raise_flag(struct cleanup *c, bool *flag)
+{
+    pthread_mutex_lock(&c->mu);
+    *flag = true;
+    pthread_cond_signal(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+void
+cleanup_wake(struct cleanup *c)
+{
+    if (c != NULL)
+        raise_flag(c, &c->woken);
+}
+
 void
 cleanup_stop(struct cleanup *c)
 {
     if (c == NULL)
         return;
-    pthread_mutex_lock(&c->mu);
-    c->stop = true;
-    pthread_cond_signal(&c->cv);
-    pthread_mutex_unlock(&c->mu);
+    raise_flag(c, &c->stop);
     pthread_join(c->thread, NULL);
     pthread_cond_destroy(&c->cv);
     pthread_mutex_destroy(&c->mu);

@@ -3,11 +3,14 @@
  *
  * libmicrohttpd's threads add a connection when it opens, re-arm it when
  * an answer ends and remove it when it closes, always before they close
- * the socket; the reaper thread walks the list once a second. All of it
- * is under one mutex, so the reaper can only ever shut down a socket that
- * libmicrohttpd still holds open: the descriptor cannot have been closed
- * and reused under it. A walk is at most one connection limit's worth of
- * comparisons and shutdown(2) calls.
+ * the socket; the reaper thread walks the list once a second while it
+ * holds a connection, and sleeps while it is empty until the first one is
+ * added (cleanup_start_idle). All of it is under one mutex, so the reaper
+ * can only ever shut down a socket that libmicrohttpd still holds open:
+ * the descriptor cannot have been closed and reused under it. A walk is
+ * at most one connection limit's worth of comparisons and shutdown(2)
+ * calls. The reaper is woken under the mutex, and set and cleared under
+ * it, so a wake never reaches a reaper being stopped.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -37,7 +40,7 @@ struct http_conns {
     pthread_mutex_t mu;
     struct http_conn *head; /* mu */
     double total_s;
-    struct cleanup *reaper;
+    struct cleanup *reaper; /* mu */
 };
 
 struct http_conns *
@@ -78,18 +81,40 @@ http_conns_sweep(void *arg)
     return true;
 }
 
+static bool
+http_conns_empty(void *arg)
+{
+    struct http_conns *s = arg;
+    bool empty;
+
+    pthread_mutex_lock(&s->mu);
+    empty = s->head == NULL;
+    pthread_mutex_unlock(&s->mu);
+    return empty;
+}
+
 int
 http_conns_start(struct http_conns *s)
 {
-    s->reaper = cleanup_start(HTTP_REAP_INTERVAL_S, http_conns_sweep, s);
-    return s->reaper == NULL ? -1 : 0;
+    struct cleanup *r = cleanup_start_idle(
+        HTTP_REAP_INTERVAL_S, http_conns_sweep, http_conns_empty, s);
+
+    pthread_mutex_lock(&s->mu);
+    s->reaper = r;
+    pthread_mutex_unlock(&s->mu);
+    return r == NULL ? -1 : 0;
 }
 
 void
 http_conns_stop(struct http_conns *s)
 {
-    cleanup_stop(s->reaper);
+    struct cleanup *r;
+
+    pthread_mutex_lock(&s->mu);
+    r = s->reaper;
     s->reaper = NULL;
+    pthread_mutex_unlock(&s->mu);
+    cleanup_stop(r);
 }
 
 struct http_conn *
@@ -105,6 +130,8 @@ http_conns_add(struct http_conns *s, int fd, double now_s)
     c->next = s->head;
     if (s->head != NULL)
         s->head->prev = c;
+    else
+        cleanup_wake(s->reaper); /* the first: the reaper may be asleep */
     s->head = c;
     pthread_mutex_unlock(&s->mu);
     return c;
