@@ -122,29 +122,32 @@ rpc_batch_get_error(const struct store_batch_get *g)
     return rpc_cache_item_error(g->status, g->key, g->klen);
 }
 
-/* Bytes of CacheLookup{key, found, value} for g, found. */
+/* Bytes of CacheLookup{key, found, value} for g, found, when its key and
+ * value are under 128 bytes each (their lengths one byte): so whenever
+ * the result is under 128. */
 static inline size_t
 rpc_batch_found_inner(const struct store_batch_get *g)
 {
     return 4 + g->klen + (g->vlen ? 2 + g->vlen : 0);
 }
 
-/* A found key whose CacheLookup is under 128 bytes: every length in it
- * takes one byte, so it is sized and written the short way. */
+/* Whether g, its message inner bytes long, is a found key whose
+ * CacheLookup is under 128 bytes: every length in it takes one byte, so
+ * it is sized and written the short way. */
 static inline bool
-rpc_batch_lookup_small(const struct store_batch_get *g)
+rpc_batch_lookup_small(const struct store_batch_get *g, size_t inner)
 {
-    return g->status == STORE_OK && rpc_batch_found_inner(g) < 0x80;
+    return g->status == STORE_OK && inner < 0x80;
 }
 
-/* Writes small g's CacheLookup as a field 1 at p, its value at vals +
- * g->off; returns the end. */
+/* Writes small g's CacheLookup, inner bytes long, as a field 1 at p, its
+ * value at vals + g->off; returns the end. */
 static inline uint8_t *
-rpc_batch_put_small(uint8_t *p, const struct store_batch_get *g,
+rpc_batch_put_small(uint8_t *p, const struct store_batch_get *g, size_t inner,
                     const char *vals)
 {
     p[0] = 1 << 3 | RPC_WIRE_LEN;
-    p[1] = (uint8_t)rpc_batch_found_inner(g);
+    p[1] = (uint8_t)inner;
     p[2] = 1 << 3 | RPC_WIRE_LEN;
     p[3] = (uint8_t)g->klen;
     memcpy(p + 4, g->key, g->klen);
@@ -249,7 +252,7 @@ rpc_batch_finish(struct rpc_worker *w, bool ok, struct rpc_reply *out)
 
 /* The MultiGet reply of gets[0..n), values in w->out, into one slice;
  * inner[i] is room for the size of gets[i]'s message (a value is under
- * 2 GiB, so it fits), left unused for a small one. */
+ * 2 GiB, so it fits). */
 static void
 rpc_batch_lookups(struct rpc_worker *w, const struct store_batch_get *gets,
                   uint32_t *inner, size_t n, struct rpc_reply *out)
@@ -258,12 +261,14 @@ rpc_batch_lookups(struct rpc_worker *w, const struct store_batch_get *gets,
     uint8_t *p;
 
     for (i = 0; i < n; i++) {
-        if (rpc_batch_lookup_small(&gets[i])) {
-            len += 2 + rpc_batch_found_inner(&gets[i]);
-            continue;
-        }
-        inner[i] = (uint32_t)rpc_batch_lookup_inner(
-            &gets[i], rpc_batch_get_error(&gets[i]));
+        size_t found = gets[i].status == STORE_OK
+                           ? rpc_batch_found_inner(&gets[i])
+                           : 0; /* vlen is set only when found */
+
+        inner[i] = rpc_batch_lookup_small(&gets[i], found)
+                       ? (uint32_t)found
+                       : (uint32_t)rpc_batch_lookup_inner(
+                             &gets[i], rpc_batch_get_error(&gets[i]));
         len += rpc_wire_len_field_len(inner[i]);
     }
     out->code = GRPC_STATUS_OK;
@@ -271,8 +276,8 @@ rpc_batch_lookups(struct rpc_worker *w, const struct store_batch_get *gets,
     out->has_body = true;
     p = GRPC_SLICE_START_PTR(out->body);
     for (i = 0; i < n; i++)
-        p = rpc_batch_lookup_small(&gets[i])
-                ? rpc_batch_put_small(p, &gets[i], w->out.data)
+        p = rpc_batch_lookup_small(&gets[i], inner[i])
+                ? rpc_batch_put_small(p, &gets[i], inner[i], w->out.data)
                 : rpc_batch_put_lookup(p, &gets[i], inner[i], w->out.data);
 }
 
