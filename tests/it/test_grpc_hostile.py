@@ -302,11 +302,13 @@ def reset_flood(port, seconds, streams_per_conn, conns=None):
                     sid += 2
                 c.sock.sendall(buf)
                 sent += 100
-            # held open, as an attacker would, until the server cuts it
-            c.sock.settimeout(30)
-            while c.sock.recv(65536):
-                pass
-            closed += 1
+            if sid >= 2 * streams_per_conn:
+                # all sent, past any budget: held open, as an attacker
+                # would, until the server cuts it
+                c.sock.settimeout(20)
+                while c.sock.recv(65536):
+                    pass
+                closed += 1
         except socket.timeout:
             pass
         except (socket.error, OSError):
