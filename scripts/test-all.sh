@@ -71,13 +71,14 @@ fi
 step "ASan + UBSan build, make check"
 ASAN_OPTIONS=detect_leaks=1 check_in "$out/asan" --enable-werror --enable-sanitizers
 
-step "ThreadSanitizer: store concurrency, cleanup-thread and slab tests"
+step "ThreadSanitizer: store concurrency, cleanup-thread, slab and buffer-pool tests"
 rm -rf "$out/tsan" && mkdir -p "$out/tsan"
 (cd "$out/tsan" && "$top/configure" --quiet --enable-tsan --disable-static-grpc &&
     make -j"$jobs" --quiet check_store_mt check_store_expiry check_slab \
-        check_cleanup &&
-    ./check_store_mt && ./check_store_expiry && ./check_slab && ./check_cleanup)
-passed=$((passed + 4))
+        check_cleanup check_bufpool &&
+    ./check_store_mt && ./check_store_expiry && ./check_slab && ./check_cleanup &&
+    ./check_bufpool)
+passed=$((passed + 5))
 
 # The daemon, the cli and the bench from the same ThreadSanitizer build,
 # under the integration tests that run many threads. The first report stops
