@@ -2,6 +2,10 @@
  * buf.h: a growable byte buffer, used as per-worker scratch space.
  *
  * A buf owns data (malloc'd); len bytes of it are in use, cap allocated.
+ * Storage of BUFPOOL_MIN bytes and more is taken from the buffer pool when
+ * it keeps one large enough and given back to it when the buf lets go
+ * (bufpool.h), so such a buf may own more than it asked for; data handed
+ * to someone else goes back through bufpool_give() too (or free()).
  * Not thread-safe: one owner at a time.
  */
 #ifndef BUF_H

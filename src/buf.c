@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "bufpool.h"
 
 void
 buf_init(struct buf *b)
@@ -27,6 +28,14 @@ buf_reserve(struct buf *b, size_t n)
     cap = b->cap ? b->cap : 64;
     while (cap < n)
         cap = cap > SIZE_MAX / 2 ? n : cap * 2;
+    if (cap >= BUFPOOL_MIN && (p = bufpool_take(n, &cap)) != NULL) {
+        if (b->len > 0)
+            memcpy(p, b->data, b->len);
+        bufpool_give(b->data);
+        b->data = p;
+        b->cap = cap;
+        return 0;
+    }
     p = realloc(b->data, cap);
     if (p == NULL) {
         errno = ENOMEM;
@@ -51,6 +60,6 @@ buf_set(struct buf *b, const void *p, size_t n)
 void
 buf_fini(struct buf *b)
 {
-    free(b->data);
+    bufpool_give(b->data);
     buf_init(b);
 }

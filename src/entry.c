@@ -30,7 +30,10 @@
  * entries in it, so the fewer bytes live there the closer resident memory
  * follows the accounted bytes (a 64 MiB cache under writes of 32 bytes to
  * 1 MiB: about 90 MiB resident instead of 101). A mapped chunk costs a
- * system call to map and unmap, small beside copying 32 KiB.
+ * system call to map and unmap and a page fault a page, small beside
+ * writing an entry, which happens once; the buffers of that size that
+ * calls make and drop every time (a large Get's copy, a batch's reply) are
+ * kept for reuse instead (bufpool.h).
  */
 #include <assert.h>
 #include <malloc.h>

@@ -238,11 +238,10 @@ rpc_batch_trim(struct rpc_worker *w)
 static void
 rpc_batch_finish(struct rpc_worker *w, bool ok, struct rpc_reply *out)
 {
-    if (!ok) {
+    if (!ok || !rpc_cache_reply_body(w->out.len, &out->body)) {
         rpc_cache_status(out, STORE_NO_MEMORY);
     } else {
         out->code = GRPC_STATUS_OK;
-        out->body = grpc_slice_malloc(w->out.len);
         if (w->out.len)
             memcpy(GRPC_SLICE_START_PTR(out->body), w->out.data, w->out.len);
         out->has_body = true;
@@ -271,8 +270,11 @@ rpc_batch_lookups(struct rpc_worker *w, const struct store_batch_get *gets,
                              &gets[i], rpc_batch_get_error(&gets[i]));
         len += rpc_wire_len_field_len(inner[i]);
     }
+    if (!rpc_cache_reply_body(len, &out->body)) {
+        rpc_cache_status(out, STORE_NO_MEMORY);
+        return;
+    }
     out->code = GRPC_STATUS_OK;
-    out->body = grpc_slice_malloc(len);
     out->has_body = true;
     p = GRPC_SLICE_START_PTR(out->body);
     for (i = 0; i < n; i++)

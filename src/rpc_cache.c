@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bufpool.h"
 #include "cache_wire.pb-c.h"
 #include "rpc_cache.h"
 #include "utf8.h"
@@ -132,9 +133,26 @@ rpc_cache_item_error(enum store_status st, const char *key, size_t klen)
     }
 }
 
+bool
+rpc_cache_reply_body(size_t n, grpc_slice *body)
+{
+    size_t cap;
+    void *p;
+
+    if (n < BUFPOOL_MIN) {
+        *body = grpc_slice_malloc(n);
+        return true;
+    }
+    if (!(p = bufpool_take(n, &cap)) && !(p = malloc(n)))
+        return false;
+    *body = grpc_slice_new(p, n, bufpool_give);
+    return true;
+}
+
 /* CacheValue{found=true, value} of a large value: the header in body (an
  * inlined slice, no allocation), the value in tail, which takes val's
- * memory over; val is left empty. */
+ * memory over (given to the buffer pool when gRPC lets go of it, where the
+ * next large Get's scratch finds it: buf.h); val is left empty. */
 static void
 rpc_hand_over_value(struct buf *val, struct rpc_reply *out)
 {
@@ -146,7 +164,7 @@ rpc_hand_over_value(struct buf *val, struct rpc_reply *out)
     p = rpc_wire_put_varint(p, val->len);
     out->body =
         grpc_slice_from_copied_buffer((const char *)head, (size_t)(p - head));
-    out->tail = grpc_slice_new(val->data, val->len, free);
+    out->tail = grpc_slice_new(val->data, val->len, bufpool_give);
     out->has_body = out->has_tail = true;
     buf_init(val);
 }

@@ -45,6 +45,7 @@
 #include <grpc/support/log.h>
 #include <grpc/support/time.h>
 
+#include "bufpool.h"
 #include "grpc_tune.h"
 #include "log.h"
 #include "rpc_accept.h"
@@ -438,6 +439,7 @@ rpc_server_teardown(struct rpc_server *s)
     free(s->workers);
     free(s);
     grpc_shutdown_blocking();
+    bufpool_drain();
     rpc_guard_stop();
 }
 
