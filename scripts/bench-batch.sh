@@ -9,7 +9,7 @@
 # run N * 10 calls), C (16 connections, one call in flight each, as
 # redis-benchmark -c does), KEYS (100), VALUE (100 bytes), OLD (another
 # tiny-cached binary, e.g. a build of the previous commit, run beside the
-# first in the same rounds; default none).
+# first in the same rounds, MultiGet and Get; default none).
 #
 # tiny-cached is driven by h2load with a pre-encoded MultiCacheKeyRequest
 # (and CacheKey for the single Gets), Redis by redis-benchmark with the
@@ -119,6 +119,7 @@ h2 "$PORT" "$WORK/mget.bin" MultiGet 2000 >/dev/null   # warm-up
 [ -n "$OLD" ] && h2 "$OPORT" "$WORK/mget.bin" MultiGet 2000 >/dev/null
 rb 2000 >/dev/null
 tc_kps=() rd_kps=() old_kps=() get_cps=() tc_cpu=() rd_cpu=() old_cpu=()
+old_get=() old_gcpu=() get_cpu=()
 tc_cl=() rd_cl=() tc_sys=() rd_sys=()
 for r in $(seq "$ROUNDS"); do
     o=
@@ -132,6 +133,7 @@ for r in $(seq "$ROUNDS"); do
         read -r t ts tcl tk_s < <(h2 "$PORT" "$WORK/mget.bin" MultiGet "$N")
     fi
     read -r g gs _ _ < <(h2 "$PORT" "$WORK/get.bin" Get $((N * 10)))
+    [ -n "$OLD" ] && read -r og ogs _ _ < <(h2 "$OPORT" "$WORK/get.bin" Get $((N * 10)))
     tk=$(kps "$t") rk=$(kps "$d")
     printf 'round %d: tiny-cached MultiGet %s calls/s = %s keys/s (server %s us/call, %s in the kernel, client %s); ' \
         "$r" "$t" "$tk" "$ts" "$tk_s" "$tcl"
@@ -139,11 +141,12 @@ for r in $(seq "$ROUNDS"); do
         "$d" "$rk" "$ds" "$dk_s" "$dcl" \
         "$(awk -v a="$tk" -v b="$rk" 'BEGIN {printf "%.2f", a / b}')"
     if [ -n "$OLD" ]; then
-        printf 'OLD MultiGet %s keys/s (server %s us/call); ' "$(kps "$o")" "$os"
-        old_kps+=("$(kps "$o")") old_cpu+=("$os")
+        printf 'OLD MultiGet %s keys/s (server %s us/call), Get %s calls/s (server %s us/call); ' \
+            "$(kps "$o")" "$os" "$og" "$ogs"
+        old_kps+=("$(kps "$o")") old_cpu+=("$os") old_get+=("$og") old_gcpu+=("$ogs")
     fi
     printf 'tiny-cached Get %s calls/s (server %s us/call)\n' "$g" "$gs"
-    tc_kps+=("$tk") rd_kps+=("$rk") get_cps+=("$g")
+    tc_kps+=("$tk") rd_kps+=("$rk") get_cps+=("$g") get_cpu+=("$gs")
     tc_cpu+=("$ts") rd_cpu+=("$ds") tc_cl+=("$tcl") rd_cl+=("$dcl")
     tc_sys+=("$tk_s") rd_sys+=("$dk_s")
 done
@@ -155,6 +158,8 @@ printf 'median CPU per call: tiny-cached server %s us (%s in the kernel), client
     "$(bench_median "${tc_cl[@]}")" "$(bench_median "${rd_cpu[@]}")" \
     "$(bench_median "${rd_sys[@]}")" "$(bench_median "${rd_cl[@]}")"
 if [ -n "$OLD" ]; then
-    printf 'median OLD: MultiGet %s keys/s, server %s us/call\n' \
-        "$(bench_median "${old_kps[@]}")" "$(bench_median "${old_cpu[@]}")"
+    printf 'median OLD: MultiGet %s keys/s, server %s us/call; Get %s calls/s, server %s us/call (tiny-cached Get %s us/call)\n' \
+        "$(bench_median "${old_kps[@]}")" "$(bench_median "${old_cpu[@]}")" \
+        "$(bench_median "${old_get[@]}")" "$(bench_median "${old_gcpu[@]}")" \
+        "$(bench_median "${get_cpu[@]}")"
 fi
