@@ -45,10 +45,6 @@ bool rpc_cache_fields(const uint8_t *p, size_t n, const int types[4],
 bool rpc_cache_read_item(const uint8_t *p, size_t n, struct rpc_item *it);
 /* A reply of one varint field (field 1), e.g. a conditional status. */
 void rpc_cache_reply_varint(struct rpc_reply *out, uint64_t v);
-/* An uninitialized reply body of n bytes into *body, false when out of
- * memory. From BUFPOOL_MIN bytes it is a pooled buffer (bufpool.h), given
- * back when gRPC lets go of the slice. */
-bool rpc_cache_reply_body(size_t n, grpc_slice *body);
 /* Why one item of a batch failed, in a short sentence. */
 const char *rpc_cache_item_error(enum store_status st, const char *key,
                                  size_t klen);

@@ -122,6 +122,10 @@ void rpc_call_expire(struct rpc_worker *w);
 /* Frees the worker's free list; call after its queue is drained. */
 void rpc_call_free_list(struct rpc_worker *w);
 
+/* An uninitialized slice of n bytes into *s (a reply body, a flattened
+ * request), false when out of memory. From BUFPOOL_MIN bytes it is a
+ * pooled buffer (bufpool.h), given back when gRPC lets go of the slice. */
+bool rpc_slice_alloc(size_t n, grpc_slice *s);
 /* Sets out->key_log to key escaped for a log line when DEBUG is on. */
 void rpc_reply_key_log(struct rpc_reply *out, const void *key, size_t klen);
 

@@ -238,7 +238,7 @@ rpc_batch_trim(struct rpc_worker *w)
 static void
 rpc_batch_finish(struct rpc_worker *w, bool ok, struct rpc_reply *out)
 {
-    if (!ok || !rpc_cache_reply_body(w->out.len, &out->body)) {
+    if (!ok || !rpc_slice_alloc(w->out.len, &out->body)) {
         rpc_cache_status(out, STORE_NO_MEMORY);
     } else {
         out->code = GRPC_STATUS_OK;
@@ -270,7 +270,7 @@ rpc_batch_lookups(struct rpc_worker *w, const struct store_batch_get *gets,
                              &gets[i], rpc_batch_get_error(&gets[i]));
         len += rpc_wire_len_field_len(inner[i]);
     }
-    if (!rpc_cache_reply_body(len, &out->body)) {
+    if (!rpc_slice_alloc(len, &out->body)) {
         rpc_cache_status(out, STORE_NO_MEMORY);
         return;
     }

@@ -133,22 +133,6 @@ rpc_cache_item_error(enum store_status st, const char *key, size_t klen)
     }
 }
 
-bool
-rpc_cache_reply_body(size_t n, grpc_slice *body)
-{
-    size_t cap;
-    void *p;
-
-    if (n < BUFPOOL_MIN) {
-        *body = grpc_slice_malloc(n);
-        return true;
-    }
-    if (!(p = bufpool_take(n, &cap)) && !(p = malloc(n)))
-        return false;
-    *body = grpc_slice_new(p, n, bufpool_give);
-    return true;
-}
-
 /* CacheValue{found=true, value} of a large value: the header in body (an
  * inlined slice, no allocation), the value in tail, which takes val's
  * memory over (given to the buffer pool when gRPC lets go of it, where the

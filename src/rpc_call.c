@@ -41,6 +41,7 @@
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/support/alloc.h>
 
+#include "bufpool.h"
 #include "log.h"
 #include "nsname.h"
 #include "reqid.h"
@@ -259,29 +260,69 @@ rpc_call_metadata(struct rpc_call *c)
         reqid_make(c->reqid);
 }
 
-/* The request body as one contiguous range, flattening when needed. */
+bool
+rpc_slice_alloc(size_t n, grpc_slice *s)
+{
+    size_t cap;
+    void *p;
+
+    if (n < BUFPOOL_MIN) {
+        *s = grpc_slice_malloc(n);
+        return true;
+    }
+    if (!(p = bufpool_take(n, &cap)) && !(p = malloc(n)))
+        return false;
+    *s = grpc_slice_new(p, n, bufpool_give);
+    return true;
+}
+
+/* The slices of sb copied into one new slice, false when out of memory. */
+static bool
+rpc_call_flatten(const grpc_slice_buffer *sb, grpc_slice *flat)
+{
+    uint8_t *p;
+
+    if (!rpc_slice_alloc(sb->length, flat))
+        return false;
+    p = GRPC_SLICE_START_PTR(*flat);
+    for (size_t i = 0; i < sb->count; i++) {
+        memcpy(p, GRPC_SLICE_START_PTR(sb->slices[i]),
+               GRPC_SLICE_LENGTH(sb->slices[i]));
+        p += GRPC_SLICE_LENGTH(sb->slices[i]);
+    }
+    return true;
+}
+
+/* The request body as one contiguous range, flattening when needed (a
+ * compressed message, or one that cannot be copied into a buffer of ours,
+ * through gRPC's reader). */
 static const uint8_t *
 rpc_call_body(struct rpc_call *c, size_t *len)
 {
     grpc_byte_buffer *bb = c->payload;
+    const grpc_slice_buffer *sb;
     grpc_byte_buffer_reader r;
+    bool raw;
 
     *len = 0;
     if (!bb)
         return NULL;
-    if (bb->type == GRPC_BB_RAW &&
-        bb->data.raw.compression == GRPC_COMPRESS_NONE &&
-        bb->data.raw.slice_buffer.count <= 1) {
-        if (bb->data.raw.slice_buffer.count == 0)
-            return NULL;
-        *len = GRPC_SLICE_LENGTH(bb->data.raw.slice_buffer.slices[0]);
-        return GRPC_SLICE_START_PTR(bb->data.raw.slice_buffer.slices[0]);
-    }
-    if (!grpc_byte_buffer_reader_init(&r, bb))
+    raw = bb->type == GRPC_BB_RAW &&
+          bb->data.raw.compression == GRPC_COMPRESS_NONE;
+    sb = &bb->data.raw.slice_buffer;
+    if (raw && sb->count == 0)
         return NULL;
-    c->flat = grpc_byte_buffer_reader_readall(&r);
+    if (raw && sb->count == 1) {
+        *len = GRPC_SLICE_LENGTH(sb->slices[0]);
+        return GRPC_SLICE_START_PTR(sb->slices[0]);
+    }
+    if (!raw || !rpc_call_flatten(sb, &c->flat)) {
+        if (!grpc_byte_buffer_reader_init(&r, bb))
+            return NULL;
+        c->flat = grpc_byte_buffer_reader_readall(&r);
+        grpc_byte_buffer_reader_destroy(&r);
+    }
     c->has_flat = true;
-    grpc_byte_buffer_reader_destroy(&r);
     *len = GRPC_SLICE_LENGTH(c->flat);
     return GRPC_SLICE_START_PTR(c->flat);
 }
