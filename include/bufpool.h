@@ -1,10 +1,12 @@
 /*
  * bufpool.h: large buffers kept for reuse from one call to the next.
  *
- * glibc maps every block of 32 KiB and more on its own (entry.c fixes that
- * threshold), so a buffer of that size made and freed every call costs the
- * call an mmap, a page fault a page and an munmap. The daemon's large
- * transient buffers (a Get's copy of a large value, a batch's reply) are
+ * glibc maps every block of 32 KiB and more that its free heap memory
+ * cannot hold on its own (entry.c fixes that threshold), so a buffer of
+ * that size made and freed every call costs the call an mmap, a page fault
+ * a page and an munmap, unless earlier frees happen to have left a free
+ * chunk that large in the heap. The daemon's large transient buffers (a
+ * Get's copy of a large value, a batch's reply, a request flattened) are
  * taken here instead and given back when gRPC lets go of them; the pool
  * keeps a bounded number of bytes of them and frees the rest.
  *
