@@ -137,10 +137,11 @@ def minor_faults(pid):
 
 def test_large_replies_are_exact_and_reuse_their_buffers():
     # Replies of 32 KiB and more are built in buffers kept from one call to
-    # the next (README, Memory): a reused buffer larger than the reply
+    # the next (docs/limits.md): a reused buffer larger than the reply
     # must send the reply's bytes and no more, and, once warm, such calls
     # fault no page in (a fresh mapping each call faults in every page).
-    with harness.Server(env={"CACHE_MAX_MEMORY_MB": 64}) as s:
+    with harness.Server(env={"CACHE_MAX_MEMORY_MB": 64,
+                             "CACHE_MAX_ITEMS": 10000}) as s:
         ch = s.channel(options=[("grpc.max_receive_message_length", -1)])
         c = harness.CacheClient(ch)
         pattern = bytes(range(251)) * ((1 << 20) // 251 + 2)
@@ -162,6 +163,17 @@ def test_large_replies_are_exact_and_reuse_their_buffers():
             assert c.get("small-after-large").found is False
 
         round_trip()
+        # MultiSet's and MultiDelete's replies of 32 KiB and more too.
+        many = ["m%05d" % i for i in range(4000)]
+        for _ in range(2):
+            r = c.MultiSet(c.m.MultiCacheItemRequest(
+                items=[c.m.CacheItem(key=k, value=b"x") for k in many]))
+            assert [(i.key, i.status) for i in r.items] == \
+                [(k, c.m.OK) for k in many]
+            assert r.ByteSize() >= 32 << 10
+        r = c.MultiDelete(c.m.MultiCacheKeyRequest(keys=many))
+        assert [(i.key, i.status) for i in r.items] == \
+            [(k, c.m.OK) for k in many]
         before = minor_faults(s.proc.pid)
         for _ in range(40):
             round_trip()
