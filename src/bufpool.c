@@ -9,7 +9,7 @@
  * but a few megabytes of them go back to the system.
  *
  * Locking: bufpool_mu protects kept[], nkept and kept_bytes; free() and
- * malloc() are called outside it.
+ * malloc_usable_size() are called outside it.
  */
 #include <malloc.h>
 #include <pthread.h>

@@ -10,19 +10,23 @@
  * short sentence, and the others are applied.
  *
  * MultiSet and MultiDelete append each result to the worker's reply
- * buffer, then copy it into one slice. MultiGet hands its keys to
- * store_get_batch (one lock hold per shard for all of that shard's keys;
- * its key array lives in the worker's scratch buffer, the values land in
- * the reply buffer), then sizes the reply exactly, each item's message
- * once (its size kept beside the keys in the scratch buffer; a found key
- * whose message is under 128 bytes the short way, all its lengths one
- * byte), and encodes it straight into one slice. The item array and both
- * buffers belong to the worker and are reused, so a batch allocates
- * nothing per item; they are freed after a batch that made them large.
+ * buffer, then copy it into one slice, or, from BUFPOOL_MIN bytes, hand
+ * the buffer itself to gRPC, which gives it to the buffer pool when done
+ * (bufpool.h; the next batch's reply buffer comes from there). MultiGet
+ * hands its keys to store_get_batch (one lock hold per shard for all of
+ * that shard's keys; its key array lives in the worker's scratch buffer,
+ * the values land in the reply buffer), then sizes the reply exactly,
+ * each item's message once (its size kept beside the keys in the scratch
+ * buffer; a found key whose message is under 128 bytes the short way,
+ * all its lengths one byte), and encodes it straight into one slice. The
+ * item array and both buffers belong to the worker and are reused, so a
+ * batch allocates nothing per item; they are freed after a batch that
+ * made them large.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "bufpool.h"
 #include "rpc_cache.h"
 
 /* Larger scratch than this is freed after the batch that needed it. */
@@ -238,13 +242,20 @@ rpc_batch_trim(struct rpc_worker *w)
 static void
 rpc_batch_finish(struct rpc_worker *w, bool ok, struct rpc_reply *out)
 {
-    if (!ok || !rpc_slice_alloc(w->out.len, &out->body)) {
+    if (!ok) {
         rpc_cache_status(out, STORE_NO_MEMORY);
+        rpc_batch_trim(w);
+        return;
+    }
+    out->code = GRPC_STATUS_OK;
+    out->has_body = true;
+    if (w->out.len >= BUFPOOL_MIN) {
+        out->body = grpc_slice_new(w->out.data, w->out.len, bufpool_give);
+        buf_init(&w->out);
     } else {
-        out->code = GRPC_STATUS_OK;
+        out->body = grpc_slice_malloc(w->out.len);
         if (w->out.len)
             memcpy(GRPC_SLICE_START_PTR(out->body), w->out.data, w->out.len);
-        out->has_body = true;
     }
     rpc_batch_trim(w);
 }
