@@ -37,9 +37,7 @@ OLD=${OLD:-}
 PORT=${PORT:-50091}
 RPORT=${RPORT:-50092}
 OPORT=${OPORT:-50095}
-WORK=$(mktemp -d)
-PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait; rm -rf "$WORK"' EXIT
+bench_workdir
 
 [ -x "$TC" ] || { echo "bench-batch.sh: $TC not built" >&2; exit 1; }
 bench_need redis-server:redis-server redis-tools:redis-benchmark \

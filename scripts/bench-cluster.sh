@@ -32,9 +32,7 @@ BASE=${BASE:-50150}
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 TC=$BUILD/tiny-cached
 BENCH=$BUILD/tiny-cache-bench
-WORK=$(mktemp -d)
-PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait; rm -rf "$WORK"' EXIT
+bench_workdir
 
 [ -x "$TC" ] || { echo "bench-cluster.sh: $TC not built" >&2; exit 1; }
 command -v haproxy >/dev/null || { echo "bench-cluster.sh: no haproxy" >&2; exit 1; }

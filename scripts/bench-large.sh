@@ -25,9 +25,7 @@ N=${N:-10000}
 C=${C:-16}
 VALUE=${VALUE:-65536}
 BASE_PORT=${BASE_PORT:-50300}
-WORK=$(mktemp -d)
-PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait; rm -rf "$WORK"' EXIT
+bench_workdir
 bench_need nghttp2-client:h2load xxd:xxd
 
 varint() { # n -> its protobuf varint, in hex

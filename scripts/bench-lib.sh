@@ -54,3 +54,13 @@ bench_need() {
     echo "$(basename "$0"): apt-get install$missing" >&2
     exit 1
 }
+
+# bench_workdir: makes the scratch directory WORK and the empty list PIDS
+# (append the servers the script starts); at exit the servers are killed
+# and waited for, and WORK is removed. Call it in the script's own shell,
+# not in a subshell.
+bench_workdir() {
+    WORK=$(mktemp -d)
+    PIDS=()
+    trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait; rm -rf "$WORK"' EXIT
+}

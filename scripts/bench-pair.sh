@@ -32,9 +32,7 @@ C=${C:-16}
 METHOD=${METHOD:-MultiGet}
 APORT=${APORT:-50311}
 BPORT=${BPORT:-50312}
-WORK=$(mktemp -d)
-PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait; rm -rf "$WORK"' EXIT
+bench_workdir
 bench_need nghttp2-client:h2load xxd:xxd
 [ -x "$CLI" ] || { echo "bench-pair.sh: $CLI not built" >&2; exit 1; }
 
