@@ -18,7 +18,7 @@
 # pairs, the median calls/s and server CPU per call (all its threads,
 # /proc/PID/task/*/schedstat) of each, then the median and quartiles of
 # the pairs' ratios B/A: the ratio of two identical servers spreads about
-# +-6 % between its quartiles on a 2-vCPU VM. Needs h2load
+# +-11 % between its quartiles on a 2-vCPU VM (docs/benchmarks.md). Needs h2load
 # (nghttp2-client) and xxd.
 set -euo pipefail
 . "$(dirname "$0")/bench-lib.sh"
