@@ -11,6 +11,11 @@
 # tiny-cached binary, e.g. a build of the previous commit, run beside the
 # first in the same rounds, MultiGet and Get; default none).
 #
+# Each round also times a Get of one value whose reply is exactly as long
+# as the MultiGet's (the key bench:whole): the same bytes through gRPC and
+# the kernel with none of the per-key work, so its calls/s against MGET's
+# is the most a MultiGet could reach on this machine.
+#
 # tiny-cached is driven by h2load with a pre-encoded MultiCacheKeyRequest
 # (and CacheKey for the single Gets), Redis by redis-benchmark with the
 # MGET command; both hold the same keys bench:0 .. bench:99 with 100-byte
@@ -79,6 +84,16 @@ if [ -n "$OLD" ]; then
     "$CLI" -H 127.0.0.1 -p "$OPORT" mset "${args[@]}" >/dev/null
 fi
 redis-cli -p "$RPORT" MSET "${args[@]}" >/dev/null
+# bench:whole: a CacheValue (found, then the value) as long as the
+# MultiGet's reply message, whose length h2load reports with the frame's
+# 5-byte header; the value's length varint takes vl bytes
+whole=$(h2load -n 1 -c 1 -m 1 -d "$WORK/mget.bin" -H 'content-type: application/grpc' \
+    -H 'te: trailers' "http://127.0.0.1:$PORT/cache.CacheService/MultiGet" |
+    awk '/^traffic:/ {m = substr($(NF - 1), 2) - 5
+        for (vl = 1; vl <= 3; vl++) {v = m - 3 - vl
+            if (v >= 0 && v < 128 ^ vl && (vl == 1 || v >= 128 ^ (vl - 1))) print v}}')
+"$CLI" -H 127.0.0.1 -p "$PORT" set bench:whole "$(head -c "$whole" /dev/zero | tr '\0' 'w')" >/dev/null
+bench_frame "0a0b$(bench_hex bench:whole)" >"$WORK/whole.bin"
 
 cpu_us() { # pid -> CPU time of all its threads so far, microseconds
     cat /proc/"$1"/task/*/schedstat | awk '{s += $1} END {printf "%d", s / 1000}'
@@ -117,7 +132,7 @@ h2 "$PORT" "$WORK/mget.bin" MultiGet 2000 >/dev/null   # warm-up
 [ -n "$OLD" ] && h2 "$OPORT" "$WORK/mget.bin" MultiGet 2000 >/dev/null
 rb 2000 >/dev/null
 tc_kps=() rd_kps=() old_kps=() get_cps=() tc_cpu=() rd_cpu=() old_cpu=()
-old_get=() old_gcpu=() get_cpu=()
+old_get=() old_gcpu=() get_cpu=() whole_cps=() whole_cpu=() rd_cps=()
 tc_cl=() rd_cl=() tc_sys=() rd_sys=()
 for r in $(seq "$ROUNDS"); do
     o=
@@ -130,6 +145,7 @@ for r in $(seq "$ROUNDS"); do
         [ -n "$OLD" ] && read -r o os _ _ < <(h2 "$OPORT" "$WORK/mget.bin" MultiGet "$N")
         read -r t ts tcl tk_s < <(h2 "$PORT" "$WORK/mget.bin" MultiGet "$N")
     fi
+    read -r w ws _ _ < <(h2 "$PORT" "$WORK/whole.bin" Get "$N")
     read -r g gs _ _ < <(h2 "$PORT" "$WORK/get.bin" Get $((N * 10)))
     [ -n "$OLD" ] && read -r og ogs _ _ < <(h2 "$OPORT" "$WORK/get.bin" Get $((N * 10)))
     tk=$(kps "$t") rk=$(kps "$d")
@@ -143,8 +159,10 @@ for r in $(seq "$ROUNDS"); do
             "$(kps "$o")" "$os" "$og" "$ogs"
         old_kps+=("$(kps "$o")") old_cpu+=("$os") old_get+=("$og") old_gcpu+=("$ogs")
     fi
+    printf 'reply-sized Get %s calls/s (server %s us/call); ' "$w" "$ws"
     printf 'tiny-cached Get %s calls/s (server %s us/call)\n' "$g" "$gs"
     tc_kps+=("$tk") rd_kps+=("$rk") get_cps+=("$g") get_cpu+=("$gs")
+    whole_cps+=("$w") whole_cpu+=("$ws") rd_cps+=("$d")
     tc_cpu+=("$ts") rd_cpu+=("$ds") tc_cl+=("$tcl") rd_cl+=("$dcl")
     tc_sys+=("$tk_s") rd_sys+=("$dk_s")
 done
@@ -155,6 +173,10 @@ printf 'median CPU per call: tiny-cached server %s us (%s in the kernel), client
     "$(bench_median "${tc_cpu[@]}")" "$(bench_median "${tc_sys[@]}")" \
     "$(bench_median "${tc_cl[@]}")" "$(bench_median "${rd_cpu[@]}")" \
     "$(bench_median "${rd_sys[@]}")" "$(bench_median "${rd_cl[@]}")"
+mw=$(bench_median "${whole_cps[@]}")
+printf 'median reply-sized Get (one %s-byte value): %s calls/s, server %s us/call; against MGET calls/s %s\n' \
+    "$whole" "$mw" "$(bench_median "${whole_cpu[@]}")" \
+    "$(awk -v a="$mw" -v b="$(bench_median "${rd_cps[@]}")" 'BEGIN {printf "%.2f", a / b}')"
 if [ -n "$OLD" ]; then
     printf 'median OLD: MultiGet %s keys/s, server %s us/call; Get %s calls/s, server %s us/call (tiny-cached Get %s us/call)\n' \
         "$(bench_median "${old_kps[@]}")" "$(bench_median "${old_cpu[@]}")" \
