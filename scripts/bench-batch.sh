@@ -53,10 +53,10 @@ keys=() body=
 for i in $(seq 0 $((KEYS - 1))); do
     k="bench:$i"
     keys+=("$k")
-    body+=$(printf '0a%02x%s' "${#k}" "$(bench_hex "$k")")
+    body+=$(bench_key "$k")
 done
 bench_frame "$body" >"$WORK/mget.bin"
-bench_frame "0a07$(bench_hex bench:0)" >"$WORK/get.bin"
+bench_frame "$(bench_key bench:0)" >"$WORK/get.bin"
 value=$(head -c "$VALUE" /dev/zero | tr '\0' 'v')
 
 start_tc() { # binary, port, log
@@ -93,7 +93,7 @@ whole=$(h2load -n 1 -c 1 -m 1 -d "$WORK/mget.bin" -H 'content-type: application/
         for (vl = 1; vl <= 3; vl++) {v = m - 3 - vl
             if (v >= 0 && v < 128 ^ vl && (vl == 1 || v >= 128 ^ (vl - 1))) print v}}')
 "$CLI" -H 127.0.0.1 -p "$PORT" set bench:whole "$(head -c "$whole" /dev/zero | tr '\0' 'w')" >/dev/null
-bench_frame "0a0b$(bench_hex bench:whole)" >"$WORK/whole.bin"
+bench_frame "$(bench_key bench:whole)" >"$WORK/whole.bin"
 
 cpu_us() { # pid -> CPU time of all its threads so far, microseconds
     cat /proc/"$1"/task/*/schedstat | awk '{s += $1} END {printf "%d", s / 1000}'

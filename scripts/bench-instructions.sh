@@ -47,14 +47,14 @@ case " $* " in
 esac
 
 VALUE=$(head -c 100 /dev/zero | tr '\0' 'v')
-bench_frame "0a09$(bench_hex bench-key)" >"$WORK/Get.bin"
-bench_frame "0a09$(bench_hex bench-key)1264$(bench_hex "$VALUE")" >"$WORK/Set.bin"
+bench_frame "$(bench_key bench-key)" >"$WORK/Get.bin"
+bench_frame "$(bench_key bench-key)1264$(bench_hex "$VALUE")" >"$WORK/Set.bin"
 keys=
 for i in $(seq 0 99); do
     k="bench:$i"
-    keys+=$(printf '0a%02x%s' "${#k}" "$(bench_hex "$k")")
+    keys+=$(bench_key "$k")
     # CacheItem{key, value} as field 1 of a MultiCacheItemRequest
-    item=$(printf '0a%02x%s1264%s' "${#k}" "$(bench_hex "$k")" "$(bench_hex "$VALUE")")
+    item="$(bench_key "$k")1264$(bench_hex "$VALUE")"
     printf '0a%02x%s' $((${#item} / 2)) "$item" >>"$WORK/mset.hex"
 done
 bench_frame "$keys" >"$WORK/MultiGet.bin"

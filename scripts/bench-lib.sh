@@ -7,6 +7,13 @@ bench_hex() {
     printf '%s' "$1" | xxd -p | tr -d '\n'
 }
 
+# bench_key STRING: STRING (ASCII, under 128 bytes) as field 1 of a
+# protobuf message, in hex: a CacheKey, or one key of a
+# MultiCacheKeyRequest when repeated.
+bench_key() {
+    printf '0a%02x%s' "${#1}" "$(bench_hex "$1")"
+}
+
 # bench_frame HEX: the protobuf message given in hex as a gRPC message on
 # stdout (5-byte frame header: not compressed, big-endian length).
 bench_frame() {

@@ -40,12 +40,12 @@ body="" args=()
 value=$(head -c 100 /dev/zero | tr '\0' 'v')
 for i in $(seq 0 99); do
     k="bench:$i"
-    body+=$(printf '0a%02x%s' "${#k}" "$(bench_hex "$k")")
+    body+=$(bench_key "$k")
     args+=("$k" "$value")
 done
 case $METHOD in
 MultiGet) bench_frame "$body" >"$WORK/req.bin" ;;
-Get) bench_frame "0a07$(bench_hex bench:0)" >"$WORK/req.bin" ;;
+Get) bench_frame "$(bench_key bench:0)" >"$WORK/req.bin" ;;
 *) echo "bench-pair.sh: METHOD is MultiGet or Get" >&2; exit 2 ;;
 esac
 
