@@ -92,6 +92,7 @@ whole=$(h2load -n 1 -c 1 -m 1 -d "$WORK/mget.bin" -H 'content-type: application/
     awk '/^traffic:/ {m = substr($(NF - 1), 2) - 5
         for (vl = 1; vl <= 3; vl++) {v = m - 3 - vl
             if (v >= 0 && v < 128 ^ vl && (vl == 1 || v >= 128 ^ (vl - 1))) print v}}')
+[ -n "$whole" ] || { echo "bench-batch.sh: the MultiGet got no reply to size bench:whole by" >&2; exit 1; }
 "$CLI" -H 127.0.0.1 -p "$PORT" set bench:whole "$(head -c "$whole" /dev/zero | tr '\0' 'w')" >/dev/null
 bench_frame "$(bench_key bench:whole)" >"$WORK/whole.bin"
 
