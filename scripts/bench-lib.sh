@@ -14,6 +14,16 @@ bench_key() {
     printf '0a%02x%s' "${#1}" "$(bench_hex "$1")"
 }
 
+# bench_varint N: N as a protobuf varint, in hex.
+bench_varint() {
+    local v=$1 hex=
+    while [ "$v" -ge 128 ]; do
+        hex+=$(printf '%02x' $(((v & 127) | 128)))
+        v=$((v >> 7))
+    done
+    printf '%s%02x' "$hex" "$v"
+}
+
 # bench_frame HEX: the protobuf message given in hex as a gRPC message on
 # stdout (5-byte frame header: not compressed, big-endian length).
 bench_frame() {
