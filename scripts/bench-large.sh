@@ -28,17 +28,9 @@ BASE_PORT=${BASE_PORT:-50300}
 bench_workdir
 bench_need nghttp2-client:h2load xxd:xxd
 
-varint() { # n -> its protobuf varint, in hex
-    local n=$1 out=
-    while [ "$n" -ge 128 ]; do
-        out+=$(printf '%02x' $(((n & 127) | 128)))
-        n=$((n >> 7))
-    done
-    printf '%s%02x' "$out" "$n"
-}
 value=$(head -c "$VALUE" /dev/zero | tr '\0' 'v' | xxd -p | tr -d '\n')
-bench_frame "0a03$(bench_hex big)12$(varint "$VALUE")$value" >"$WORK/set.bin"
-bench_frame "0a03$(bench_hex big)" >"$WORK/get.bin"
+bench_frame "$(bench_key big)12$(bench_varint "$VALUE")$value" >"$WORK/set.bin"
+bench_frame "$(bench_key big)" >"$WORK/get.bin"
 
 port=$BASE_PORT
 for bin in "$@"; do
