@@ -6,8 +6,9 @@
 #   scripts/bench-batch.sh [BUILD_DIR]        (default: build)
 #
 # Environment: ROUNDS (3), N (20000 batch calls per run; the single Gets
-# run N * 10 calls), C (16 connections, one call in flight each, as
-# redis-benchmark -c does), KEYS (100), VALUE (100 bytes), OLD (another
+# run N * 10 calls), C (16 connections), M (1 call in flight on each;
+# more is h2load -m M against redis-benchmark -P M, M pipelined commands
+# a connection), KEYS (100), VALUE (100 bytes), OLD (another
 # tiny-cached binary, e.g. a build of the previous commit, run beside the
 # first in the same rounds, MultiGet and Get; default none).
 #
@@ -34,6 +35,7 @@ BUILD=${1:-build}
 ROUNDS=${ROUNDS:-3}
 N=${N:-20000}
 C=${C:-16}
+M=${M:-1}
 KEYS=${KEYS:-100}
 VALUE=${VALUE:-100}
 TC=$BUILD/tiny-cached
@@ -124,13 +126,13 @@ measure() { # server pid, calls, command...
         END {printf "%s %.1f %.1f %.1f\n", r, s / n, c, k / n}'
 }
 h2() { # port, request file, path, calls
-    measure "$(port_pid "$1")" "$4" h2load -n "$4" -c "$C" -m 1 -d "$2" \
+    measure "$(port_pid "$1")" "$4" h2load -n "$4" -c "$C" -m "$M" -d "$2" \
         -H 'content-type: application/grpc' -H 'te: trailers' \
         "http://127.0.0.1:$1/cache.CacheService/$3"
 }
 port_pid() { if [ "$1" = "$PORT" ]; then echo "$TPID"; else echo "$OPID"; fi; }
 rb() { # calls -> MGET
-    measure "$RDPID" "$1" redis-benchmark -p "$RPORT" -c "$C" -n "$1" -q \
+    measure "$RDPID" "$1" redis-benchmark -p "$RPORT" -c "$C" -P "$M" -n "$1" -q \
         MGET "${keys[@]}"
 }
 kps() { awk -v c="$1" -v k="$KEYS" 'BEGIN {printf "%.0f", c * k}'; }
