@@ -168,8 +168,10 @@ enum store_status store_increment(struct store *st, const char *ns,
  * missing or expired. Counts a touch hit or miss (not a get nor a set).
  * When a key without TTL gets one, its entry grows by 8 bytes and is
  * copied (out of the lock for a large value): that may answer
- * STORE_NO_SPACE or STORE_NO_MEMORY, the entry then untouched. A key with
- * a TTL that is touched with none keeps its expiry field, set to never. */
+ * STORE_NO_SPACE or STORE_NO_MEMORY, the entry then untouched; a grown
+ * entry that could never fit the memory limit is STORE_NO_SPACE at once,
+ * nothing evicted for it. A key with a TTL that is touched with none
+ * keeps its expiry field, set to never. */
 enum store_status store_touch(struct store *st, const char *ns, size_t nslen,
                               const char *key, size_t klen, int32_t ttl_s);
 /* Removes every entry of one keyspace (ns, nslen; 0 is the shared one),

@@ -198,6 +198,10 @@ touch_locked(struct store *st, const struct store_ref *r, struct touch *t,
             shard_touch_locked(r->sh, cur, store_next_stamp(st));
             return STORE_OK;
         }
+        /* as a write that could never fit: refused, nothing evicted */
+        if (!store_fits(st, r, cur->vlen,
+                        entry_flags_for(r->name.nslen, cur->vlen, t->ttl_s)))
+            return STORE_NO_SPACE;
         if (!grown_matches_locked(t, cur)) {
             if (entry_flags(cur) & ENTRY_SHARED)
                 entry_get_ref(cur);

@@ -414,6 +414,47 @@ START_TEST(test_store_touch_large_value_gains_ttl)
 }
 END_TEST
 
+/* A value that fits the memory limit only without an expiry field: a
+ * Touch giving it a TTL could never be stored, so it is refused before
+ * anything is evicted for it, as a Set of that size would be. */
+START_TEST(test_store_touch_that_never_fits_evicts_nothing)
+{
+    uint64_t limit = MIB, without, with;
+    size_t n;
+    unsigned char *v;
+    char k[8];
+    int i;
+
+    fx_teardown();
+    fx_create(1, 1000, limit, limit);
+    for (n = limit - 8192;; n++) {
+        without = entry_accounted(3, n, entry_flags_for(0, n, 0));
+        with = entry_accounted(3, n, entry_flags_for(0, n, 60));
+        if (without + 1024 <= limit && with > limit)
+            break;
+    }
+    v = calloc(1, n);
+    ck_assert_ptr_nonnull(v);
+    ck_assert_int_eq(store_set(fx, NULL, 0, "big", 3, v, n, 0), STORE_OK);
+    for (i = 0; i < 4; i++) {
+        snprintf(k, sizeof k, "s%d", i);
+        ck_assert_int_eq(fx_set(k, "x", 0), STORE_OK);
+    }
+    ck_assert_int_eq(fx_touch("", "big", 60), STORE_NO_SPACE);
+    ck_assert_uint_eq(fx_stats().size, 5);
+    ck_assert_uint_eq(fx_stats().lru_evictions, 0);
+    for (i = 0; i < 4; i++) {
+        snprintf(k, sizeof k, "s%d", i);
+        ck_assert(fx_has(k, "x"));
+    }
+    ck_assert_int_eq(store_get(fx, NULL, 0, "big", 3, &fx_out), STORE_OK);
+    ck_assert_uint_eq(fx_out.len, n);
+    fx_now_ms += 3600 * 1000; /* the TTL was not applied */
+    ck_assert_int_eq(store_get(fx, NULL, 0, "big", 3, &fx_out), STORE_OK);
+    free(v);
+}
+END_TEST
+
 START_TEST(test_store_touch_makes_key_most_recent)
 {
     small_store(3);
@@ -656,6 +697,7 @@ main(void)
     tcase_add_test(tc, test_store_touch_missing_and_expired_not_found);
     tcase_add_test(tc, test_store_touch_sets_new_ttl_keeps_value);
     tcase_add_test(tc, test_store_touch_large_value_gains_ttl);
+    tcase_add_test(tc, test_store_touch_that_never_fits_evicts_nothing);
     tcase_add_test(tc, test_store_touch_makes_key_most_recent);
     tcase_add_test(tc, test_store_touch_gaining_ttl_moves_to_head);
     tc = tcase(s, "flush");
