@@ -79,7 +79,7 @@ struct store_config {
     uint32_t shards;             /* power of two, 1..1024 */
     uint64_t max_items;          /* >= 1 */
     uint64_t max_memory_bytes;   /* >= 1 */
-    uint64_t max_value_bytes;    /* 1..max_memory_bytes */
+    uint64_t max_value_bytes;    /* 1..max_memory_bytes, at most 2^32 - 1 */
     uint32_t cleanup_interval_s; /* >= 1 */
 };
 

@@ -33,6 +33,7 @@ config_ok(const struct store_config *c)
            (c->shards & (c->shards - 1)) == 0 && c->max_items >= 1 &&
            c->max_memory_bytes >= 1 && c->max_value_bytes >= 1 &&
            c->max_value_bytes <= c->max_memory_bytes &&
+           c->max_value_bytes <= UINT32_MAX && /* an entry's vlen */
            c->cleanup_interval_s >= 1;
 }
 
