@@ -85,8 +85,10 @@ rpc_batch_read(struct rpc_worker *w, const struct rpc_request *req,
             return -1;
         }
         if (as_items) {
-            if (!rpc_cache_read_item(p, n, &w->items[count]))
+            if (!rpc_cache_read_item(p, n, &w->items[count])) {
+                in.error = true; /* the whole body, not just this item */
                 break;
+            }
         } else {
             w->items[count].key = (const char *)p;
             w->items[count].klen = n;

@@ -54,6 +54,33 @@ def test_malformed_body_is_invalid_argument(server, method, body):
     ch.close()
 
 
+def item(key, value):
+    inner = key_field(key) + bytes([0x12, len(value)]) + value
+    return bytes([0x0a, len(inner)]) + inner
+
+
+@pytest.mark.parametrize("bad", [
+    b"\x0a\x01b\x12\x7f",       # the value's length past the item's end
+    b"\x0a\x01b\xff\xff",       # a bad tag inside the item
+    b"\x0a\x01b\x0b",            # a group inside the item
+])
+def test_multiset_with_one_undecodable_item_applies_nothing(server, bad):
+    """An item that does not decode makes the body undecodable: the call
+    is INVALID_ARGUMENT and no item of it, before or after, is stored."""
+    ch, call = raw(server, "MultiSet")
+    body = (item(b"ms-a", b"1") + bytes([0x0a, len(bad)]) + bad +
+            item(b"ms-c", b"3"))
+    with pytest.raises(grpc.RpcError) as e:
+        call(body, timeout=10)
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    c = harness.CacheClient(ch)
+    for k in ("ms-a", "b", "ms-c"):
+        assert not c.get(k).found, k
+    assert c.set("after-bad-item", b"v").status == c.m.OK
+    assert c.get("after-bad-item").value == b"v"
+    ch.close()
+
+
 @pytest.mark.parametrize("method", ["Get", "Set", "Delete"])
 @pytest.mark.parametrize("key", BAD_UTF8)
 def test_invalid_utf8_key_is_invalid_argument(server, method, key):
