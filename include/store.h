@@ -106,7 +106,8 @@ struct store_batch_get {
     const char *key;
     size_t klen;
     enum store_status status; /* STORE_OK, STORE_NOT_FOUND, STORE_BAD_KEY,
-                                 STORE_BAD_NAMESPACE or STORE_NO_MEMORY */
+                                 STORE_BAD_NAMESPACE, STORE_NO_MEMORY or
+                                 STORE_TOO_LARGE (over max_bytes) */
     size_t off, vlen; /* STORE_OK: the value is out->data[off .. off+vlen) */
     uint64_t h;       /* the store's own, during the call */
     uint32_t next;
@@ -118,9 +119,14 @@ struct store_batch_get {
  * appended to out (out->len grows; earlier contents are kept), each
  * key's status, offset and length in its element. Keys of one shard are
  * made recently used in request order; a later shard's after an earlier
- * one's. Allocates nothing but out's growth. */
-void store_get_batch(struct store *st, const char *ns, size_t nslen,
-                     struct store_batch_get *keys, size_t n, struct buf *out);
+ * one's. Allocates nothing but out's growth. The values appended come to
+ * at most max_bytes: a found key whose value would take them past it is
+ * STORE_TOO_LARGE, nothing of it appended, and so is the call's result
+ * (else STORE_OK). */
+enum store_status store_get_batch(struct store *st, const char *ns,
+                                  size_t nslen, struct store_batch_get *keys,
+                                  size_t n, uint64_t max_bytes,
+                                  struct buf *out);
 /* Stores a copy of key and value; ttl_s <= 0 means no expiry. STORE_OK,
  * STORE_TOO_LARGE, STORE_NO_SPACE or STORE_NO_MEMORY; on any status but
  * STORE_OK the previous value of key, if any, is untouched. */

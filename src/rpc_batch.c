@@ -15,10 +15,12 @@
  * (bufpool.h; the next batch's reply buffer comes from there). MultiGet
  * hands its keys to store_get_batch (one lock hold per shard for all of
  * that shard's keys; its key array lives in the worker's scratch buffer,
- * the values land in the reply buffer), then sizes the reply exactly,
- * each item's message once (its size kept beside the keys in the scratch
- * buffer; a found key whose message is under 128 bytes the short way,
- * all its lengths one byte), and encodes it straight into one slice. The
+ * the values land in the reply buffer, at most rpc_batch_max_reply bytes
+ * of them, else the call is RESOURCE_EXHAUSTED: a key repeated 10,000
+ * times must not build a reply of 10,000 values), then sizes the reply
+ * exactly, each item's message once (its size kept beside the keys in the
+ * scratch buffer; a found key whose message is under 128 bytes the short
+ * way, all its lengths one byte), and encodes it straight into one slice. The
  * item array and both buffers belong to the worker and are reused, so a
  * batch allocates nothing per item; they are freed after a batch that
  * made them large.
@@ -27,6 +29,7 @@
 #include <string.h>
 
 #include "bufpool.h"
+#include "rpc_budget.h"
 #include "rpc_cache.h"
 
 /* Larger scratch than this is freed after the batch that needed it. */
@@ -37,6 +40,8 @@
 #define RPC_CACHE_STATUS_ERROR 2
 
 static const char rpc_batch_too_many[] = "more items than the batch limit";
+static const char rpc_batch_too_big[] =
+    "the values found are more than one reply may hold; ask for fewer keys";
 
 /* Room for one more item; false when out of memory. */
 static bool
@@ -296,6 +301,17 @@ rpc_batch_lookups(struct rpc_worker *w, const struct store_batch_get *gets,
                 : rpc_batch_put_lookup(p, &gets[i], inner[i], w->out.data);
 }
 
+/* The value bytes one MultiGet reply may hold: what the reply budget
+ * holds in all, or one value of the largest size accepted, whichever is
+ * more (rpc_budget.h); so a MultiGet pins no more than a Get can. */
+static uint64_t
+rpc_batch_max_reply(const struct rpc_worker *w)
+{
+    uint64_t v = w->cfg->max_value_bytes;
+
+    return v > RPC_BUDGET_TOTAL_BYTES ? v : RPC_BUDGET_TOTAL_BYTES;
+}
+
 void
 rpc_cache_multi_get(struct rpc_worker *w, const struct rpc_request *req,
                     struct rpc_reply *out)
@@ -318,8 +334,13 @@ rpc_cache_multi_get(struct rpc_worker *w, const struct rpc_request *req,
         gets[i].klen = w->items[i].klen;
     }
     w->out.len = 0;
-    store_get_batch(w->store, req->ns, req->nslen, gets, (size_t)n, &w->out);
-    rpc_batch_lookups(w, gets, inner, (size_t)n, out);
+    if (store_get_batch(w->store, req->ns, req->nslen, gets, (size_t)n,
+                        rpc_batch_max_reply(w), &w->out) != STORE_OK) {
+        out->code = GRPC_STATUS_RESOURCE_EXHAUSTED;
+        out->details = rpc_batch_too_big;
+    } else {
+        rpc_batch_lookups(w, gets, inner, (size_t)n, out);
+    }
     rpc_batch_trim(w);
 }
 

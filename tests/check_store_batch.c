@@ -45,7 +45,7 @@ START_TEST(test_batch_order_duplicates_misses)
     fx_set("b", "22", 0);
     fx_set("c", "", 0);
     fill(keys, names, 6);
-    store_get_batch(fx, NULL, 0, keys, 6, &fx_out);
+    store_get_batch(fx, NULL, 0, keys, 6, UINT64_MAX, &fx_out);
     ck_assert(got(&keys[0], "22"));
     ck_assert(got(&keys[1], "1"));
     ck_assert_int_eq(keys[2].status, STORE_NOT_FOUND);
@@ -67,7 +67,7 @@ START_TEST(test_batch_keeps_earlier_contents_of_out)
     fx_set("k", "value", 0);
     buf_set(&fx_out, "prefix", 6);
     fill(keys, names, 1);
-    store_get_batch(fx, NULL, 0, keys, 1, &fx_out);
+    store_get_batch(fx, NULL, 0, keys, 1, UINT64_MAX, &fx_out);
     ck_assert_uint_eq(keys[0].off, 6);
     ck_assert(memcmp(fx_out.data, "prefix", 6) == 0);
     ck_assert(got(&keys[0], "value"));
@@ -85,7 +85,7 @@ START_TEST(test_batch_bad_keys_beside_good_ones_not_counted)
 
     fx_set("ok", "v", 0);
     store_set(fx, NULL, 0, "a\0b", 3, "nul", 3, 0);
-    store_get_batch(fx, NULL, 0, keys, 4, &fx_out);
+    store_get_batch(fx, NULL, 0, keys, 4, UINT64_MAX, &fx_out);
     ck_assert(got(&keys[0], "v"));
     ck_assert_int_eq(keys[1].status, STORE_BAD_KEY);
     ck_assert_int_eq(keys[2].status, STORE_BAD_KEY);
@@ -104,11 +104,11 @@ START_TEST(test_batch_namespace_is_its_own_keyspace)
     fx_nset("ns", "k", "in ns", 0);
     fx_set("only", "shared only", 0);
     fill(keys, names, 2);
-    store_get_batch(fx, "ns", 2, keys, 2, &fx_out);
+    store_get_batch(fx, "ns", 2, keys, 2, UINT64_MAX, &fx_out);
     ck_assert(got(&keys[0], "in ns"));
     ck_assert_int_eq(keys[1].status, STORE_NOT_FOUND);
     memset(ns, 'n', sizeof ns);
-    store_get_batch(fx, ns, sizeof ns, keys, 2, &fx_out);
+    store_get_batch(fx, ns, sizeof ns, keys, 2, UINT64_MAX, &fx_out);
     ck_assert_int_eq(keys[0].status, STORE_BAD_NAMESPACE);
     ck_assert_int_eq(keys[1].status, STORE_BAD_NAMESPACE);
 }
@@ -124,7 +124,7 @@ START_TEST(test_batch_expired_is_missing_and_removed)
     fx_set("p", "kept", 0);
     fx_advance_ms(1001);
     fill(keys, names, 2);
-    store_get_batch(fx, NULL, 0, keys, 2, &fx_out);
+    store_get_batch(fx, NULL, 0, keys, 2, UINT64_MAX, &fx_out);
     ck_assert_int_eq(keys[0].status, STORE_NOT_FOUND);
     ck_assert(got(&keys[1], "kept"));
     s = fx_stats();
@@ -163,7 +163,7 @@ START_TEST(test_batch_grows_out_for_small_and_large_values)
         keys[i].klen = strlen(names[i]);
     }
     buf_fini(&fx_out);
-    store_get_batch(fx, NULL, 0, keys, N, &fx_out);
+    store_get_batch(fx, NULL, 0, keys, N, UINT64_MAX, &fx_out);
     for (i = 0; i < N; i++) {
         len = value_len(i);
         ck_assert_int_eq(keys[i].status, STORE_OK);
@@ -195,7 +195,7 @@ START_TEST(test_batch_hits_are_made_recently_used)
         keys[i].key = names[2 * i];
         keys[i].klen = strlen(names[2 * i]);
     }
-    store_get_batch(fx, NULL, 0, keys, KEYS / 2, &fx_out);
+    store_get_batch(fx, NULL, 0, keys, KEYS / 2, UINT64_MAX, &fx_out);
     for (i = 0; i < KEYS / 2; i++) {
         snprintf(k, sizeof k, "new%d", i);
         ck_assert_int_eq(fx_set(k, "v", 0), STORE_OK);
@@ -207,9 +207,53 @@ START_TEST(test_batch_hits_are_made_recently_used)
 }
 END_TEST
 
+/* Looks up key n times with room for max_bytes of values; returns how
+ * many were found, checking that the others were refused whole. */
+static size_t
+repeat_within(const char *key, size_t n, uint64_t max_bytes, size_t vlen)
+{
+    static struct store_batch_get keys[64];
+    enum store_status rc;
+    size_t i, ok = 0;
+
+    for (i = 0; i < n; i++) {
+        keys[i].key = key;
+        keys[i].klen = strlen(key);
+    }
+    fx_out.len = 0;
+    rc = store_get_batch(fx, NULL, 0, keys, n, max_bytes, &fx_out);
+    for (i = 0; i < n; i++) {
+        ck_assert(keys[i].status == STORE_OK ||
+                  keys[i].status == STORE_TOO_LARGE);
+        ck_assert_ptr_null(keys[i].ref);
+        ok += keys[i].status == STORE_OK;
+    }
+    ck_assert_uint_eq(fx_out.len, ok * vlen);
+    ck_assert_int_eq(rc, ok == n ? STORE_OK : STORE_TOO_LARGE);
+    return ok;
+}
+
+/* The values appended stop at max_bytes: a key repeated past it, small or
+ * large, is STORE_TOO_LARGE with nothing appended, and so is the call. */
+START_TEST(test_batch_values_stop_at_max_bytes)
+{
+    size_t big = 2 * ENTRY_SHARED_MIN;
+    char *val = calloc(1, big);
+
+    ck_assert_int_eq(store_set(fx, NULL, 0, "big", 3, val, big, 0), STORE_OK);
+    fx_set("s", "12345", 0);
+    ck_assert_uint_eq(repeat_within("big", 40, 4 * big - 1, big), 3);
+    ck_assert_uint_eq(repeat_within("s", 40, 4 * 5 - 1, 5), 3);
+    ck_assert_uint_eq(repeat_within("big", 4, 4 * big, big), 4);
+    ck_assert_uint_eq(repeat_within("s", 1, 0, 5), 0);
+    ck_assert_uint_eq(fx_stats().hits, 40 + 40 + 4 + 1);
+    free(val);
+}
+END_TEST
+
 START_TEST(test_batch_of_none)
 {
-    store_get_batch(fx, NULL, 0, NULL, 0, &fx_out);
+    store_get_batch(fx, NULL, 0, NULL, 0, UINT64_MAX, &fx_out);
     ck_assert_uint_eq(fx_out.len, 0);
     ck_assert_uint_eq(fx_stats().gets, 0);
 }
@@ -228,6 +272,7 @@ main(void)
     tcase_add_test(tc, test_batch_namespace_is_its_own_keyspace);
     tcase_add_test(tc, test_batch_expired_is_missing_and_removed);
     tcase_add_test(tc, test_batch_grows_out_for_small_and_large_values);
+    tcase_add_test(tc, test_batch_values_stop_at_max_bytes);
     tcase_add_test(tc, test_batch_hits_are_made_recently_used);
     tcase_add_test(tc, test_batch_of_none);
     suite_add_tcase(s, tc);

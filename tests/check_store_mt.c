@@ -133,7 +133,7 @@ batch_call(struct worker *w, unsigned r, struct buf *out)
                                         ((r >> 4) + (unsigned)j) % KEYSPACE);
     }
     out->len = 0;
-    store_get_batch(store, NULL, 0, keys, BATCH, out);
+    store_get_batch(store, NULL, 0, keys, BATCH, UINT64_MAX, out);
     for (int j = 0; j < BATCH; j++) {
         w->gets++;
         if (keys[j].status == STORE_OK) {

@@ -131,7 +131,7 @@ run_batches(struct run *r, struct buf *out)
             keys[j].klen = KEY_BYTES;
         }
         out->len = 0;
-        store_get_batch(r->b->st, NULL, 0, keys, n, out);
+        store_get_batch(r->b->st, NULL, 0, keys, n, UINT64_MAX, out);
     }
 }
 

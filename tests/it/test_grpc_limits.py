@@ -185,6 +185,43 @@ def test_large_replies_are_exact_and_reuse_their_buffers():
         harness.assert_serving(s)
 
 
+def peak_rss_bytes(pid):
+    """The most resident memory the process has had (VmHWM), in bytes."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM for %d" % pid)
+
+
+def test_multiget_reply_is_bounded():
+    # A MultiGet's values come to at most max(64 MiB, the value limit)
+    # (docs/limits.md): one key of 1 MiB asked for 1,000 times in a
+    # 3 kB request must not make the daemon build a reply of 1,000 MiB.
+    mib = 1 << 20
+    with harness.Server(env={"CACHE_MAX_MEMORY_MB": 4,
+                             "CACHE_MAX_VALUE_BYTES": mib}) as s:
+        ch = s.channel(options=[("grpc.max_receive_message_length", -1)])
+        c = harness.CacheClient(ch)
+        big = bytes(range(256)) * (mib // 256)
+        assert c.set("k", big).status == c.m.OK
+        before = peak_rss_bytes(s.proc.pid)
+        for n in (1000, 65):
+            with pytest.raises(grpc.RpcError) as e:
+                c.MultiGet(c.m.MultiCacheKeyRequest(keys=["k"] * n),
+                           timeout=60)
+            assert e.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert "fewer keys" in e.value.details()
+        if not harness.sanitized():
+            grown = peak_rss_bytes(s.proc.pid) - before
+            assert grown < 200 * mib, grown
+        r = c.MultiGet(c.m.MultiCacheKeyRequest(keys=["k"] * 64), timeout=60)
+        assert len(r.items) == 64
+        assert all(i.found and i.value == big for i in r.items)
+        ch.close()
+        harness.assert_serving(s)
+
+
 def test_http2_settings_announce_the_limits():
     # 100 concurrent streams and 8 KiB of metadata per connection (README)
     if shutil.which("nghttp") is None:
