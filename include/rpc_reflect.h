@@ -18,12 +18,17 @@
  *                           since the files define none), and a request
  *                           with no request set error_response
  *                           UNIMPLEMENTED.
- * A request that does not decode ends the stream with INVALID_ARGUMENT.
+ * A request that does not decode ends the stream with INVALID_ARGUMENT,
+ * one over RPC_REFLECT_MAX_REQUEST bytes with RESOURCE_EXHAUSTED: names
+ * are short, and each reply echoes its request whole, outside the reply
+ * budget (rpc_budget.h), so a stream's reply stays small.
  */
 #ifndef RPC_REFLECT_H
 #define RPC_REFLECT_H
 
 #include "rpc_call.h"
+
+#define RPC_REFLECT_MAX_REQUEST ((size_t)16 * 1024)
 
 void rpc_reflect_info(struct rpc_worker *w, const struct rpc_request *req,
                       struct rpc_reply *out);

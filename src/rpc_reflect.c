@@ -269,6 +269,11 @@ rpc_reflect_info(struct rpc_worker *w, const struct rpc_request *req,
 
     (void)w;
     pthread_once(&rpc_reflect_once, rpc_reflect_load);
+    if (req->len > RPC_REFLECT_MAX_REQUEST) {
+        out->code = GRPC_STATUS_RESOURCE_EXHAUSTED;
+        out->details = "reflection request over 16 KiB";
+        return;
+    }
     if (!rpc_reflect_decode(req->body, req->len, &r)) {
         out->code = GRPC_STATUS_INVALID_ARGUMENT;
         out->details = "request body does not decode";

@@ -283,6 +283,43 @@ def test_undecodable_request_ends_the_stream(server, ch):
     harness.assert_serving(server)
 
 
+def padded(msg, total):
+    """msg with an unknown bytes field 15 added, total bytes in all."""
+    for n in range(total, 0, -1):
+        pad = bytes([0x7a]) + varint(n) + b"p" * n
+        if len(msg) + len(pad) == total:
+            return msg + pad
+    raise ValueError(total)
+
+
+def varint(n):
+    out = b""
+    while n >= 0x80:
+        out += bytes([n & 0x7f | 0x80])
+        n >>= 7
+    return out + bytes([n])
+
+
+def test_request_over_16_kib_ends_the_stream(server, ch):
+    """A reflection request over 16 KiB (no name is that long) ends its
+    stream with RESOURCE_EXHAUSTED: each reply echoes its request, and a
+    client that stops reading would pin one such reply a stream
+    (docs/limits.md). One of 16 KiB is answered."""
+    m = reflection_pb2("v1")
+    ok = m.ServerReflectionRequest(list_services="").SerializeToString()
+    call = ch.stream_stream(path("v1"), request_serializer=lambda b: b,
+                            response_deserializer=m.ServerReflectionResponse.
+                            FromString)
+    (resp,) = list(call(iter([padded(ok, 16 * 1024)]), timeout=10))
+    assert resp.list_services_response.service
+    for reqs in ([padded(ok, 16 * 1024 + 1)], [ok, padded(ok, 1 << 20)]):
+        with pytest.raises(grpc.RpcError) as e:
+            list(call(iter(reqs), timeout=30))
+        assert e.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert "16 KiB" in e.value.details()
+    harness.assert_serving(server)
+
+
 def test_streams_are_counted_per_version(server, ch):
     exchange(ch, "v1", [])
     exchange(ch, "v1alpha", [])
