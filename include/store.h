@@ -119,10 +119,10 @@ struct store_batch_get {
  * appended to out (out->len grows; earlier contents are kept), each
  * key's status, offset and length in its element. Keys of one shard are
  * made recently used in request order; a later shard's after an earlier
- * one's. Allocates nothing but out's growth. The values appended come to
- * at most max_bytes: a found key whose value would take them past it is
- * STORE_TOO_LARGE, nothing of it appended, and so is the call's result
- * (else STORE_OK). */
+ * one's. Allocates nothing but out's growth. STORE_TOO_LARGE when the
+ * values found come to more than max_bytes (else STORE_OK): out then grows
+ * no further than what they would have reached, about twice max_bytes at
+ * most, and a key whose value was left out for it is STORE_TOO_LARGE. */
 enum store_status store_get_batch(struct store *st, const char *ns,
                                   size_t nslen, struct store_batch_get *keys,
                                   size_t n, uint64_t max_bytes,

@@ -207,46 +207,59 @@ START_TEST(test_batch_hits_are_made_recently_used)
 }
 END_TEST
 
-/* Looks up key n times with room for max_bytes of values; returns how
- * many were found, checking that the others were refused whole. */
-static size_t
-repeat_within(const char *key, size_t n, uint64_t max_bytes, size_t vlen)
+/* Looks up key n times with room for max_bytes of values; returns the
+ * call's status, *ok the keys found, checking that the others were left
+ * out whole and that out holds just the values found. */
+static enum store_status
+repeat_within(const char *key, size_t n, uint64_t max_bytes, size_t vlen,
+              size_t *ok)
 {
-    static struct store_batch_get keys[64];
+    static struct store_batch_get keys[256];
     enum store_status rc;
-    size_t i, ok = 0;
+    size_t i;
 
     for (i = 0; i < n; i++) {
         keys[i].key = key;
         keys[i].klen = strlen(key);
     }
-    fx_out.len = 0;
+    buf_fini(&fx_out);
     rc = store_get_batch(fx, NULL, 0, keys, n, max_bytes, &fx_out);
-    for (i = 0; i < n; i++) {
+    for (*ok = 0, i = 0; i < n; i++) {
         ck_assert(keys[i].status == STORE_OK ||
                   keys[i].status == STORE_TOO_LARGE);
         ck_assert_ptr_null(keys[i].ref);
-        ok += keys[i].status == STORE_OK;
+        *ok += keys[i].status == STORE_OK;
     }
-    ck_assert_uint_eq(fx_out.len, ok * vlen);
-    ck_assert_int_eq(rc, ok == n ? STORE_OK : STORE_TOO_LARGE);
-    return ok;
+    ck_assert_uint_eq(fx_out.len, *ok * vlen);
+    return rc;
 }
 
-/* The values appended stop at max_bytes: a key repeated past it, small or
- * large, is STORE_TOO_LARGE with nothing appended, and so is the call. */
+/* The values of a batch stop at max_bytes: large values exactly (a key
+ * repeated past it is STORE_TOO_LARGE with nothing appended), small ones
+ * where out would have to grow past it, and the call is STORE_TOO_LARGE
+ * whenever the values found come to more. */
 START_TEST(test_batch_values_stop_at_max_bytes)
 {
-    size_t big = 2 * ENTRY_SHARED_MIN;
+    size_t big = 2 * ENTRY_SHARED_MIN, mid = 1000, ok;
     char *val = calloc(1, big);
 
     ck_assert_int_eq(store_set(fx, NULL, 0, "big", 3, val, big, 0), STORE_OK);
+    ck_assert_int_eq(store_set(fx, NULL, 0, "mid", 3, val, mid, 0), STORE_OK);
     fx_set("s", "12345", 0);
-    ck_assert_uint_eq(repeat_within("big", 40, 4 * big - 1, big), 3);
-    ck_assert_uint_eq(repeat_within("s", 40, 4 * 5 - 1, 5), 3);
-    ck_assert_uint_eq(repeat_within("big", 4, 4 * big, big), 4);
-    ck_assert_uint_eq(repeat_within("s", 1, 0, 5), 0);
-    ck_assert_uint_eq(fx_stats().hits, 40 + 40 + 4 + 1);
+    ck_assert_int_eq(repeat_within("big", 40, 4 * big - 1, big, &ok),
+                     STORE_TOO_LARGE);
+    ck_assert_uint_eq(ok, 3);
+    ck_assert_int_eq(repeat_within("big", 4, 4 * big, big, &ok), STORE_OK);
+    ck_assert_uint_eq(ok, 4);
+    ck_assert_int_eq(repeat_within("mid", 200, 20 * mid, mid, &ok),
+                     STORE_TOO_LARGE);
+    ck_assert_uint_ge(ok, 20);
+    ck_assert_uint_lt(ok, 200);
+    ck_assert_uint_le(fx_out.cap, 2 * 20 * mid + ENTRY_SHARED_MIN);
+    ck_assert_int_eq(repeat_within("mid", 20, 20 * mid, mid, &ok), STORE_OK);
+    ck_assert_int_eq(repeat_within("s", 40, 199, 5, &ok), STORE_TOO_LARGE);
+    ck_assert_int_eq(repeat_within("s", 40, 200, 5, &ok), STORE_OK);
+    ck_assert_uint_eq(fx_stats().hits, 40 + 4 + 200 + 20 + 40 + 40);
     free(val);
 }
 END_TEST
