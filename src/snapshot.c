@@ -278,7 +278,9 @@ snapshot_load(struct snapshot *s)
     struct stat sb;
     int fd, rc;
 
-    fd = open(s->path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO at the path must not stall the start; it makes
+     * no difference to a regular file's reads */
+    fd = open(s->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT) {
         log_info(NULL, "snapshot: no file at %s: starting empty", s->path_log);
         return 0;

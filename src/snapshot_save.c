@@ -203,7 +203,12 @@ snapshot_writer_open(struct store *st, const char *path, uint64_t wall_now_ms,
     w->st = st;
     w->mono0 = store_now(st);
     w->wall0 = wall_now_ms;
-    fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    /* A new file of the daemon's own: a leftover at the name (a symbolic
+     * link above all, whose target would be written) is removed first,
+     * and whatever takes its place meanwhile fails the save. */
+    (void)unlink(w->tmp);
+    fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+              0600);
     if (fd < 0 || (w->f = fdopen(fd, "w")) == NULL) {
         fail(why, whylen, w->tmp, errno);
         if (fd >= 0) {

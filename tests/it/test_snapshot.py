@@ -231,6 +231,35 @@ def test_a_directory_at_the_path_is_refused_and_moved_aside(tmp_path):
     assert path.is_file()
 
 
+def test_a_fifo_at_the_path_is_refused_without_waiting(tmp_path):
+    path = tmp_path / "cache.snap"
+    os.mkfifo(path)
+    with harness.Server(env=env_for(path)) as s:
+        wait_log(s, r"WARNING.*refused: not a regular file")
+        harness.assert_serving(s)
+        assert s.stop() == 0
+    assert path.is_file()
+
+
+def test_a_symlink_left_at_the_temporary_name_is_not_followed(tmp_path):
+    """The save writes a new file of its own: a symbolic link at
+    PATH.tmp is replaced, never written through, and PATH ends up a
+    regular file."""
+    path = tmp_path / "cache.snap"
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"not the daemon's")
+    os.symlink(victim, tmp_path / "cache.snap.tmp")
+    with harness.Server(env=env_for(path)) as s:
+        nset(harness.CacheClient(s.channel()), "k", b"v")
+        assert s.stop() == 0
+        assert "snapshot: saved 1 entries" in s.log_text()
+    assert victim.read_bytes() == b"not the daemon's"
+    assert path.is_file() and not path.is_symlink()
+    assert not (tmp_path / "cache.snap.tmp").exists()
+    with harness.Server(env=env_for(path)) as s:
+        assert nget(harness.CacheClient(s.channel()), "k").value == b"v"
+
+
 def test_failing_save_keeps_the_old_file_and_the_server_up(tmp_path):
     path = tmp_path / "cache.snap"
     env = env_for(path, CACHE_SNAPSHOT_INTERVAL=1)
