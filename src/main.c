@@ -201,12 +201,31 @@ main_teardown(struct daemon *d)
     config_fini(&d->cfg);
 }
 
+/* Waits delay_s seconds of the monotonic clock for one of sigs; true when
+ * one came. A stop and continue of the process (SIGSTOP, a debugger)
+ * interrupts the wait, which then goes on for what is left. */
+static bool
+main_second_signal(const sigset_t *sigs, unsigned delay_s)
+{
+    double end = clock_mono_s() + delay_s, left;
+    struct timespec t;
+
+    while ((left = end - clock_mono_s()) > 0) {
+        t.tv_sec = (time_t)left;
+        t.tv_nsec = (long)((left - (double)t.tv_sec) * 1e9);
+        if (sigtimedwait(sigs, NULL, &t) > 0)
+            return true;
+        if (errno != EINTR)
+            return false;
+    }
+    return false;
+}
+
 /* Serves until SIGTERM or SIGINT, then CACHE_SHUTDOWN_DELAY seconds more
  * (a second signal ends the delay early). */
 static void
 main_wait(const struct daemon *d, const sigset_t *sigs)
 {
-    struct timespec delay = {(time_t)d->cfg.shutdown_delay_s, 0};
     int sig = 0;
 
     while (sigwait(sigs, &sig) != 0)
@@ -216,7 +235,7 @@ main_wait(const struct daemon *d, const sigset_t *sigs)
     log_info(NULL, "%s received: shutting down (delay %us, grace %us)",
              sig == SIGINT ? "SIGINT" : "SIGTERM", d->cfg.shutdown_delay_s,
              d->cfg.shutdown_grace_s);
-    if (d->cfg.shutdown_delay_s > 0 && sigtimedwait(sigs, NULL, &delay) > 0)
+    if (main_second_signal(sigs, d->cfg.shutdown_delay_s))
         log_info(NULL, "second signal: delay cut short");
 }
 

@@ -73,6 +73,22 @@ def test_delay_keeps_serving_while_health_says_not_serving():
         ch.close()
 
 
+def test_stop_and_continue_does_not_cut_the_delay():
+    """SIGSTOP then SIGCONT (a debugger attaching does the same) during
+    the shutdown delay: the delay runs out in full, only a second SIGTERM
+    or SIGINT cuts it short."""
+    with harness.Server(env={"CACHE_SHUTDOWN_DELAY": 3}) as s:
+        s.proc.send_signal(signal.SIGTERM)
+        t0 = time.monotonic()
+        time.sleep(0.3)
+        s.proc.send_signal(signal.SIGSTOP)
+        time.sleep(0.2)
+        s.proc.send_signal(signal.SIGCONT)
+        assert s.wait(timeout=20) == 0
+        assert time.monotonic() - t0 >= 2.5
+        assert not any("second signal" in l for l in s.log_lines())
+
+
 def test_idle_client_connection_does_not_hold_exit():
     with harness.Server(env={"CACHE_SHUTDOWN_GRACE": 60}) as s:
         ch = s.channel()
