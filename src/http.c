@@ -200,9 +200,13 @@ http_answer(void *cls, struct MHD_Connection *c, const char *url,
     };
     struct http_response resp;
 
-    (void)version, (void)upload, (void)upload_size;
+    (void)version, (void)upload;
     if (strcmp(method, MHD_HTTP_METHOD_GET) == 0 && *con_cls == NULL) {
         *con_cls = &seen;
+        return MHD_YES;
+    }
+    if (*upload_size != 0) { /* a GET's body means nothing: read, dropped */
+        *upload_size = 0;
         return MHD_YES;
     }
     http_handle(&h->deps, &req, &resp);

@@ -285,6 +285,21 @@ GARBAGE_IDS = ["random", "crlf", "tls", "version", "nul", "nocolon",
                "badlength", "badchunk", "bigbody", "endlessline"]
 
 
+@pytest.mark.parametrize("url,status", [(b"/health", 200), (b"/nope", 404)],
+                         ids=["health", "unknown"])
+@pytest.mark.parametrize("body", [
+    b"Content-Length: 5\r\n\r\nhello",
+    b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    b"Content-Length: 20000\r\n\r\n" + b"b" * 20000,
+], ids=["length", "chunked", "20000-bytes"])
+def test_get_with_a_body_is_answered(server, url, status, body):
+    """A GET's body means nothing: it is read, dropped, and the GET is
+    answered as without one."""
+    head = b"GET " + url + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+    assert send_raw(server.http_port, head + body) == status
+    assert_both_answer(server)
+
+
 def test_garbage_gets_an_error_or_a_close(server):
     """Each payload on its own connection, then the end of the stream; and
     one connection that stays silent, which the idle timeout must close.
