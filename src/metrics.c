@@ -298,7 +298,7 @@ metrics_snapshot(FILE *f, const struct http_deps *d)
 
 /* Fields of /proc/self/stat used here (after the command name). */
 struct metrics_proc_stat {
-    unsigned long long utime, stime, starttime, vsize;
+    unsigned long long utime, stime, vsize;
     long long rss;
 };
 
@@ -320,28 +320,10 @@ metrics_read_stat(struct metrics_proc_stat *ps)
     /* Fields 3..24: state ... rss; see proc(5). */
     if (sscanf(p + 2,
                "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d "
-               "%*d %*d %*d %*d %llu %llu %lld",
-               &ps->utime, &ps->stime, &ps->starttime, &ps->vsize,
-               &ps->rss) != 5)
+               "%*d %*d %*d %*d %*u %llu %lld",
+               &ps->utime, &ps->stime, &ps->vsize, &ps->rss) != 4)
         return -1;
     return 0;
-}
-
-/* The boot time in Unix seconds (btime of /proc/stat), or 0. */
-static double
-metrics_boot_time(void)
-{
-    char line[256];
-    unsigned long long btime = 0;
-    FILE *f = fopen("/proc/stat", "re");
-
-    if (f == NULL)
-        return 0;
-    while (fgets(line, sizeof line, f) != NULL)
-        if (sscanf(line, "btime %llu", &btime) == 1)
-            break;
-    fclose(f);
-    return (double)btime;
 }
 
 /* Open descriptors, not counting the one used to list them. */
@@ -361,8 +343,11 @@ metrics_open_fds(void)
     return n > 0 ? n - 1 : 0;
 }
 
+/* The process series. The start time is the daemon's own reading of the
+ * wall clock at start: /proc/stat's boot time, which the kernel's count
+ * would need, is hidden from a unit with ProcSubset=pid. */
 static void
-metrics_process(FILE *f)
+metrics_process(FILE *f, double start_wall_s)
 {
     struct metrics_proc_stat ps;
     struct rlimit rl;
@@ -378,11 +363,10 @@ metrics_process(FILE *f)
                     ps.rss > 0 ? (uint64_t)ps.rss * (uint64_t)page : 0);
         metrics_u64(f, "process_virtual_memory_bytes", "gauge",
                     "Virtual memory size in bytes.", ps.vsize);
-        metrics_f64(f, "process_start_time_seconds", "gauge",
-                    "Start time of the process since the Unix epoch in "
-                    "seconds.",
-                    metrics_boot_time() + (double)ps.starttime / tck);
     }
+    metrics_f64(f, "process_start_time_seconds", "gauge",
+                "Start time of the process since the Unix epoch in seconds.",
+                start_wall_s);
     metrics_u64(f, "process_open_fds", "gauge",
                 "Number of open file descriptors.", metrics_open_fds());
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
@@ -429,7 +413,7 @@ metrics_render(const struct http_deps *d)
     if (f == NULL)
         return NULL;
     rc = metrics_cache(f, d);
-    metrics_process(f);
+    metrics_process(f, d->start_wall_s);
     rc |= ferror(f);
     if (fclose(f) != 0 || rc != 0) {
         free(text);

@@ -199,6 +199,9 @@ def test_metrics_agree_with_grpc_stats(server, known):
                  "process_open_fds", "process_max_fds",
                  "process_start_time_seconds"):
         assert m[name] > 0 or name == "process_cpu_seconds_total", name
+    # Unix seconds at start: since the server started, and not long before
+    started = time.time() - m["process_start_time_seconds"]
+    assert 0 <= started <= m["tiny_cache_uptime_seconds"] + 60, started
 
 
 def wait_requests(server, series, want):
