@@ -22,11 +22,12 @@
  *    do not, so a connection kept open by pings or settings alone still
  *    counts as idle.
  *  - A HEADERS frame on an odd stream past the last one opens it (gRPC
- *    ignores even ones); a RST_STREAM from the client ends it. The server's
- *    bytes (h2scan_sent, no preface) are cut into frames the same way: a
- *    frame of its with END_STREAM (a call's trailers, or an empty DATA
- *    frame when they are empty) or its RST_STREAM ends the stream, as gRPC's
- *    server closes both directions at its last frame. Ending a stream
+ *    ignores even ones), unless H2SCAN_OPEN_MAX are open already, which
+ *    closes the connection; a RST_STREAM from the client ends it. The
+ *    server's bytes (h2scan_sent, no preface) are cut into frames the same
+ *    way: a frame of its with END_STREAM (a call's trailers, or an empty
+ *    DATA frame when they are empty) or its RST_STREAM ends the stream, as
+ *    gRPC's server closes both directions at its last frame. Ending a stream
  *    twice (trailers, then a reset) is harmless, and the end of the last
  *    open stream sets call_ms, so the idle time counts from the end of the
  *    last call, as gRPC's own limit counts it.
@@ -98,13 +99,14 @@ h2scan_stream(const uint8_t *h)
            (uint32_t)h[7] << 8 | h[8];
 }
 
-static void
+/* Opens stream; false when H2SCAN_OPEN_MAX are open already. */
+static bool
 h2scan_open(struct h2scan *s, uint32_t stream)
 {
     if (s->open_n == H2SCAN_OPEN_MAX)
-        s->open_lost = true;
-    else
-        s->open[s->open_n++] = stream;
+        return false;
+    s->open[s->open_n++] = stream;
+    return true;
 }
 
 /* Ends stream if it is open; the end of the last one is activity. */
@@ -134,7 +136,8 @@ h2scan_frame(struct h2scan *s, const uint8_t *h, uint64_t now_ms)
         if (stream > s->last_stream && (stream & 1)) {
             /* a client's new stream (gRPC ignores even ones) */
             s->last_stream = stream;
-            h2scan_open(s, stream);
+            if (!h2scan_open(s, stream))
+                return H2SCAN_TOO_MANY_STREAMS;
         }
         return flags & H2_FLAG_END_HEADERS ? H2SCAN_OK : H2SCAN_CONTINUATION;
     case H2_CONTINUATION:
@@ -241,7 +244,7 @@ h2scan_sent(struct h2scan *s, const uint8_t *p, size_t n, uint64_t now_ms)
 bool
 h2scan_busy(const struct h2scan *s)
 {
-    return s->open_n > 0 || s->open_lost;
+    return s->open_n > 0;
 }
 
 const char *
@@ -258,6 +261,8 @@ h2scan_verdict_text(enum h2scan_verdict v)
         return "too many stream resets";
     case H2SCAN_CONTROL_FLOOD:
         return "too many control frames";
+    case H2SCAN_TOO_MANY_STREAMS:
+        return "too many streams at once";
     }
     return "ok";
 }

@@ -3,7 +3,8 @@
  * applied where gRPC reads the socket.
  *
  * gRPC 1.51 bounds neither stream resets, nor header blocks continued over
- * several frames, nor control frames (see h2scan.h). The daemon defines
+ * several frames, nor control frames, nor the streams open at once before
+ * the client has acknowledged its settings (see h2scan.h). The daemon defines
  * recvmsg(), sendmsg() and close() in front of the C library's, as it does
  * accept4() (rpc_accept.c): libgrpc reads and writes its sockets with
  * recvmsg and sendmsg and closes them with close, imported by name. A
@@ -90,8 +91,8 @@
 #define RPC_GUARD_MAX_FDS (1 << 20)
 /* Descriptors the sweep checks per hold of rpc_guard_mu. */
 #define RPC_GUARD_SWEEP_SLICE 4096
-/* A connection with more streams open than the scanner keeps would count
- * as busy for good; gRPC ends it first. */
+/* The scanner closes a connection with more streams open than it keeps;
+ * a client within the server's limit never has that many. */
 _Static_assert(H2SCAN_OPEN_MAX > RPC_MAX_CONCURRENT_STREAMS,
                "h2scan keeps every stream a client may open");
 /* HTTP/2's GOAWAY frame, NO_ERROR, with "idle" as its debug data. */

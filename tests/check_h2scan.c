@@ -283,17 +283,66 @@ START_TEST(test_h2scan_the_servers_frames_split_anywhere_are_read)
 }
 END_TEST
 
-START_TEST(test_h2scan_too_many_open_streams_keep_it_busy)
+/* Opens streams 1, 3, 5, ... up to n of them, none ended. */
+static void
+open_streams(struct h2scan *s, uint32_t n)
 {
+    for (uint32_t i = 0; i < n; i++)
+        client(s, 0x1, 0x4, 2 * i + 1, 0);
+}
+
+START_TEST(test_h2scan_more_than_open_max_streams_at_once_close_it)
+{
+    uint8_t buf[9 + 4];
+    struct h2scan s;
+
+    start(&s);
+    client(&s, 0x4, 0, 0, 0); /* SETTINGS, never an ACK */
+    open_streams(&s, H2SCAN_OPEN_MAX);
+    ck_assert(h2scan_busy(&s));
+    ck_assert_int_eq(
+        h2scan_feed(&s, buf, frame(buf, 0x1, 0x4, 2 * H2SCAN_OPEN_MAX + 1, 4),
+                    0),
+        H2SCAN_TOO_MANY_STREAMS);
+    ck_assert_str_eq(h2scan_verdict_text(H2SCAN_TOO_MANY_STREAMS),
+                     "too many streams at once");
+    /* Sticky, like every verdict. */
+    ck_assert_int_eq(feed_frame(&s, 0x0, 0, 4, 0), H2SCAN_TOO_MANY_STREAMS);
+    /* Frames on streams already open, and even ones, open nothing. */
+    start(&s);
+    open_streams(&s, H2SCAN_OPEN_MAX);
+    client(&s, 0x1, 0x5, 1, 0);
+    client(&s, 0x1, 0x4, 2 * H2SCAN_OPEN_MAX + 2, 0);
+    client(&s, 0x0, 0x1, 3, 0);
+}
+END_TEST
+
+START_TEST(test_h2scan_streams_the_server_ends_free_their_slots)
+{
+    const uint32_t span = 2 * H2SCAN_OPEN_MAX, last = 99999;
     struct h2scan s;
     uint32_t id;
 
     start(&s);
-    for (id = 1; id <= 2 * H2SCAN_OPEN_MAX + 1; id += 2)
+    open_streams(&s, H2SCAN_OPEN_MAX);
+    /* The oldest ends (trailers, or a reset) as each new one opens: a
+     * client that keeps H2SCAN_OPEN_MAX calls going forever. */
+    for (id = span + 1; id <= last; id += 2) {
+        server(&s, id % 4 == 1 ? 0x1 : 0x3, id % 4 == 1 ? 0x5 : 0, id - span,
+               0);
         client(&s, 0x1, 0x4, id, 0);
-    for (id = 1; id <= 2 * H2SCAN_OPEN_MAX + 1; id += 2)
-        server(&s, 0x3, 0, id, 0);
-    ck_assert(h2scan_busy(&s));
+    }
+    ck_assert_uint_eq(s.open_n, H2SCAN_OPEN_MAX);
+    for (id = last + 2 - span; id <= last; id += 2)
+        server(&s, 0x0, 0x1, id, 1); /* empty trailers end the rest */
+    ck_assert(!h2scan_busy(&s));
+    ck_assert_uint_eq(s.call_ms, 1);
+    /* One call at a time, opened and finished forever. */
+    for (id = last + 2; id < 3 * last; id += 2) {
+        client(&s, 0x1, 0x5, id, 2);
+        server(&s, 0x1, 0x5, id, 3);
+    }
+    ck_assert(!h2scan_busy(&s));
 }
 END_TEST
 
@@ -314,7 +363,8 @@ h2scan_suite(void)
     tcase_add_test(tc,
                    test_h2scan_a_stream_is_open_until_its_trailers_or_a_reset);
     tcase_add_test(tc, test_h2scan_the_servers_frames_split_anywhere_are_read);
-    tcase_add_test(tc, test_h2scan_too_many_open_streams_keep_it_busy);
+    tcase_add_test(tc, test_h2scan_more_than_open_max_streams_at_once_close_it);
+    tcase_add_test(tc, test_h2scan_streams_the_server_ends_free_their_slots);
     suite_add_tcase(s, tc);
     return s;
 }
