@@ -412,6 +412,30 @@ def test_metadata_split_over_frames_is_refused():
         harness.assert_serving(s)
 
 
+def test_streams_past_the_limit_before_any_settings_ack_are_closed():
+    # gRPC 1.51 holds a client to its 100 streams only once the client has
+    # acknowledged its settings: this one never does (it reads nothing)
+    # and opens 300 Sets that never end.
+    with harness.Server() as s:
+        c = h2raw.RawConn(s.grpc_port)
+        block = h2raw.header_block("/cache.CacheService/Set")
+        try:
+            for i in range(300):
+                c.frame(h2raw.HEADERS, h2raw.END_HEADERS, 1 + 2 * i, block)
+        except OSError:
+            pass
+        assert c.closed_within(5)
+        c.close()
+        series = "tiny_cache_active_requests"
+        deadline = time.monotonic() + 5
+        while (harness.metric(s, series) != 0 and
+               time.monotonic() < deadline):
+            time.sleep(0.1)
+        assert harness.metric(s, series) == 0
+        assert any("too many streams at once" in l for l in s.log_lines())
+        harness.assert_serving(s)
+
+
 def test_metadata_up_to_the_limit_in_one_frame_is_served(server):
     ch = server.channel()
     c = harness.CacheClient(ch)
