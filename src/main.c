@@ -39,6 +39,7 @@ struct daemon {
     struct store *store;
     struct snapshot *snapshot; /* NULL: snapshots off */
     bool ready;                /* the start went through */
+    bool stop_early;           /* SIGTERM or SIGINT came during the start */
     struct reqstats *stats;
     size_t nworkers;
     struct rpc_server *rpc;
@@ -222,21 +223,34 @@ main_second_signal(const sigset_t *sigs, unsigned delay_s)
 }
 
 /* Serves until SIGTERM or SIGINT, then CACHE_SHUTDOWN_DELAY seconds more
- * (a second signal ends the delay early). */
+ * (a second signal ends the delay early). A signal that came during the
+ * start skips the delay: no balancer was told the node was ready. */
 static void
 main_wait(const struct daemon *d, const sigset_t *sigs)
 {
+    unsigned delay_s = d->stop_early ? 0 : d->cfg.shutdown_delay_s;
     int sig = 0;
 
     while (sigwait(sigs, &sig) != 0)
         ;
     lifecycle_set(PHASE_STOPPING);
     notify_stopping();
-    log_info(NULL, "%s received: shutting down (delay %us, grace %us)",
-             sig == SIGINT ? "SIGINT" : "SIGTERM", d->cfg.shutdown_delay_s,
+    log_info(NULL, "%s received%s: shutting down (delay %us, grace %us)",
+             sig == SIGINT ? "SIGINT" : "SIGTERM",
+             d->stop_early ? " during the start" : "", delay_s,
              d->cfg.shutdown_grace_s);
-    if (main_second_signal(sigs, d->cfg.shutdown_delay_s))
+    if (main_second_signal(sigs, delay_s))
         log_info(NULL, "second signal: delay cut short");
+}
+
+/* Whether SIGTERM or SIGINT is waiting (both are blocked from the start). */
+static bool
+main_stop_pending(void)
+{
+    sigset_t p;
+
+    return sigpending(&p) == 0 &&
+           (sigismember(&p, SIGTERM) == 1 || sigismember(&p, SIGINT) == 1);
 }
 
 static int
@@ -253,6 +267,8 @@ main_start(struct daemon *d)
         return -1;
     }
     d->ready = true;
+    if ((d->stop_early = main_stop_pending()))
+        return 0; /* never announced ready: main_wait stops at once */
     lifecycle_set(PHASE_SERVING);
     notify_ready();
     log_info(NULL, "ready");

@@ -89,6 +89,27 @@ def test_stop_and_continue_does_not_cut_the_delay():
         assert not any("second signal" in l for l in s.log_lines())
 
 
+def test_sigterm_during_the_start_skips_ready_and_the_delay():
+    """A SIGTERM that comes while the daemon starts (here: pending before
+    it runs, the mask inherited) stops it once started, with no READY and
+    no shutdown delay, and it exits 0."""
+    import subprocess
+    env = harness.base_env({"CACHE_SHUTDOWN_DELAY": 30})
+    proc = subprocess.Popen(
+        [harness.daemon_path()], env=env, stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_BLOCK,
+                                                  [signal.SIGTERM]))
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=20)
+    log = out.decode(errors="replace")
+    assert proc.returncode == 0, log
+    assert time.monotonic() - t0 < 15, log
+    assert "SIGTERM received during the start" in log, log
+    assert " ready" not in log, log
+
+
 def test_idle_client_connection_does_not_hold_exit():
     with harness.Server(env={"CACHE_SHUTDOWN_GRACE": 60}) as s:
         ch = s.channel()
