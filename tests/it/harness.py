@@ -382,13 +382,23 @@ def metric(server, series, default=None):
     return default
 
 
-def rss_bytes(pid):
-    """Resident memory of a process (VmRSS), in bytes."""
+def _status_bytes(pid, field):
+    """A memory line of /proc/PID/status (in kB there), in bytes."""
     with open("/proc/%d/status" % pid) as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS for %d" % pid)
+    raise RuntimeError("no %s for %d" % (field, pid))
+
+
+def rss_bytes(pid):
+    """Resident memory of a process (VmRSS), in bytes."""
+    return _status_bytes(pid, "VmRSS")
+
+
+def peak_rss_bytes(pid):
+    """The most resident memory the process has had (VmHWM), in bytes."""
+    return _status_bytes(pid, "VmHWM")
 
 
 def sanitized():

@@ -185,15 +185,6 @@ def test_large_replies_are_exact_and_reuse_their_buffers():
         harness.assert_serving(s)
 
 
-def peak_rss_bytes(pid):
-    """The most resident memory the process has had (VmHWM), in bytes."""
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmHWM for %d" % pid)
-
-
 def test_multiget_reply_is_bounded():
     # A MultiGet's values come to at most max(64 MiB, the value limit)
     # (docs/limits.md): one key of 1 MiB asked for 1,000 times in a
@@ -205,7 +196,7 @@ def test_multiget_reply_is_bounded():
         c = harness.CacheClient(ch)
         big = bytes(range(256)) * (mib // 256)
         assert c.set("k", big).status == c.m.OK
-        before = peak_rss_bytes(s.proc.pid)
+        before = harness.peak_rss_bytes(s.proc.pid)
         for n in (1000, 65):
             with pytest.raises(grpc.RpcError) as e:
                 c.MultiGet(c.m.MultiCacheKeyRequest(keys=["k"] * n),
@@ -213,7 +204,7 @@ def test_multiget_reply_is_bounded():
             assert e.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
             assert "fewer keys" in e.value.details()
         if not harness.sanitized():
-            grown = peak_rss_bytes(s.proc.pid) - before
+            grown = harness.peak_rss_bytes(s.proc.pid) - before
             assert grown < 200 * mib, grown
         r = c.MultiGet(c.m.MultiCacheKeyRequest(keys=["k"] * 64), timeout=60)
         assert len(r.items) == 64
