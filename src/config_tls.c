@@ -4,10 +4,12 @@
  * anything binds instead of failing later inside gRPC.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -44,15 +46,21 @@ config_tls_open(const struct config_tls_file *f, char *err, size_t errlen)
     struct stat st;
     FILE *fp;
     BIO *bio;
+    /* O_NONBLOCK: a FIFO is refused below, not waited on */
+    int fd = open(f->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 
-    fp = fopen(f->path, "r");
-    if (fp == NULL) {
+    if (fd < 0) {
         config_tls_fail(err, errlen, f, "cannot be read: %s", strerror(errno));
         return NULL;
     }
-    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         config_tls_fail(err, errlen, f, "is not a regular file");
-        fclose(fp);
+        close(fd);
+        return NULL;
+    }
+    if ((fp = fdopen(fd, "r")) == NULL) {
+        config_tls_fail(err, errlen, f, "cannot be read: %s", strerror(errno));
+        close(fd);
         return NULL;
     }
     bio = BIO_new_fp(fp, BIO_CLOSE);

@@ -613,6 +613,15 @@ START_TEST(test_config_tls_unreadable_file)
     expect_invalid(load("--tls-enabled", "y", "--tls-cert-path", cert_a,
                         "--tls-key-path", tls_dir, NULL),
                    want);
+    /* a FIFO is refused at once, not waited on for a writer */
+    snprintf(missing, sizeof missing, "%s/fifo.key", tls_dir);
+    ck_assert_int_eq(mkfifo(missing, 0600), 0);
+    snprintf(want, sizeof want, "--tls-key-path: '%s' is not a regular file",
+             missing);
+    expect_invalid(load("--tls-enabled", "y", "--tls-cert-path", cert_a,
+                        "--tls-key-path", missing, NULL),
+                   want);
+    unlink(missing);
 }
 END_TEST
 
