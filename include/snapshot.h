@@ -75,15 +75,28 @@ struct snapshot_load_result {
     uint64_t dropped; /* beyond max_items, max_memory_bytes, max_value_bytes */
 };
 
+/* How far a load is, told now and then from the thread that loads: phase
+ * is "checking" (done of total bytes), "reading" (bytes), "sorting"
+ * (passes), "choosing" or "inserting" (entries). Called between pieces of
+ * work of at most a few tens of MiB, so a caller can tell a slow load
+ * from a stuck one. */
+struct snapshot_progress {
+    void (*report)(void *ctx, const char *phase, uint64_t done, uint64_t total);
+    void *ctx;
+};
+
 /* Checks the len bytes at buf as a whole snapshot file and, only when all
  * of it is good, inserts its entries into st: oldest first, each the most
  * recently used so far (store_load_entry), so the store's LRU order is the
  * file's; remaining TTLs are the file's expiry minus wall_now_ms, on the
  * store's clock; entries that do not fit the store's limits are dropped,
- * oldest first. 0, or -1 with a reason in why and st untouched. */
+ * oldest first. prog (NULL: none) hears how far it is. 0, or -1 with a
+ * reason in why and st untouched. */
 int snapshot_load_buf(struct store *st, const void *buf, size_t len,
-                      uint64_t wall_now_ms, struct snapshot_load_result *res,
-                      char *why, size_t whylen);
+                      uint64_t wall_now_ms,
+                      const struct snapshot_progress *prog,
+                      struct snapshot_load_result *res, char *why,
+                      size_t whylen);
 
 /* A save in progress. */
 struct snapshot_writer;
@@ -96,6 +109,8 @@ struct snapshot_writer *snapshot_writer_open(struct store *st, const char *path,
 /* Writes one slice of the store: 1 when every shard is written, 0 when
  * there is more, -1 on failure (reason in why; call snapshot_writer_abort). */
 int snapshot_writer_step(struct snapshot_writer *w, char *why, size_t whylen);
+/* Entry records written so far. */
+uint64_t snapshot_writer_entries(const struct snapshot_writer *w);
 /* Ends the file, fsyncs it, renames it over path, fsyncs the directory,
  * frees w. 0 with the entries and file bytes written, or -1 with a reason
  * in why, path.tmp removed and path untouched. */
@@ -113,7 +128,9 @@ struct snapshot *snapshot_create(struct store *st, const char *path,
                                  uint32_t interval_s, const struct clock *wall);
 /* Loads path into st (call before serving): no file is not an error; a
  * damaged one is refused, renamed path.bad, logged and counted. Logs one
- * line either way. 0 when loaded or absent, -1 when refused. */
+ * line either way. While it reads a file it asks the service manager for
+ * more time at most once a second, each time progress is made
+ * (notify_extend). 0 when loaded or absent, -1 when refused. */
 int snapshot_load(struct snapshot *s);
 /* Starts the background saves (none when interval_s is 0). 0, or -1 when
  * the thread cannot start (errno set). */
@@ -121,7 +138,8 @@ int snapshot_start(struct snapshot *s);
 /* Stops the background saves; a save in progress is abandoned (its
  * temporary file removed). */
 void snapshot_stop(struct snapshot *s);
-/* Saves now, whole; logs and counts the outcome. 0 or -1. */
+/* Saves now, whole, as at shutdown: asks the service manager for more
+ * time as the load does; logs and counts the outcome. 0 or -1. */
 int snapshot_save(struct snapshot *s);
 /* Stops and frees; NULL is a no-op. */
 void snapshot_destroy(struct snapshot *s);

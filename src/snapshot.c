@@ -9,6 +9,13 @@
  * most one slice. Only that thread touches s->bg_writer while it runs;
  * snapshot_stop() joins it before looking. mu guards stats alone, which
  * HTTP threads read, and is never held during I/O.
+ *
+ * The load at startup and the save at shutdown may outlast the service
+ * manager's start and stop timeouts (a second or so per GiB). Each asks
+ * for SNAPSHOT_EXTEND_S seconds more when it begins, then again at most
+ * once a second as it makes progress: a slow load goes on, a stuck one
+ * (a hung disk) runs out of time. The save's last fsync, one call that
+ * cannot report, is given SNAPSHOT_SYNC_S.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,10 +30,15 @@
 
 #include "cleanup.h"
 #include "log.h"
+#include "notify.h"
 #include "snapshot.h"
 
-#define SNAPSHOT_WHY_MAX  256
-#define SNAPSHOT_PATH_LOG 200
+#define SNAPSHOT_WHY_MAX    256
+#define SNAPSHOT_PATH_LOG   200
+#define SNAPSHOT_STATUS_MAX 128
+#define SNAPSHOT_EXTEND_S   10  /* more time asked at each report */
+#define SNAPSHOT_REPORT_S   1.0 /* least time between two reports */
+#define SNAPSHOT_SYNC_S     60  /* asked for the save's last fsync */
 
 struct snapshot {
     struct store *st;
@@ -66,6 +78,29 @@ static uint64_t
 wall_ms(const struct snapshot *s)
 {
     return s->wall.now_ms(s->wall.ctx);
+}
+
+/* The reports of one load or save to the service manager. */
+struct ticker {
+    const char *what; /* "loading the snapshot" */
+    double last_s;    /* clock_mono_s of the last report; 0: none yet */
+};
+
+/* Asks for more time, saying how far the work is, unless the last report
+ * was under SNAPSHOT_REPORT_S ago (a snapshot_progress report). */
+static void
+tick(void *ctx, const char *phase, uint64_t done, uint64_t total)
+{
+    struct ticker *t = ctx;
+    char status[SNAPSHOT_STATUS_MAX];
+    double now = clock_mono_s();
+
+    if (t->last_s != 0 && now - t->last_s < SNAPSHOT_REPORT_S)
+        return;
+    t->last_s = now;
+    snprintf(status, sizeof status, "%s: %s, %.0f%%", t->what, phase,
+             total > 0 ? 100.0 * (double)done / (double)total : 100.0);
+    notify_extend(SNAPSHOT_EXTEND_S, status);
 }
 
 static void
@@ -110,23 +145,28 @@ save_commit(struct snapshot *s, struct snapshot_writer *w, double start_s)
 int
 snapshot_save(struct snapshot *s)
 {
+    struct ticker t = {.what = "saving the snapshot"};
     char why[SNAPSHOT_WHY_MAX];
     double start = clock_mono_s();
     struct snapshot_writer *w;
+    uint64_t items, bytes;
     int rc;
 
+    store_usage(s->st, &items, &bytes);
+    tick(&t, "writing", 0, items);
     w = snapshot_writer_open(s->st, s->path, wall_ms(s), why, sizeof why);
     if (w == NULL) {
         save_failed(s, why);
         return -1;
     }
     while ((rc = snapshot_writer_step(w, why, sizeof why)) == 0)
-        ;
+        tick(&t, "writing", snapshot_writer_entries(w), items);
     if (rc < 0) {
         snapshot_writer_abort(w);
         save_failed(s, why);
         return -1;
     }
+    notify_extend(SNAPSHOT_SYNC_S, "saving the snapshot: syncing to disk");
     return save_commit(s, w, start);
 }
 
@@ -253,8 +293,12 @@ static int
 load_fd(struct snapshot *s, int fd, size_t size, struct snapshot_load_result *r,
         char *why, size_t whylen)
 {
+    struct ticker t = {.what = "loading the snapshot"};
+    struct snapshot_progress prog = {tick, &t};
     void *p = NULL;
     int rc;
+
+    tick(&t, "opening", 0, size);
 
     if (size > 0) {
         p = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -262,8 +306,8 @@ load_fd(struct snapshot *s, int fd, size_t size, struct snapshot_load_result *r,
             return snprintf(why, whylen, "cannot map: %s", strerror(errno)), -1;
         madvise(p, size, MADV_SEQUENTIAL);
     }
-    rc = snapshot_load_buf(s->st, size > 0 ? p : "", size, wall_ms(s), r, why,
-                           whylen);
+    rc = snapshot_load_buf(s->st, size > 0 ? p : "", size, wall_ms(s), &prog, r,
+                           why, whylen);
     if (size > 0)
         munmap(p, size);
     return rc;

@@ -21,6 +21,11 @@
  * then those are inserted oldest first, each becoming the most recently
  * used, which rebuilds the file's LRU order; the records a few places
  * ahead are prefetched, since stamp order jumps around the file.
+ *
+ * Progress. Each pass reports how far it is to the caller's
+ * snapshot_progress: the checksum every SNAP_CHUNK_BYTES, the blocks one
+ * by one, the sort each radix pass, the choice and the insertion every
+ * SNAP_TICK_ENTRIES entries.
  */
 #include <inttypes.h>
 #include <lz4.h>
@@ -37,7 +42,9 @@
 
 #define SNAP_PREFETCH 8 /* records ahead of the insertion */
 /* Most bytes LZ4 can make of one stored byte (runs of 255-byte lengths). */
-#define SNAP_LZ4_RATIO 255u
+#define SNAP_LZ4_RATIO    255u
+#define SNAP_CHUNK_BYTES  (16u << 20) /* checksummed between reports */
+#define SNAP_TICK_ENTRIES (1u << 16)  /* chosen or inserted between reports */
 
 /* One entry record, decoded: 32 bytes, sorted whole. */
 struct snap_rec {
@@ -59,9 +66,34 @@ struct snap_file {
     unsigned char *arena; /* the compressed blocks, decompressed */
     struct snap_rec *recs;
     uint64_t nrecs, cap;
+    const struct snapshot_progress *prog; /* NULL: none */
 };
 
 #define FAIL(...) (snprintf(why, whylen, __VA_ARGS__), -1)
+
+static void
+progress(const struct snapshot_progress *p, const char *phase, uint64_t done,
+         uint64_t total)
+{
+    if (p != NULL)
+        p->report(p->ctx, phase, done, total);
+}
+
+/* The CRC-32C of the file's first n bytes, reported a chunk at a time. */
+static uint32_t
+checksum(const struct snap_file *f, size_t n)
+{
+    uint32_t crc = 0;
+    size_t at = 0, k;
+
+    while (at < n) {
+        k = n - at < SNAP_CHUNK_BYTES ? n - at : SNAP_CHUNK_BYTES;
+        crc = crc32c(crc, f->p + at, k);
+        at += k;
+        progress(f->prog, "checking", at, n);
+    }
+    return crc;
+}
 
 /* Header, end record and CRC; 0 or -1 with why. */
 static int
@@ -90,7 +122,7 @@ check_frame(struct snap_file *f, uint64_t wall_now_ms, char *why, size_t whylen)
     if (f->p[20] > SNAPSHOT_WRITER_MAX ||
         f->body + SNAPSHOT_END_BYTES > f->len ||
         f->p[f->len - SNAPSHOT_END_BYTES] != SNAPSHOT_REC_END ||
-        crc32c(0, f->p, f->len - 4) != snapshot_get_le(f->p + f->len - 4, 4))
+        checksum(f, f->len - 4) != snapshot_get_le(f->p + f->len - 4, 4))
         return FAIL("truncated or corrupt (checksum)");
     f->written = snapshot_get_le(f->p + 12, 8);
     if (f->written > wall_now_ms)
@@ -227,6 +259,7 @@ read_all(struct snap_file *f, char *why, size_t whylen)
         if (read_block(f, raw, rlen, off, why, whylen) != 0)
             return -1;
         off += SNAPSHOT_BLOCK_HEAD + slen;
+        progress(f->prog, "reading", off, end);
     }
     if (f->nrecs != f->count)
         return FAIL("corrupt (%" PRIu64 " entries, end says %" PRIu64 ")",
@@ -234,16 +267,27 @@ read_all(struct snap_file *f, char *why, size_t whylen)
     return 0;
 }
 
-/* Sorts recs[0..n) by stamp, stably: a least-significant-digit radix sort
- * by bytes, skipping the bytes every stamp has alike. 0, or -1 when out
- * of memory. */
-static int
-sort_by_stamp(struct snap_rec *recs, uint64_t n)
+/* How many of x's bytes are not zero. */
+static unsigned
+bytes_set(uint64_t x)
 {
-    uint64_t all_or = 0, all_and = UINT64_MAX, i;
-    struct snap_rec *tmp, *src = recs, *dst;
+    unsigned n = 0;
+
+    for (; x != 0; x >>= 8)
+        n += (x & 0xff) != 0;
+    return n;
+}
+
+/* Sorts f's records by stamp, stably: a least-significant-digit radix
+ * sort by bytes, skipping the bytes every stamp has alike. 0, or -1 when
+ * out of memory. */
+static int
+sort_by_stamp(struct snap_file *f)
+{
+    uint64_t all_or = 0, all_and = UINT64_MAX, i, n = f->nrecs;
+    struct snap_rec *recs = f->recs, *tmp, *src = recs, *dst;
     size_t count[256];
-    unsigned shift;
+    unsigned shift, pass = 0;
 
     for (i = 0; i < n; i++) {
         all_or |= recs[i].stamp;
@@ -272,6 +316,7 @@ sort_by_stamp(struct snap_rec *recs, uint64_t n)
             dst[count[(src[i].stamp >> shift) & 0xff]++] = src[i];
         dst = src;
         src = src == recs ? tmp : recs;
+        progress(f->prog, "sorting", ++pass, bytes_set(all_or ^ all_and));
     }
     if (src != recs)
         memcpy(recs, src, (size_t)n * sizeof *recs);
@@ -287,18 +332,21 @@ rec_accounted(const struct snap_rec *r)
         entry_flags_for(r->nslen, r->vlen, r->expire_wall_ms != 0 ? 1 : 0));
 }
 
-/* Marks what to keep, newest first, within st's limits (see above);
- * returns how many. */
+/* Marks f's records to keep, newest first, within st's limits (see
+ * above); returns how many. */
 static uint64_t
-choose(struct store *st, struct snap_rec *recs, uint64_t n,
-       uint64_t wall_now_ms, struct snapshot_load_result *res)
+choose(struct store *st, const struct snap_file *f, uint64_t wall_now_ms,
+       struct snapshot_load_result *res)
 {
     const struct store_config *c = store_config(st);
-    uint64_t items = 0, bytes = 0, acc, i;
+    uint64_t items = 0, bytes = 0, acc, i, n = f->nrecs;
     bool full = false;
 
     for (i = n; i-- > 0;) {
-        struct snap_rec *r = &recs[i];
+        struct snap_rec *r = &f->recs[i];
+
+        if (((n - 1 - i) & (SNAP_TICK_ENTRIES - 1)) == 0)
+            progress(f->prog, "choosing", n - 1 - i, n);
 
         if (r->expire_wall_ms != 0 && r->expire_wall_ms <= wall_now_ms) {
             res->expired++;
@@ -322,20 +370,22 @@ choose(struct store *st, struct snap_rec *recs, uint64_t n,
     return items;
 }
 
-/* Inserts the records kept, oldest first. Two records of one name (a
+/* Inserts f's records kept, oldest first. Two records of one name (a
  * file this server did not write) leave the later one: the earlier counts
  * as dropped, so that entries is what the store holds. */
 static void
-insert(struct store *st, const struct snap_rec *recs, uint64_t n,
-       uint64_t wall_now_ms, struct snapshot_load_result *res)
+insert(struct store *st, const struct snap_file *f, uint64_t wall_now_ms,
+       struct snapshot_load_result *res)
 {
     uint64_t mono = store_now(st), expire, i, before, after, bytes;
-    uint64_t inserted = res->entries;
-    const struct snap_rec *r;
+    uint64_t inserted = res->entries, n = f->nrecs;
+    const struct snap_rec *recs = f->recs, *r;
 
     store_usage(st, &before, &bytes);
     for (i = 0; i < n; i++) {
         r = &recs[i];
+        if ((i & (SNAP_TICK_ENTRIES - 1)) == 0)
+            progress(f->prog, "inserting", i, n);
         /* in the loop itself: GCC drops a call to a function that only
          * prefetches, taking it for one without effects */
         if (i + SNAP_PREFETCH < n) {
@@ -377,26 +427,26 @@ read_file(struct snap_file *f, uint64_t wall_now_ms, char *why, size_t whylen)
         return FAIL("out of memory");
     if (read_all(f, why, whylen) != 0)
         return -1;
-    if (sort_by_stamp(f->recs, f->nrecs) != 0)
+    if (sort_by_stamp(f) != 0)
         return FAIL("out of memory");
     return 0;
 }
 
 int
 snapshot_load_buf(struct store *st, const void *buf, size_t len,
-                  uint64_t wall_now_ms, struct snapshot_load_result *res,
-                  char *why, size_t whylen)
+                  uint64_t wall_now_ms, const struct snapshot_progress *prog,
+                  struct snapshot_load_result *res, char *why, size_t whylen)
 {
-    struct snap_file f = {.p = buf, .len = len};
+    struct snap_file f = {.p = buf, .len = len, .prog = prog};
     uint64_t kept;
     int rc;
 
     memset(res, 0, sizeof *res);
     rc = read_file(&f, wall_now_ms, why, whylen);
     if (rc == 0) {
-        kept = choose(st, f.recs, f.nrecs, wall_now_ms, res);
+        kept = choose(st, &f, wall_now_ms, res);
         store_load_reserve(st, kept);
-        insert(st, f.recs, f.nrecs, wall_now_ms, res);
+        insert(st, &f, wall_now_ms, res);
     }
     free(f.recs);
     free(f.arena);

@@ -233,6 +233,12 @@ snapshot_writer_step(struct snapshot_writer *w, char *why, size_t whylen)
     return rc;
 }
 
+uint64_t
+snapshot_writer_entries(const struct snapshot_writer *w)
+{
+    return w->count;
+}
+
 void
 snapshot_writer_abort(struct snapshot_writer *w)
 {

@@ -99,7 +99,7 @@ static int
 load(const void *p, size_t len, uint64_t wall, struct snapshot_load_result *r,
      char *why)
 {
-    return snapshot_load_buf(b, p, len, wall, r, why, 256);
+    return snapshot_load_buf(b, p, len, wall, NULL, r, why, 256);
 }
 
 static bool
@@ -467,6 +467,82 @@ START_TEST(test_snapshot_failed_save_keeps_previous_file)
 }
 END_TEST
 
+/* What the loader reported, in order: each phase's number of reports and
+ * its last done and total. */
+#define PHASES 5
+static const char *const phase_names[PHASES] = {
+    "checking", "reading", "sorting", "choosing", "inserting"};
+struct heard {
+    int last_phase;
+    unsigned reports[PHASES];
+    uint64_t done[PHASES], total[PHASES];
+};
+
+static void
+hear(void *ctx, const char *phase, uint64_t done, uint64_t total)
+{
+    struct heard *h = ctx;
+    int i = 0;
+
+    while (i < PHASES && strcmp(phase, phase_names[i]) != 0)
+        i++;
+    ck_assert_msg(i < PHASES, "unknown phase %s", phase);
+    ck_assert_int_ge(i, h->last_phase); /* phases in order, never back */
+    ck_assert_uint_le(done, total);
+    if (h->reports[i] > 0) {
+        ck_assert_uint_ge(done, h->done[i]);
+        ck_assert_uint_eq(total, h->total[i]);
+    }
+    h->last_phase = i;
+    h->reports[i]++;
+    h->done[i] = done;
+    h->total[i] = total;
+}
+
+START_TEST(test_snapshot_load_reports_progress)
+{
+    enum { N = 200000, VLEN = 100 };
+    struct heard h = {.last_phase = 0};
+    struct snapshot_progress prog = {hear, &h};
+    struct snapshot_load_result r;
+    unsigned char val[VLEN];
+    uint64_t x = 88172645463325252ull;
+    char key[16], why[256] = "";
+    unsigned char *p;
+    size_t len, i, j;
+
+    store_destroy(a);
+    a = mk(&mono_a, 4, N, 256u << 20);
+    for (i = 0; i < N; i++) {
+        for (j = 0; j < VLEN; j++) { /* xorshift: no block compresses */
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            val[j] = (unsigned char)x;
+        }
+        snprintf(key, sizeof key, "k%zu", i);
+        ck_assert_int_eq(store_set(a, NULL, 0, key, strlen(key), val, VLEN, 0),
+                         STORE_OK);
+    }
+    ck_assert_uint_eq(save(a, WALL0), N);
+    p = slurp(&len);
+    ck_assert_uint_gt(len, 16u << 20); /* two checksum chunks at least */
+    b = mk(&mono_b, 4, N, 256u << 20);
+    ck_assert_msg(snapshot_load_buf(b, p, len, WALL0, &prog, &r, why, 256) == 0,
+                  "%s", why);
+    ck_assert_uint_eq(r.entries, N);
+    ck_assert_uint_ge(h.reports[0], 2);
+    ck_assert_uint_eq(h.done[0], len - 4);
+    ck_assert_uint_ge(h.reports[1], len / (64u << 10)); /* a block each */
+    ck_assert_uint_eq(h.done[1], h.total[1]);
+    ck_assert_uint_ge(h.reports[2], 3); /* stamps differ in 3 bytes or more */
+    ck_assert_uint_eq(h.done[2], h.total[2]);
+    for (i = 3; i < PHASES; i++) { /* every 65,536 entries, from the first */
+        ck_assert_uint_eq(h.reports[i], (N + 65535) / 65536);
+        ck_assert_uint_eq(h.total[i], N);
+    }
+    free(p);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -487,6 +563,7 @@ main(void)
     tcase_add_test(tc,
                    test_snapshot_compresses_and_refuses_bad_compressed_blocks);
     tcase_add_test(tc, test_snapshot_failed_save_keeps_previous_file);
+    tcase_add_test(tc, test_snapshot_load_reports_progress);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     return check_run(s);

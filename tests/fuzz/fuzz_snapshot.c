@@ -80,7 +80,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         snapshot_put_le(fuzz_file + len - 4, crc32c(0, fuzz_file, len - 4), 4);
     st = store_create(&cfg, &clk);
     FUZZ_CHECK(st != NULL);
-    rc = snapshot_load_buf(st, fuzz_file, len, FUZZ_WALL_MS, &r, why,
+    rc = snapshot_load_buf(st, fuzz_file, len, FUZZ_WALL_MS, NULL, &r, why,
                            sizeof why);
     FUZZ_CHECK(rc == 0 || rc == -1);
     fuzz_check_store(st, rc, &r, why);

@@ -87,3 +87,42 @@ def test_unreachable_notify_socket_is_not_fatal():
     finally:
         shutil.rmtree(d)
 
+
+
+def receive_until(sock, line):
+    """Every notification up to and including the one holding line."""
+    got = []
+    while not got or line not in got[-1]:
+        got.append(receive(sock))
+    return got
+
+
+def test_snapshot_save_and_load_ask_for_more_time(notify_socket, tmp_path):
+    """A save at shutdown and a load at startup each ask the service manager
+    for more time (EXTEND_TIMEOUT_USEC) from the moment they begin, saying
+    what they do; the save's final fsync gets a longer allowance. With no
+    file to load, nothing is asked."""
+    sock, path = notify_socket
+    env = {"NOTIFY_SOCKET": path,
+           "CACHE_SNAPSHOT_PATH": str(tmp_path / "cache.snap")}
+    with harness.Server(env=env) as s:
+        first = receive(sock)
+        assert "READY=1" in first
+        assert not any(m.startswith("EXTEND_TIMEOUT_USEC=") for m in first)
+        c = harness.CacheClient(s.channel())
+        r = c.Set(c.m.CacheItem(key="kept", value=b"v"), timeout=10)
+        assert r.status == c.m.OK
+        assert s.stop(signal.SIGTERM) == 0
+        saved = receive_until(sock, "STATUS=saving the snapshot: syncing to disk")
+        assert "STOPPING=1" in saved[0]
+        assert {"EXTEND_TIMEOUT_USEC=10000000",
+                "STATUS=saving the snapshot: writing, 0%"} <= saved[1]
+        assert "EXTEND_TIMEOUT_USEC=60000000" in saved[-1]
+    with harness.Server(env=env) as s:
+        loaded = receive_until(sock, "READY=1")
+        assert {"EXTEND_TIMEOUT_USEC=10000000",
+                "STATUS=loading the snapshot: opening, 0%"} <= loaded[0]
+        assert "STATUS=serving" in loaded[-1]
+        c = harness.CacheClient(s.channel())
+        assert c.Get(c.m.CacheKey(key="kept"), timeout=10).value == b"v"
+        assert s.stop() == 0
