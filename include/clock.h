@@ -3,7 +3,9 @@
  *
  * now_ms returns monotonic milliseconds. The store reads it only when an
  * expiry is involved (a Set with a TTL, an access to an entry that has one,
- * a cleanup slice), at most once per call.
+ * a cleanup slice), at most once per call; twice for a Touch or an
+ * Increment given a TTL, once for the new expiry before the shard is
+ * locked and once to check the entry's own.
  */
 #ifndef CLOCK_H
 #define CLOCK_H
