@@ -11,11 +11,11 @@
  * HTTP threads read, and is never held during I/O.
  *
  * The load at startup and the save at shutdown may outlast the service
- * manager's start and stop timeouts (a second or so per GiB). Each asks
- * for SNAPSHOT_EXTEND_S seconds more when it begins, then again at most
- * once a second as it makes progress: a slow load goes on, a stuck one
- * (a hung disk) runs out of time. The save's last fsync, one call that
- * cannot report, is given SNAPSHOT_SYNC_S.
+ * manager's start and stop timeouts (here about 1.5 s and 1 s a million
+ * entries). Each asks for SNAPSHOT_EXTEND_S seconds more when it begins,
+ * then again at most once a second as it makes progress: a slow load goes
+ * on, a stuck one (a hung disk) runs out of time. The save's last fsync,
+ * one call that cannot report, is given SNAPSHOT_SYNC_S.
  */
 #include <errno.h>
 #include <fcntl.h>
