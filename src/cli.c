@@ -268,6 +268,32 @@ static const struct option cli_cmd_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
+/*
+ * Name the option that getopt_long() answered c for, in a usage error: a
+ * known option by its long name, an unknown letter by itself, an unknown
+ * long option as written (arg).
+ */
+static void
+cli_bad_cmd_opt(const struct cli *cli, int c, const char *arg)
+{
+    int val = c == '?' || c == ':' ? optopt : c;
+
+    for (const struct option *o = cli_cmd_opts; o->name != NULL; o++) {
+        if (o->val != val)
+            continue;
+        if (c == ':')
+            cli_fail("%s: option '--%s' needs a value", cli->cmd->name,
+                     o->name);
+        else
+            cli_fail("%s: bad option '--%s'", cli->cmd->name, o->name);
+        return;
+    }
+    if (val != 0)
+        cli_fail("%s: bad option '-%c'", cli->cmd->name, val);
+    else
+        cli_fail("%s: bad option '%s'", cli->cmd->name, arg);
+}
+
 /* Apply one option of the command. Returns 0 or -1 (usage error). */
 static int
 cli_cmd_opt(struct cli *cli, int c, const char *arg)
@@ -288,7 +314,7 @@ cli_cmd_opt(struct cli *cli, int c, const char *arg)
         cli->meta.route = optarg;
         return 0;
     }
-    cli_fail("%s: bad option '%s'", cli->cmd->name, arg);
+    cli_bad_cmd_opt(cli, c, arg);
     return -1;
 }
 

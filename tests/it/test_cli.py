@@ -185,6 +185,20 @@ def test_usage_errors_exit_2_without_a_call(server, client, args):
         (before.gets, before.sets, before.deletes)
 
 
+@pytest.mark.parametrize("args,named", [
+    (["get", "a", "--ttl", "5"], "get: bad option '--ttl'"),
+    (["get", "a", "--ttl=5"], "get: bad option '--ttl'"),
+    (["get", "a", "--bogus"], "get: bad option '--bogus'"),
+    (["get", "-xy"], "get: bad option '-x'"),
+    (["incr", "a", "-55"], "incr: bad option '-5'"),
+    (["set", "a", "b", "--ttl"], "set: option '--ttl' needs a value"),
+])
+def test_bad_command_option_is_named_as_written(server, args, named):
+    rc, out, err = run(server.grpc_port, *args)
+    assert (rc, out) == (2, b"")
+    assert named in err
+
+
 @pytest.mark.parametrize("port", ["0", "65536", "http", ""])
 def test_bad_port_is_usage_error(port):
     assert run(None, "-p", port, "stats")[0] == 2
