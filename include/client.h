@@ -94,8 +94,9 @@ void client_unary_fini(struct client_unary *u);
 
 /*
  * Outcome of one call. details is malloc'd and NUL-terminated (may be
- * empty); body holds the response message (empty when there was none) and
- * is owned by the reply; request_id is the server's x-request-id, or "".
+ * empty); body holds the response message of an OK call (an OK that came
+ * without one is made INTERNAL) and is owned by the reply, NULL otherwise;
+ * request_id is the server's x-request-id, or "".
  */
 struct client_reply {
     grpc_status_code status;

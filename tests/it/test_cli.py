@@ -8,7 +8,9 @@ import signal
 import socket
 import subprocess
 import time
+from concurrent import futures
 
+import grpc
 import pytest
 
 import harness
@@ -269,6 +271,29 @@ def test_silent_server_exits_4_after_timeout():
         rc, _, err = run(lsn.getsockname()[1], "--timeout", "0.5", "stats")
     assert rc == 4
     assert "DEADLINE_EXCEEDED" in err
+
+
+class _NoMessage(grpc.GenericRpcHandler):
+    """Answers every method OK without a response message (a stream of
+    none), which a unary call must not get."""
+
+    def service(self, details):
+        return grpc.unary_stream_rpc_method_handler(lambda req, ctx: iter(()))
+
+
+@pytest.mark.parametrize("args", [
+    ["get", "k"], ["incr", "k"], ["flush"], ["stats"], ["touch", "k", "5"],
+])
+def test_ok_without_a_response_is_server_error_3(args):
+    srv = grpc.server(futures.ThreadPoolExecutor(2), handlers=[_NoMessage()])
+    port = srv.add_insecure_port("127.0.0.1:0")
+    srv.start()
+    try:
+        rc, out, err = run(port, *args)
+    finally:
+        srv.stop(None)
+    assert (rc, out) == (3, b"")
+    assert "INTERNAL" in err and "without a response" in err
 
 
 def test_stats_text_lists_every_field(server, client):
