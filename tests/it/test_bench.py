@@ -8,7 +8,9 @@ import pty
 import socket
 import subprocess
 import time
+from concurrent import futures
 
+import grpc
 import pytest
 
 import harness
@@ -154,6 +156,29 @@ def test_failed_calls_counted_by_status_and_exit_1():
     r = json.loads(out)
     assert r["status_counts"] == {"RESOURCE_EXHAUSTED": 100}
     assert r["sets"] == 100
+
+
+class _NoMessage(grpc.GenericRpcHandler):
+    """Answers every method OK without a response message (a stream of
+    none), which a unary call must not get."""
+
+    def service(self, details):
+        return grpc.unary_stream_rpc_method_handler(lambda req, ctx: iter(()))
+
+
+def test_ok_without_a_response_counts_as_internal_and_exit_1():
+    srv = grpc.server(futures.ThreadPoolExecutor(2), handlers=[_NoMessage()])
+    port = srv.add_insecure_port("127.0.0.1:0")
+    srv.start()
+    try:
+        rc, out, err = bench(port, "--json", "-n", "50", "-c", "1",
+                             "--ratio", "1:1:1")
+    finally:
+        srv.stop(None)
+    assert rc == 1, err
+    r = json.loads(out)
+    assert r["status_counts"] == {"INTERNAL": 50}
+    assert (r["hits"], r["misses"]) == (0, 0)
 
 
 @pytest.mark.parametrize("args", [
