@@ -7,8 +7,9 @@
  * slots per connection; every slot always has one call in flight, and when
  * its call completes the worker records it and starts the next one in the
  * same slot, until the phase's work is done. Calls are registered calls
- * without a deadline on the minimal channel stack; requests are encoded by
- * hand (bench_wire.c) into a fresh small slice, and a Set's value is a
+ * on the minimal channel stack, without a deadline except in a run of -d
+ * seconds, whose calls all end by BENCH_DRAIN_S after it; requests are encoded
+ * by hand (bench_wire.c) into a fresh small slice, and a Set's value is a
  * prefix of one slice per worker (as long as the largest value) that every
  * request references; with a range of sizes each Set draws its size
  * log-uniformly, so every power of two in the range is about as likely. A
@@ -46,6 +47,7 @@
 #include "tc.h"
 
 #define BENCH_CONNECT_TIMEOUT_S 5.0
+#define BENCH_DRAIN_S           5 /* a timed run's calls end by then after it */
 #define BENCH_ZIPF_THETA        0.99
 #define BENCH_ZIPF_EXACT_TERMS  1000000u
 
@@ -116,6 +118,7 @@ struct bench {
     double size_log_lo;   /* log(value_size + 1) */
     double size_log_span; /* log(value_size_max + 2) - size_log_lo */
     enum bench_phase phase;
+    gpr_timespec deadline; /* of the phase's calls; set before it starts */
     atomic_bool stop;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -411,8 +414,8 @@ bench_slot_start(struct bench_slot *s, enum bench_op op, uint64_t key)
     s->u.ops[1].data.send_message.send_message = s->u.send;
     if (w->b->opts.routes > 0)
         client_unary_set_route(&s->u, w->b->routes[key % w->b->opts.routes]);
-    s->call = client_call_create(s->conn, bench_methods[op], w->cq,
-                                 gpr_inf_future(GPR_CLOCK_MONOTONIC));
+    s->call =
+        client_call_create(s->conn, bench_methods[op], w->cq, w->b->deadline);
     if (grpc_call_start_batch(s->call, s->u.ops, CLIENT_UNARY_OPS, s, NULL) ==
         GRPC_CALL_OK)
         return true;
@@ -654,6 +657,21 @@ bench_merge(const struct bench *b, struct bench_result *out)
     }
 }
 
+/* The deadline of a phase's calls: none, or for a timed run its end and
+ * BENCH_DRAIN_S more, so a server that stops answering cannot hold the
+ * run past that (its calls end DEADLINE_EXCEEDED). */
+static gpr_timespec
+bench_deadline(const struct bench *b, bool timed)
+{
+    if (!timed)
+        return gpr_inf_future(GPR_CLOCK_MONOTONIC);
+    return gpr_time_add(
+        gpr_now(GPR_CLOCK_MONOTONIC),
+        gpr_time_from_millis((int64_t)(b->opts.duration_s * 1000.0) +
+                                 BENCH_DRAIN_S * 1000,
+                             GPR_TIMESPAN));
+}
+
 /* Run phase p on every worker thread and sum what they did into out. */
 static int
 bench_phase_run(struct bench *b, enum bench_phase p, struct bench_result *out,
@@ -665,6 +683,7 @@ bench_phase_run(struct bench *b, enum bench_phase p, struct bench_result *out,
     int rc = 0;
 
     bench_phase_prepare(b, p);
+    b->deadline = bench_deadline(b, timed);
     start_ns = bench_now_ns();
     pthread_mutex_lock(&b->mu);
     for (; started < b->opts.threads; started++) {

@@ -7,6 +7,7 @@ import os
 import pty
 import socket
 import subprocess
+import threading
 import time
 from concurrent import futures
 
@@ -179,6 +180,38 @@ def test_ok_without_a_response_counts_as_internal_and_exit_1():
     r = json.loads(out)
     assert r["status_counts"] == {"INTERNAL": 50}
     assert (r["hits"], r["misses"]) == (0, 0)
+
+
+class _NoAnswer(grpc.GenericRpcHandler):
+    """Takes every call and never answers it (until the server stops)."""
+
+    def __init__(self):
+        self.release = threading.Event()
+
+    def service(self, details):
+        return grpc.unary_unary_rpc_method_handler(
+            lambda req, ctx: self.release.wait() and b"")
+
+
+def test_timed_run_ends_when_the_server_stops_answering():
+    """-d 1 against a server that never answers: every call ends
+    DEADLINE_EXCEEDED 5 s after the run's end, and the run with them."""
+    h = _NoAnswer()
+    srv = grpc.server(futures.ThreadPoolExecutor(4), handlers=[h])
+    port = srv.add_insecure_port("127.0.0.1:0")
+    srv.start()
+    t0 = time.monotonic()
+    try:
+        rc, out, err = bench(port, "--json", "-d", "1", "-c", "2", "-m", "3",
+                             "--ratio", "1:1", timeout=60)
+    finally:
+        h.release.set()
+        srv.stop(None)
+    took = time.monotonic() - t0
+    assert rc == 1, err
+    r = json.loads(out)
+    assert r["status_counts"] == {"DEADLINE_EXCEEDED": 6}
+    assert 5.5 < took < 30
 
 
 @pytest.mark.parametrize("args", [
