@@ -15,6 +15,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -557,6 +558,17 @@ cli_del(struct cli *cli, struct client *c)
     return cli_status_call(cli, c, RPC_DELETE, req, len);
 }
 
+/* Print a double field: %.6g, or in JSON null when it is not finite (a
+ * NaN or an infinity, which JSON has no number for). */
+static void
+cli_print_double(double v, bool json)
+{
+    if (json && !isfinite(v))
+        fputs("null", stdout);
+    else
+        printf("%.6g", v);
+}
+
 /* Print every CacheStats field by its proto name, as text or JSON. */
 static void
 cli_print_stats(const Cache__CacheStats *s, bool json)
@@ -575,7 +587,7 @@ cli_print_stats(const Cache__CacheStats *s, bool json)
         else
             printf("%-18s ", f->name);
         if (f->type == PROTOBUF_C_TYPE_DOUBLE)
-            printf("%.6g", *(const double *)(const void *)p);
+            cli_print_double(*(const double *)(const void *)p, json);
         else
             printf("%" PRId64, *(const int64_t *)(const void *)p);
         fputs(json ? sep : "\n", stdout);

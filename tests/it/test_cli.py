@@ -296,6 +296,32 @@ def test_ok_without_a_response_is_server_error_3(args):
     assert "INTERNAL" in err and "without a response" in err
 
 
+class _NanStats(grpc.GenericRpcHandler):
+    """Answers Stats with a hit rate that is not a number."""
+
+    def service(self, details):
+        m = harness.pb2()
+        reply = m.CacheStats(hits=1, hit_rate=float("nan")).SerializeToString()
+        return grpc.unary_unary_rpc_method_handler(lambda req, ctx: reply)
+
+
+def test_stats_json_is_json_whatever_the_server_sends():
+    """A NaN from a server is null in --json (JSON has no NaN), and still
+    nan in the text form."""
+    srv = grpc.server(futures.ThreadPoolExecutor(2), handlers=[_NanStats()])
+    port = srv.add_insecure_port("127.0.0.1:0")
+    srv.start()
+    try:
+        rc, out, err = run(port, "stats", "--json")
+        rc2, text, _ = run(port, "stats")
+    finally:
+        srv.stop(None)
+    assert rc == 0, err
+    doc = json.loads(out, parse_constant=lambda c: pytest.fail(c))
+    assert doc["hit_rate"] is None and doc["hits"] == 1
+    assert rc2 == 0 and b"hit_rate           nan" in text
+
+
 def test_stats_text_lists_every_field(server, client):
     rc, out, _ = run(server.grpc_port, "stats")
     assert rc == 0
