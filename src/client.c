@@ -169,7 +169,12 @@ client_create(const struct client_opts *opts, char *err, size_t errlen)
     const char *host = opts->host;
     bool v6 = strchr(host, ':') != NULL && host[0] != '[';
 
-    snprintf(target, sizeof target, v6 ? "[%s]:%s" : "%s:%s", host, opts->port);
+    if (snprintf(target, sizeof target, v6 ? "[%s]:%s" : "%s:%s", host,
+                 opts->port) >= (int)sizeof target) {
+        snprintf(err, errlen, "host and port are longer than %zu bytes",
+                 sizeof target - 1);
+        return NULL;
+    }
     if ((c = calloc(1, sizeof *c)) == NULL) {
         snprintf(err, errlen, "out of memory");
         return NULL;

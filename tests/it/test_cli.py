@@ -378,3 +378,11 @@ def test_tls_and_mutual_tls(pki):
                 "--key", os.path.join(d, "client.key")]
         assert run(s.grpc_port, "health", pre=tls + mine)[0] == 0
         assert run(s.grpc_port, "health", pre=tls + ["--timeout", "2"])[0] == 4
+
+
+def test_host_too_long_for_a_target_is_a_usage_error():
+    """A host whose target (host:port) would not fit is refused, not cut
+    short to some other name."""
+    rc, out, err = run(1, "stats", pre=("-H", "h" * 600))
+    assert (rc, out) == (2, b"")
+    assert "host and port are longer than 511 bytes" in err
