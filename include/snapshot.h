@@ -121,16 +121,22 @@ void snapshot_writer_abort(struct snapshot_writer *w);
 
 struct snapshot;
 
+/* Asks the service manager for seconds more time, status saying why
+ * (notify_extend). */
+typedef void (*snapshot_extend_fn)(unsigned seconds, const char *status);
+
 /* The daemon's snapshots of st at path (copied), every interval_s seconds
  * in the background once started (0: only on snapshot_save). wall is the
- * wall clock (ms since the Unix epoch; copied). NULL on ENOMEM. */
+ * wall clock (ms since the Unix epoch; copied); extend (NULL: none) hears
+ * a long load's and a shutdown save's progress. NULL on ENOMEM. */
 struct snapshot *snapshot_create(struct store *st, const char *path,
-                                 uint32_t interval_s, const struct clock *wall);
+                                 uint32_t interval_s, const struct clock *wall,
+                                 snapshot_extend_fn extend);
 /* Loads path into st (call before serving): no file is not an error; a
  * damaged one is refused, renamed path.bad, logged and counted. Logs one
  * line either way. While it reads a file it asks the service manager for
  * more time at most once a second, each time progress is made
- * (notify_extend). 0 when loaded or absent, -1 when refused. */
+ * (extend). 0 when loaded or absent, -1 when refused. */
 int snapshot_load(struct snapshot *s);
 /* Starts the background saves (none when interval_s is 0). 0, or -1 when
  * the thread cannot start (errno set). */

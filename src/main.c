@@ -81,8 +81,9 @@ main_snapshot(struct daemon *d, char *err, size_t errlen)
 {
     if (d->cfg.snapshot_path == NULL)
         return 0;
-    d->snapshot = snapshot_create(d->store, d->cfg.snapshot_path,
-                                  d->cfg.snapshot_interval_s, &clock_wall);
+    d->snapshot =
+        snapshot_create(d->store, d->cfg.snapshot_path,
+                        d->cfg.snapshot_interval_s, &clock_wall, notify_extend);
     if (d->snapshot == NULL) {
         snprintf(err, errlen, "out of memory");
         return -1;

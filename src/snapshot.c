@@ -30,7 +30,6 @@
 
 #include "cleanup.h"
 #include "log.h"
-#include "notify.h"
 #include "snapshot.h"
 
 #define SNAPSHOT_WHY_MAX    256
@@ -46,6 +45,7 @@ struct snapshot {
     char path_log[SNAPSHOT_PATH_LOG * 4 + 4]; /* escaped, for log lines */
     uint32_t interval_s;
     struct clock wall;
+    snapshot_extend_fn extend; /* NULL: none */
     struct cleanup *bg;
     struct snapshot_writer *bg_writer; /* the background save under way */
     double bg_start_s;
@@ -55,7 +55,7 @@ struct snapshot {
 
 struct snapshot *
 snapshot_create(struct store *st, const char *path, uint32_t interval_s,
-                const struct clock *wall)
+                const struct clock *wall, snapshot_extend_fn extend)
 {
     struct snapshot *s = calloc(1, sizeof *s);
 
@@ -67,6 +67,7 @@ snapshot_create(struct store *st, const char *path, uint32_t interval_s,
     s->st = st;
     s->interval_s = interval_s;
     s->wall = *wall;
+    s->extend = extend;
     log_escape(path, strlen(path), SNAPSHOT_PATH_LOG, s->path_log,
                sizeof s->path_log);
     pthread_mutex_init(&s->mu, NULL);
@@ -82,8 +83,9 @@ wall_ms(const struct snapshot *s)
 
 /* The reports of one load or save to the service manager. */
 struct ticker {
-    const char *what; /* "loading the snapshot" */
-    double last_s;    /* clock_mono_s of the last report; 0: none yet */
+    snapshot_extend_fn extend; /* NULL: none */
+    const char *what;          /* "loading the snapshot" */
+    double last_s;             /* clock_mono_s of the last report, or 0 */
 };
 
 /* Asks for more time, saying how far the work is, unless the last report
@@ -95,12 +97,13 @@ tick(void *ctx, const char *phase, uint64_t done, uint64_t total)
     char status[SNAPSHOT_STATUS_MAX];
     double now = clock_mono_s();
 
-    if (t->last_s != 0 && now - t->last_s < SNAPSHOT_REPORT_S)
+    if (t->extend == NULL ||
+        (t->last_s != 0 && now - t->last_s < SNAPSHOT_REPORT_S))
         return;
     t->last_s = now;
     snprintf(status, sizeof status, "%s: %s, %.0f%%", t->what, phase,
              total > 0 ? 100.0 * (double)done / (double)total : 100.0);
-    notify_extend(SNAPSHOT_EXTEND_S, status);
+    t->extend(SNAPSHOT_EXTEND_S, status);
 }
 
 static void
@@ -145,7 +148,7 @@ save_commit(struct snapshot *s, struct snapshot_writer *w, double start_s)
 int
 snapshot_save(struct snapshot *s)
 {
-    struct ticker t = {.what = "saving the snapshot"};
+    struct ticker t = {s->extend, "saving the snapshot", 0};
     char why[SNAPSHOT_WHY_MAX];
     double start = clock_mono_s();
     struct snapshot_writer *w;
@@ -166,7 +169,8 @@ snapshot_save(struct snapshot *s)
         save_failed(s, why);
         return -1;
     }
-    notify_extend(SNAPSHOT_SYNC_S, "saving the snapshot: syncing to disk");
+    if (s->extend != NULL)
+        s->extend(SNAPSHOT_SYNC_S, "saving the snapshot: syncing to disk");
     return save_commit(s, w, start);
 }
 
@@ -293,7 +297,7 @@ static int
 load_fd(struct snapshot *s, int fd, size_t size, struct snapshot_load_result *r,
         char *why, size_t whylen)
 {
-    struct ticker t = {.what = "loading the snapshot"};
+    struct ticker t = {s->extend, "loading the snapshot", 0};
     struct snapshot_progress prog = {tick, &t};
     void *p = NULL;
     int rc;
