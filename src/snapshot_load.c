@@ -71,6 +71,7 @@ struct snap_file {
 
 #define FAIL(...) (snprintf(why, whylen, __VA_ARGS__), -1)
 
+/* Tells p (NULL: nobody) how far phase is. */
 static void
 progress(const struct snapshot_progress *p, const char *phase, uint64_t done,
          uint64_t total)
