@@ -4,6 +4,7 @@ calls, promtool, x-request-id, 404/405, and /health during shutdown."""
 
 import http.client
 import json
+import os
 import re
 import shutil
 import signal
@@ -144,6 +145,23 @@ def test_stats_shape(server):
     assert [sh["shard"] for sh in doc["shards"]] == list(range(SHARDS))
     for sh in doc["shards"]:
         assert sorted(sh) == sorted(SHARD_FIELDS)
+
+
+def documented_keys(path):
+    """The top-level keys that the Paths table of docs/http.md gives for
+    path's JSON body: the quoted names of its row that are not a value."""
+    with open(os.path.join(harness.srcdir(), "docs", "http.md")) as f:
+        rows = [line for line in f
+                if re.match(r"\|[^|]*`%s`" % re.escape(path), line)]
+    assert len(rows) == 1, rows
+    body = rows[0].rsplit("|", 2)[1]
+    return sorted(re.findall(r'(?<!:)"(\w+)"', body))
+
+
+@pytest.mark.parametrize("path", ["/health", "/live", "/stats"])
+def test_docs_paths_table_lists_every_key(server, path):
+    _, doc = get_json(server.http_port, path)
+    assert documented_keys(path) == sorted(doc)
 
 
 def test_stats_totals_equal_grpc_and_shards(server, known):
