@@ -87,6 +87,13 @@ void client_unary_set_meta(struct client_unary *u,
  * of the one client_unary_set_meta() gave; u must have been given one.
  */
 void client_unary_set_route(struct client_unary *u, grpc_slice route);
+/*
+ * The status of u's last call as the server gave it, except that an OK
+ * without a response message is INTERNAL, as other gRPC clients have it:
+ * a unary call is answered one message (a trailers-only OK comes from a
+ * broken server or proxy).
+ */
+grpc_status_code client_unary_status(const struct client_unary *u);
 /* Frees what the last call filled (and send); u is ready for the next. */
 void client_unary_reset(struct client_unary *u);
 /* Frees everything u holds; init it again before any other use. */

@@ -483,10 +483,7 @@ bench_slot_finish(struct bench_slot *s)
 {
     struct bench_result *r = &s->w->res;
 
-    /* A unary call answered OK without its message failed, as
-     * client_unary() has it. */
-    if (s->u.status == GRPC_STATUS_OK && s->u.recv == NULL)
-        s->u.status = GRPC_STATUS_INTERNAL;
+    s->u.status = client_unary_status(&s->u);
     bench_hist_record(&r->hist, s->end_ns - s->start_ns);
     bench_count(r, s->op, s->u.status);
     if (s->u.status == GRPC_STATUS_UNAVAILABLE)

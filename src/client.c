@@ -423,26 +423,29 @@ client_reply_error(struct client_reply *reply, grpc_status_code code,
     reply->details = strdup(msg);
 }
 
-/*
- * Fill reply from a completed batch. An OK without the response message
- * is a failed call (INTERNAL, as other gRPC clients have it): a unary call
- * is answered one message.
- */
+grpc_status_code
+client_unary_status(const struct client_unary *u)
+{
+    if (u->status == GRPC_STATUS_OK && u->recv == NULL)
+        return GRPC_STATUS_INTERNAL;
+    return u->status;
+}
+
+/* Fill reply from a completed batch, its status client_unary_status()'s. */
 static void
 client_batch_reply(struct client_unary *b, struct client_reply *reply)
 {
+    client_find_request_id(&b->trailing, reply->request_id);
+    client_find_request_id(&b->initial, reply->request_id);
+    if (client_unary_status(b) != b->status) {
+        client_reply_error(reply, client_unary_status(b),
+                           "the server answered OK without a response");
+        return;
+    }
     reply->status = b->status;
     reply->details = strndup((const char *)GRPC_SLICE_START_PTR(b->details),
                              GRPC_SLICE_LENGTH(b->details));
-    client_find_request_id(&b->trailing, reply->request_id);
-    client_find_request_id(&b->initial, reply->request_id);
-    if (b->status != GRPC_STATUS_OK)
-        return;
-    if (b->recv == NULL) {
-        free(reply->details);
-        client_reply_error(reply, GRPC_STATUS_INTERNAL,
-                           "the server answered OK without a response");
-    } else if (client_take_body(b->recv, reply) != 0) {
+    if (b->status == GRPC_STATUS_OK && client_take_body(b->recv, reply) != 0) {
         free(reply->details);
         client_reply_error(reply, GRPC_STATUS_RESOURCE_EXHAUSTED,
                            "out of memory reading the response");
