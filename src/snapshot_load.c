@@ -288,7 +288,7 @@ sort_by_stamp(struct snap_file *f)
     uint64_t all_or = 0, all_and = UINT64_MAX, i, n = f->nrecs;
     struct snap_rec *recs = f->recs, *tmp, *src = recs, *dst;
     size_t count[256];
-    unsigned shift, pass = 0;
+    unsigned shift, pass = 0, passes;
 
     for (i = 0; i < n; i++) {
         all_or |= recs[i].stamp;
@@ -298,6 +298,7 @@ sort_by_stamp(struct snap_file *f)
         return 0;
     if ((tmp = malloc((size_t)n * sizeof *tmp)) == NULL)
         return -1;
+    passes = bytes_set(all_or ^ all_and);
     dst = tmp;
     for (shift = 0; shift < 64; shift += 8) {
         size_t pos = 0, c;
@@ -317,7 +318,7 @@ sort_by_stamp(struct snap_file *f)
             dst[count[(src[i].stamp >> shift) & 0xff]++] = src[i];
         dst = src;
         src = src == recs ? tmp : recs;
-        progress(f->prog, "sorting", ++pass, bytes_set(all_or ^ all_and));
+        progress(f->prog, "sorting", ++pass, passes);
     }
     if (src != recs)
         memcpy(recs, src, (size_t)n * sizeof *recs);
