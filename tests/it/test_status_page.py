@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 
 import grpc
 import pytest
@@ -312,6 +313,59 @@ def test_page_shows_snapshots_off(rendered):
     doc, page, _ = rendered
     assert doc["snapshot"]["enabled"] is False  # no CACHE_SNAPSHOT_PATH
     assert text(page, "snapshot") == "off"
+    assert text(page, "snapshot-detail") == "not configured"
+
+
+def render_plain(server):
+    """The page's DOM, parsed, without a net log."""
+    page = PageParser()
+    page.feed(run_chromium(server.http_url("/status"), "--dump-dom"))
+    return page
+
+
+def wait_for_save(server):
+    deadline = time.monotonic() + TIMEOUT_S
+    while stats(server)["snapshot"]["saves"] < 1:
+        assert time.monotonic() < deadline, "no background save in time"
+        time.sleep(0.1)
+
+
+def test_page_shows_the_last_save_and_the_load(tmp_path):
+    """Five entries saved at one daemon's shutdown, loaded by the next,
+    which saves them again in the background: the card says so in words,
+    no Unix times or raw floats."""
+    env = {"CACHE_SNAPSHOT_PATH": str(tmp_path / "cache.snap")}
+    with harness.Server(env=env) as s:
+        with s.channel() as ch:
+            c = harness.CacheClient(ch)
+            for i in range(5):
+                assert c.set("snap-%d" % i, b"v" * 100).status == c.m.OK
+        assert s.stop() == 0
+    with harness.Server(env=dict(env, CACHE_SNAPSHOT_INTERVAL=1)) as s:
+        wait_for_save(s)
+        doc = stats(s)["snapshot"]
+        page = render_plain(s)
+        assert s.stop() == 0
+    assert doc["loads"] == 1 and doc["loaded_entries"] == 5
+    assert text(page, "snapshot") == "on"
+    assert page.by_id["snapshot"]["attrs"]["class"] == "big"
+    detail = text(page, "snapshot-detail")
+    assert re.fullmatch(r"saved 5 entries \(\d+ B\) \d+m \d+s ago"
+                        r" \u00b7 loaded 5 entries at start", detail), detail
+
+
+def test_page_shows_a_refused_file(tmp_path):
+    """A damaged file at start: moved aside, and the card turns red."""
+    path = tmp_path / "cache.snap"
+    path.write_bytes(b"not a snapshot at all")
+    with harness.Server(env={"CACHE_SNAPSHOT_PATH": str(path)}) as s:
+        page = render_plain(s)
+        harness.assert_serving(s)
+        assert s.stop() == 0
+    assert text(page, "snapshot") == "failing"
+    assert page.by_id["snapshot"]["attrs"]["class"] == "big bad"
+    assert text(page, "snapshot-detail") == (
+        "no save yet \u00b7 the file at start was refused, moved aside as .bad")
 
 
 def test_page_shows_every_shard(rendered):
