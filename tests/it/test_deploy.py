@@ -598,3 +598,57 @@ def test_router_listens_where_its_service_and_probes_point():
     res = c["resources"]
     assert k8s_bytes(res["requests"]["memory"]) <= \
         k8s_bytes(res["limits"]["memory"])
+
+
+# --- the scrape: every node, under the job the alert rules select ----------
+
+def cluster_monitor():
+    path = deploy_path("kubernetes", "cluster", "monitoring",
+                       "servicemonitor.yaml")
+    with open(path) as f:
+        docs = [d for d in yaml.safe_load_all(f) if d]
+    assert [d["kind"] for d in docs] == ["ServiceMonitor"]
+    return docs[0]
+
+
+def alerts_job():
+    """The one job="..." the alert rules select."""
+    with open(os.path.join(harness.srcdir(), "contrib", "prometheus",
+                           "alerts.yml")) as f:
+        jobs = set(re.findall(r'job="([^"]*)"', f.read()))
+    assert len(jobs) == 1, jobs
+    return jobs.pop()
+
+
+def scrape_job(sm, svc):
+    """The job the Prometheus Operator gives sm's targets behind svc: the
+    value of svc's label that jobLabel names, else svc's name."""
+    return svc["metadata"]["labels"].get(sm["spec"].get("jobLabel", ""),
+                                         svc["metadata"]["name"])
+
+
+def monitored_service(sm, docs):
+    sel = sm["spec"]["selector"]["matchLabels"].items()
+    found = [d for d in docs if d["kind"] == "Service"
+             and sel <= d["metadata"].get("labels", {}).items()]
+    assert len(found) == 1, [d["metadata"]["name"] for d in found]
+    return found[0]
+
+
+def test_servicemonitors_scrape_the_nodes_as_the_alerts_job():
+    """The single node's ServiceMonitor and the cluster's each pick the
+    one Service in front of the cache pods, scrape its http port's
+    /metrics, and name the job the alert rules select."""
+    cases = [(one("ServiceMonitor"), manifests(),
+              one("Deployment")["spec"]["template"]),
+             (cluster_monitor(), cluster_manifests(),
+              sts()["spec"]["template"])]
+    for sm, docs, pod in cases:
+        svc = monitored_service(sm, docs)
+        assert svc["spec"]["selector"].items() <= \
+            pod["metadata"]["labels"].items()
+        assert scrape_job(sm, svc) == alerts_job()
+        ports = {p["name"]: p["targetPort"] for p in svc["spec"]["ports"]}
+        for ep in sm["spec"]["endpoints"]:
+            assert ports[ep["port"]] == "http"
+            assert ep["path"] == "/metrics"
