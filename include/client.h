@@ -113,6 +113,10 @@ struct client_reply {
     char request_id[CLIENT_REQUEST_ID_MAX + 1];
 };
 
+/* Why o's TLS options do not go together (the files and the name only
+ * with tls, a certificate with its key), or NULL when they do. */
+const char *client_opts_tls_error(const struct client_opts *o);
+
 void client_global_init(void);
 void client_global_fini(void);
 

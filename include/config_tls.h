@@ -3,9 +3,11 @@
  * anything binds.
  *
  * Each file must be a readable regular file holding PEM: the certificate
- * (its first certificate is the server's), an unencrypted private key that
- * belongs to that certificate, and, with client auth, at least one CA
- * certificate. OpenSSL parses them; nothing is kept.
+ * (its first certificate is the server's or the client's), an unencrypted
+ * private key that belongs to that certificate, the two taken by OpenSSL
+ * for a TLS context at its security level, and, with client auth or a
+ * client's own roots, at least one CA certificate. OpenSSL parses them;
+ * nothing is kept.
  */
 #ifndef CONFIG_TLS_H
 #define CONFIG_TLS_H
@@ -26,5 +28,13 @@ bool config_tls_check(const struct config_tls_file *cert,
                       const struct config_tls_file *key,
                       const struct config_tls_file *ca, char *err,
                       size_t errlen);
+
+/* Checks the files that have a path: cert with key (which must have one
+ * then), and ca unless it is NULL. The clients' check, where each is
+ * optional. Same results as config_tls_check(). */
+bool config_tls_check_files(const struct config_tls_file *cert,
+                            const struct config_tls_file *key,
+                            const struct config_tls_file *ca, char *err,
+                            size_t errlen);
 
 #endif

@@ -378,12 +378,10 @@ bench_metadata_ok(const char *opt, const char *v)
 static int
 bench_check_conn(const struct bench_opts *o)
 {
-    if (!o->conn.tls && (o->conn.cacert || o->conn.cert || o->conn.key)) {
-        bench_fail("--cacert, --cert and --key need --tls");
-        return -1;
-    }
-    if ((o->conn.cert == NULL) != (o->conn.key == NULL)) {
-        bench_fail("--cert and --key go together");
+    const char *why = client_opts_tls_error(&o->conn);
+
+    if (why != NULL) {
+        bench_fail("%s", why);
         return -1;
     }
     if (o->meta.route != NULL && o->routes > 0) {

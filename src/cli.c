@@ -226,6 +226,7 @@ cli_metadata_ok(const char *opt, const char *v)
 static int
 cli_check_globals(const struct cli *cli)
 {
+    const char *why;
     char *end;
     long port;
 
@@ -236,13 +237,8 @@ cli_check_globals(const struct cli *cli)
         cli_fail("-p: '%s' is not a port (1..65535)", cli->conn.port);
         return -1;
     }
-    if (!cli->conn.tls &&
-        (cli->conn.cacert || cli->conn.cert || cli->conn.key)) {
-        cli_fail("--cacert, --cert and --key need --tls");
-        return -1;
-    }
-    if ((cli->conn.cert == NULL) != (cli->conn.key == NULL)) {
-        cli_fail("--cert and --key go together");
+    if ((why = client_opts_tls_error(&cli->conn)) != NULL) {
+        cli_fail("%s", why);
         return -1;
     }
     if (!cli_metadata_ok("--request-id", cli->meta.request_id) ||

@@ -21,6 +21,7 @@
 
 #include "cache_wire.pb-c.h"
 #include "client.h"
+#include "config_tls.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "grpc_tune.h"
 #include "tc.h"
@@ -82,13 +83,28 @@ fail:
     return NULL;
 }
 
+const char *
+client_opts_tls_error(const struct client_opts *o)
+{
+    if (!o->tls && (o->cacert || o->cert || o->key || o->tls_name))
+        return "--cacert, --cert, --key and --tls-name need --tls";
+    if ((o->cert == NULL) != (o->key == NULL))
+        return "--cert and --key go together";
+    return NULL;
+}
+
 /*
  * Credentials for opts: insecure, or TLS with the given root and key pair.
- * NULL with a message in err when a file cannot be read.
+ * NULL with a message in err when a file cannot be read or is refused as
+ * the daemon refuses its own (config_tls.h): gRPC would take it and fail
+ * every call UNAVAILABLE, as if the server could not be reached.
  */
 static grpc_channel_credentials *
 client_credentials(const struct client_opts *opts, char *err, size_t errlen)
 {
+    const struct config_tls_file cert_file = {opts->cert, "--cert"},
+                                 key_file = {opts->key, "--key"},
+                                 ca_file = {opts->cacert, "--cacert"};
     grpc_ssl_pem_key_cert_pair pair = {NULL, NULL};
     grpc_channel_credentials *creds = NULL;
     char *root = NULL, *cert = NULL, *key = NULL;
@@ -96,6 +112,8 @@ client_credentials(const struct client_opts *opts, char *err, size_t errlen)
 
     if (!opts->tls)
         return grpc_insecure_credentials_create();
+    if (!config_tls_check_files(&cert_file, &key_file, &ca_file, err, errlen))
+        return NULL;
     if (opts->cacert != NULL &&
         (root = client_read_file(opts->cacert, NULL)) == NULL)
         bad = opts->cacert;

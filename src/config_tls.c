@@ -1,7 +1,9 @@
 /*
- * config_tls.c: the TLS files are readable PEM and the key matches the
- * certificate, so a bad file stops startup with exit 2 before
- * anything binds instead of failing later inside gRPC.
+ * config_tls.c: the TLS files are readable PEM, the key matches the
+ * certificate and OpenSSL takes the pair for a TLS context (its security
+ * level refuses, e.g., an RSA key under 2048 bits), so a bad file stops
+ * startup with exit 2 before anything binds instead of failing later
+ * inside gRPC. The daemon and the clients (client.c) check alike.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +15,7 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #include "config_tls.h"
@@ -113,7 +116,41 @@ config_tls_read_key(const struct config_tls_file *f, char *err, size_t errlen)
     return k;
 }
 
-/* Certificate and key parse and belong together. */
+/* The reason of OpenSSL's last error, for a message. */
+static const char *
+config_tls_reason(void)
+{
+    const char *r = ERR_reason_error_string(ERR_peek_last_error());
+
+    return r != NULL ? r : "no reason given";
+}
+
+/* OpenSSL takes cert and key into a TLS context, as gRPC's use of it
+ * will: the checks of its security level (key sizes, signature digests)
+ * are made there, not by parsing. */
+static bool
+config_tls_check_use(X509 *cert, EVP_PKEY *key,
+                     const struct config_tls_file *cf,
+                     const struct config_tls_file *kf, char *err, size_t errlen)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_method());
+    bool ok = false;
+
+    if (ctx == NULL)
+        config_tls_fail(err, errlen, cf, "cannot be checked: out of memory");
+    else if (SSL_CTX_use_certificate(ctx, cert) != 1)
+        config_tls_fail(err, errlen, cf, "is refused by OpenSSL: %s",
+                        config_tls_reason());
+    else if (SSL_CTX_use_PrivateKey(ctx, key) != 1)
+        config_tls_fail(err, errlen, kf, "is refused by OpenSSL: %s",
+                        config_tls_reason());
+    else
+        ok = true;
+    SSL_CTX_free(ctx);
+    return ok;
+}
+
+/* Certificate and key parse, belong together and are usable. */
 static bool
 config_tls_check_pair(const struct config_tls_file *cf,
                       const struct config_tls_file *kf, char *err,
@@ -130,6 +167,8 @@ config_tls_check_pair(const struct config_tls_file *cf,
         ok = X509_check_private_key(cert, key) == 1;
         if (!ok)
             config_tls_fail(err, errlen, kf, "does not match the certificate");
+        else
+            ok = config_tls_check_use(cert, key, cf, kf, err, errlen);
     }
     EVP_PKEY_free(key);
     X509_free(cert);
@@ -147,23 +186,34 @@ config_tls_present(const struct config_tls_file *f, const char *why, char *err,
 }
 
 bool
-config_tls_check(const struct config_tls_file *cert,
-                 const struct config_tls_file *key,
-                 const struct config_tls_file *ca, char *err, size_t errlen)
+config_tls_check_files(const struct config_tls_file *cert,
+                       const struct config_tls_file *key,
+                       const struct config_tls_file *ca, char *err,
+                       size_t errlen)
 {
     X509 *x;
-    bool ok;
+    bool ok = true;
 
-    if (!config_tls_present(cert, "TLS is enabled", err, errlen) ||
-        !config_tls_present(key, "TLS is enabled", err, errlen) ||
-        (ca && !config_tls_present(ca, "client auth is required", err, errlen)))
-        return false;
-    ok = config_tls_check_pair(cert, key, err, errlen);
-    if (ok && ca != NULL) {
+    if (cert->path != NULL)
+        ok = config_tls_present(key, "a certificate is given", err, errlen) &&
+             config_tls_check_pair(cert, key, err, errlen);
+    if (ok && ca != NULL && ca->path != NULL) {
         x = config_tls_read_cert(ca, err, errlen);
         ok = x != NULL;
         X509_free(x);
     }
     ERR_clear_error();
     return ok;
+}
+
+bool
+config_tls_check(const struct config_tls_file *cert,
+                 const struct config_tls_file *key,
+                 const struct config_tls_file *ca, char *err, size_t errlen)
+{
+    return config_tls_present(cert, "TLS is enabled", err, errlen) &&
+           config_tls_present(key, "TLS is enabled", err, errlen) &&
+           (ca == NULL ||
+            config_tls_present(ca, "client auth is required", err, errlen)) &&
+           config_tls_check_files(cert, key, ca, err, errlen);
 }

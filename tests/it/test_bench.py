@@ -238,6 +238,7 @@ def test_timed_run_ends_when_the_server_stops_answering():
     ["--route", "r", "--routes", "2"],
     ["--route", "bad\nroute"],
     ["--cert", "c.pem"],
+    ["--tls-name", "localhost"],
     ["-p", "0"],
     ["extra"],
 ])
@@ -255,6 +256,17 @@ def test_unreachable_server_exits_1():
     rc, out, err = bench(port, "-n", "10")
     assert rc == 1
     assert "cannot connect" in err
+
+
+def test_a_tls_file_refused_exits_1_naming_it(tmp_path):
+    """A CA file with no certificate is refused before any connection,
+    not reported as an unreachable server."""
+    empty = tmp_path / "empty.pem"
+    empty.write_bytes(b"")
+    rc, out, err = bench(1, "-n", "10", "--tls", "--cacert", str(empty))
+    assert (rc, out) == (1, "")
+    assert "--cacert: '%s' holds no PEM certificate" % empty in err
+    assert "cannot connect" not in err
 
 
 def test_progress_line_on_a_terminal(server):

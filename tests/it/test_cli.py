@@ -70,6 +70,13 @@ def pki(tmp_path_factory):
         openssl(d, "x509", "-req", "-in", name + ".csr", "-CA", "ca.crt",
                 "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-out",
                 name + ".crt", *ext)
+    # a pair OpenSSL's security level refuses (RSA under 1024 bits)
+    openssl(d, "req", "-x509", "-newkey", "rsa:512", "-nodes", "-days", "2",
+            "-keyout", "weak.key", "-out", "weak.crt", "-subj", "/CN=weak")
+    with open(os.path.join(d, "empty"), "w"):
+        pass
+    with open(os.path.join(d, "junk"), "w") as f:
+        f.write("not a certificate\n")
     return d
 
 
@@ -174,6 +181,7 @@ def test_utf8_key_round_trips(server, client):
     ["--timeout", "x", "stats"],
     ["--cert", "c.pem", "stats"],
     ["--tls", "--cert", "c.pem", "stats"],
+    ["--tls-name", "localhost", "stats"],
     ["--request-id", "bad\nid", "stats"],
 ])
 def test_usage_errors_exit_2_without_a_call(server, client, args):
@@ -224,6 +232,33 @@ def test_unreadable_cacert_is_usage_error(server):
     rc, _, err = run(server.grpc_port, "--tls", "--cacert", "/nonexistent.pem",
                      "stats")
     assert rc == 2 and "/nonexistent.pem" in err
+
+
+@pytest.mark.parametrize("files,named", [
+    ({"--cacert": "empty"}, "--cacert: '{empty}' holds no PEM certificate"),
+    ({"--cacert": "junk"}, "--cacert: '{junk}' holds no PEM certificate"),
+    ({"--cert": "client.crt", "--key": "server.key"},
+     "--key: '{server.key}' does not match the certificate"),
+    ({"--cert": "junk", "--key": "client.key"},
+     "--cert: '{junk}' holds no PEM certificate"),
+    ({"--cert": "weak.crt", "--key": "weak.key"},
+     "--cert: '{weak.crt}' is refused by OpenSSL: ee key too small"),
+])
+def test_a_tls_file_gRPC_would_refuse_is_usage_error(pki, files, named):
+    """Files gRPC would take and then fail every call with, as if the
+    server were down (exit 4): refused up front, exit 2, naming the
+    option. No server runs: none is reached."""
+    path = {n: os.path.join(pki, n) for n in
+            ("empty", "junk", "client.crt", "server.key", "client.key",
+             "weak.crt", "weak.key")}
+    args = ["--tls"]
+    for opt, name in files.items():
+        args += [opt, path[name]]
+    rc, out, err = run(1, "health", pre=args)
+    assert (rc, out) == (2, b"")
+    for name, p in path.items():
+        named = named.replace("{%s}" % name, p)
+    assert named in err, err
 
 
 @pytest.mark.parametrize("args", [

@@ -146,11 +146,15 @@ def pki(tmp_path_factory):
     server = make_pair(d, "server")
     client = make_pair(d, "client")
     other = make_pair(d, "other")
+    weak = tuple(os.path.join(d, "weak." + x) for x in ("crt", "key"))
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:512", "-nodes",
+                    "-days", "1", "-subj", "/CN=localhost", "-keyout",
+                    weak[1], "-out", weak[0]], check=True, capture_output=True)
     junk = os.path.join(d, "junk.pem")
     with open(junk, "w") as f:
         f.write("not a certificate\n")
     return {"server": server, "client": client, "other": other,
-            "junk": junk, "dir": d}
+            "weak": weak, "junk": junk, "dir": d}
 
 
 def tls_env(pki, **extra):
@@ -166,12 +170,17 @@ def tls_env(pki, **extra):
      "CACHE_TLS_CERT_PATH"),
     ({"CACHE_TLS_CERT_PATH": "junk"}, "CACHE_TLS_CERT_PATH"),
     ({"CACHE_TLS_KEY_PATH": "other-key"}, "CACHE_TLS_KEY_PATH"),
+    # parses and matches, but OpenSSL's security level refuses it, as
+    # gRPC would at the bind
+    ({"CACHE_TLS_CERT_PATH": "weak-crt", "CACHE_TLS_KEY_PATH": "weak-key"},
+     "CACHE_TLS_CERT_PATH"),
     ({"CACHE_TLS_REQUIRE_CLIENT_AUTH": "on"}, "--tls-client-ca-path"),
     ({"CACHE_TLS_REQUIRE_CLIENT_AUTH": "on",
       "CACHE_TLS_CLIENT_CA_PATH": "junk"}, "CACHE_TLS_CLIENT_CA_PATH"),
 ])
 def test_bad_tls_files_exit_2_before_binding(pki, override, name):
-    sub = {"junk": pki["junk"], "other-key": pki["other"][1]}
+    sub = {"junk": pki["junk"], "other-key": pki["other"][1],
+           "weak-crt": pki["weak"][0], "weak-key": pki["weak"][1]}
     env = tls_env(pki, **{k: sub.get(v, v) for k, v in override.items()})
     status, out, err = run([], env)
     assert status == 2
