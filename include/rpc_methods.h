@@ -22,6 +22,9 @@
 #ifndef RPC_METHODS_H
 #define RPC_METHODS_H
 
+#include <stdbool.h>
+#include <string.h>
+
 #define RPC_METHOD_TABLE(X)                                                    \
     X(GET, "/cache.CacheService/Get", "Get", UNARY, rpc_cache_get)             \
     X(SET, "/cache.CacheService/Set", "Set", UNARY, rpc_cache_set)             \
@@ -87,6 +90,20 @@ rpc_method_path(enum rpc_method m)
     };
 
     return (unsigned)m < RPC_METHOD_COUNT ? paths[m] : NULL;
+}
+
+/* The prefix of the CacheService's paths. */
+#define RPC_CACHE_SERVICE "/cache.CacheService/"
+
+/* Whether m is a CacheService method: one that reads x-cache-namespace.
+ * Health and reflection serve whatever namespace a call names. */
+static inline bool
+rpc_method_is_cache(enum rpc_method m)
+{
+    const char *path = rpc_method_path(m);
+
+    return path != NULL &&
+           strncmp(path, RPC_CACHE_SERVICE, sizeof RPC_CACHE_SERVICE - 1) == 0;
 }
 
 #endif

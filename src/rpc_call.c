@@ -84,10 +84,11 @@ struct rpc_call {
     grpc_slice status_details;
     grpc_status_code code;
     int cancelled;
-    bool late;      /* accepted while the server drains */
-    bool streaming; /* a stream being served (counted in w->streams) */
-    bool ns_valid;  /* x-cache-namespace absent or well-formed */
-    const char *ns; /* into md_in: the namespace, nslen 0 for none */
+    bool late;            /* accepted while the server drains */
+    bool streaming;       /* a stream being served (counted in w->streams) */
+    const char *ns_error; /* why x-cache-namespace is refused; NULL: it is
+                             absent, or sent once and well-formed */
+    const char *ns;       /* into md_in: the namespace, nslen 0 for none */
     size_t nslen;
     bool expired;        /* cancelled for a reply not taken in time */
     char *peer;          /* gRPC's, for a budgeted reply (gpr_free) */
@@ -241,9 +242,9 @@ rpc_call_post(struct rpc_worker *w, enum rpc_method m)
 static void
 rpc_call_metadata(struct rpc_call *c)
 {
-    bool have_id = false;
+    bool have_id = false, have_ns = false;
 
-    c->ns_valid = true;
+    c->ns_error = NULL;
     for (size_t i = 0; i < c->md_in.count; i++) {
         const grpc_metadata *md = &c->md_in.metadata[i];
         const char *v = (const char *)GRPC_SLICE_START_PTR(md->value);
@@ -253,7 +254,15 @@ rpc_call_metadata(struct rpc_call *c)
             reqid_accept_or_make(v, n, c->reqid);
             have_id = true;
         } else if (grpc_slice_str_cmp(md->key, "x-cache-namespace") == 0) {
-            c->ns_valid = nsname_parse(v, n, &c->ns, &c->nslen);
+            /* two entries would be one "a,b" value over HTTP: refused as
+             * that is, whichever comes first */
+            if (have_ns)
+                c->ns_error = "x-cache-namespace must be sent once";
+            else if (!nsname_parse(v, n, &c->ns, &c->nslen))
+                c->ns_error = "x-cache-namespace must be 1 to 64 characters "
+                              "of A-Z a-z 0-9 _ . -, the first a letter or a "
+                              "digit";
+            have_ns = true;
         }
     }
     if (!have_id)
@@ -361,10 +370,9 @@ rpc_call_dispatch(struct rpc_call *c, struct rpc_reply *rep)
         rep->details = "request too large";
         return;
     }
-    if (!c->ns_valid && c->method != RPC_HEALTH_CHECK) {
+    if (c->ns_error != NULL && rpc_method_is_cache(c->method)) {
         rep->code = GRPC_STATUS_INVALID_ARGUMENT;
-        rep->details = "x-cache-namespace must be 1 to 64 characters of "
-                       "A-Z a-z 0-9 _ . -, the first a letter or a digit";
+        rep->details = c->ns_error;
         return;
     }
     req.body = rpc_call_body(c, &req.len);

@@ -349,6 +349,28 @@ def test_bad_namespace_is_invalid_argument(c, ns):
         assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
+@pytest.mark.parametrize("values", [("a", "b"), ("bad ns", "a"),
+                                    ("a", "bad ns"), ("a", "a")])
+def test_namespace_sent_twice_is_invalid_argument(c, values):
+    """Two entries are refused whatever their order or values, as their
+    one comma-joined value over HTTP ("a,b") is; nothing is written."""
+    c.Set(c.m.CacheItem(key="twice", value=b"v"), metadata=md("a"),
+          timeout=10)
+    both = [(NS, v) for v in values]
+    for call in (lambda: c.Get(c.m.CacheKey(key="twice"), metadata=both,
+                               timeout=10),
+                 lambda: c.Set(c.m.CacheItem(key="twice", value=b"w"),
+                               metadata=both, timeout=10),
+                 lambda: c.MultiGet(c.m.MultiCacheKeyRequest(keys=["twice"]),
+                                    metadata=both, timeout=10)):
+        with pytest.raises(grpc.RpcError) as e:
+            call()
+        assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert e.value.details() == "x-cache-namespace must be sent once"
+    assert c.Get(c.m.CacheKey(key="twice"), metadata=md("a"),
+                 timeout=10).value == b"v"
+
+
 def test_namespace_bytes_count_in_accounted_memory():
     with harness.Server() as s:
         ch = s.channel()

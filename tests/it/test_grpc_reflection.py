@@ -407,3 +407,23 @@ def test_truncated_message_ends_the_stream_without_a_reply(server):
         conn.close()
     assert got[bad] == 0, got
     harness.assert_serving(server)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_namespace_a_cache_call_refuses_does_not_stop_it(ch, version):
+    """Reflection, like Health, serves whatever x-cache-namespace a call
+    names, even one a CacheService call answers INVALID_ARGUMENT."""
+    m = reflection_pb2(version)
+    for bad in ([("x-cache-namespace", "bad ns!")],
+                [("x-cache-namespace", "a"), ("x-cache-namespace", "b")]):
+        (resp,) = list(stream_call(ch, version)(
+            iter([m.ServerReflectionRequest(list_services="")]),
+            metadata=bad, timeout=10))
+        names = {s.name for s in resp.list_services_response.service}
+        assert names == SERVICES
+        assert harness.health_check(ch, metadata=bad, timeout=10) == \
+            "SERVING"
+        with pytest.raises(grpc.RpcError) as e:
+            harness.CacheClient(ch).Get(
+                harness.pb2().CacheKey(key="k"), metadata=bad, timeout=10)
+        assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
