@@ -126,6 +126,10 @@ void rpc_call_free_list(struct rpc_worker *w);
  * request), false when out of memory. From BUFPOOL_MIN bytes it is a
  * pooled buffer (bufpool.h), given back when gRPC lets go of the slice. */
 bool rpc_slice_alloc(size_t n, grpc_slice *s);
+/* A slice over the n bytes at p, a buffer of bufpool_take() or malloc()
+ * that gRPC owns from here: it is given back to the pool (bufpool_give)
+ * on whichever thread drops the slice's last reference. */
+grpc_slice rpc_slice_give(void *p, size_t n);
 /* Sets out->key_log to key escaped for a log line when DEBUG is on. */
 void rpc_reply_key_log(struct rpc_reply *out, const void *key, size_t klen);
 

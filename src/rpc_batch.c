@@ -257,7 +257,7 @@ rpc_batch_finish(struct rpc_worker *w, bool ok, struct rpc_reply *out)
     out->code = GRPC_STATUS_OK;
     out->has_body = true;
     if (w->out.len >= BUFPOOL_MIN) {
-        out->body = grpc_slice_new(w->out.data, w->out.len, bufpool_give);
+        out->body = rpc_slice_give(w->out.data, w->out.len);
         buf_init(&w->out);
     } else {
         out->body = grpc_slice_malloc(w->out.len);

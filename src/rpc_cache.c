@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bufpool.h"
 #include "cache_wire.pb-c.h"
 #include "rpc_cache.h"
 #include "utf8.h"
@@ -148,7 +147,7 @@ rpc_hand_over_value(struct buf *val, struct rpc_reply *out)
     p = rpc_wire_put_varint(p, val->len);
     out->body =
         grpc_slice_from_copied_buffer((const char *)head, (size_t)(p - head));
-    out->tail = grpc_slice_new(val->data, val->len, bufpool_give);
+    out->tail = rpc_slice_give(val->data, val->len);
     out->has_body = out->has_tail = true;
     buf_init(val);
 }
