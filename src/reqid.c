@@ -2,8 +2,10 @@
  * reqid.c: x-request-id values (README, API).
  *
  * An id sent by a client is used as sent when it is 1..REQID_MAX bytes, each
- * a visible ASCII character 0x21..0x7e. Space is refused although it is
- * printable: an id is one token in a log line and in a header value.
+ * a printable ASCII character 0x20..0x7e. Spaces and tabs around it are
+ * not part of it, as around any header value (RFC 9110's optional
+ * whitespace): they are dropped first, so an id never begins or ends with
+ * a space, which a header value could not carry back.
  *
  * A made id is 32 lowercase hex characters: 128 bits from a per-thread
  * wyrand generator. Each thread seeds its own state once with getrandom(2);
@@ -27,13 +29,20 @@ reqid_valid(const char *s, size_t n)
 {
     size_t i;
 
-    if (s == NULL || n == 0 || n > REQID_MAX)
+    if (s == NULL || n == 0 || n > REQID_MAX || s[0] == ' ' || s[n - 1] == ' ')
         return false;
     for (i = 0; i < n; i++) {
-        if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e)
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
             return false;
     }
     return true;
+}
+
+/* Whether c is a header value's optional whitespace. */
+static bool
+reqid_ows(char c)
+{
+    return c == ' ' || c == '\t';
 }
 
 /* Seeds the thread's state; if getrandom(2) fails, mixes the clock with the
@@ -102,6 +111,12 @@ reqid_make(char out[REQID_MAX + 1])
 void
 reqid_accept_or_make(const char *s, size_t n, char out[REQID_MAX + 1])
 {
+    while (s != NULL && n > 0 && reqid_ows(s[0])) {
+        s++;
+        n--;
+    }
+    while (s != NULL && n > 0 && reqid_ows(s[n - 1]))
+        n--;
     if (reqid_valid(s, n)) {
         memcpy(out, s, n);
         out[n] = '\0';

@@ -35,11 +35,15 @@ START_TEST(test_reqid_valid_lengths)
 }
 END_TEST
 
-START_TEST(test_reqid_valid_visible_ascii_only)
+START_TEST(test_reqid_valid_printable_ascii_only)
 {
     ck_assert(reqid_valid("!~", 2));
     ck_assert(reqid_valid("req-1_A.b:c/d=e", 15));
-    ck_assert(!reqid_valid("a b", 3));
+    ck_assert(reqid_valid("a b", 3));
+    ck_assert(reqid_valid("order 17 / retry 2", 18));
+    ck_assert(!reqid_valid(" a", 2));
+    ck_assert(!reqid_valid("a ", 2));
+    ck_assert(!reqid_valid(" ", 1));
     ck_assert(!reqid_valid("a\tb", 3));
     ck_assert(!reqid_valid("a\nb", 3));
     ck_assert(!reqid_valid("a\x7f", 2));
@@ -62,6 +66,24 @@ START_TEST(test_reqid_valid_id_kept_as_sent)
 }
 END_TEST
 
+START_TEST(test_reqid_spaces_around_dropped)
+{
+    char out[REQID_MAX + 1];
+    char s[REQID_MAX + 4];
+
+    reqid_accept_or_make("  has space \t ", 14, out);
+    ck_assert_str_eq(out, "has space");
+    reqid_accept_or_make("\tlead", 5, out);
+    ck_assert_str_eq(out, "lead");
+    memset(s, 'q', sizeof s);
+    s[0] = s[1] = ' ';
+    s[REQID_MAX + 2] = s[REQID_MAX + 3] = '\t';
+    reqid_accept_or_make(s, sizeof s, out);
+    ck_assert_uint_eq(strlen(out), REQID_MAX);
+    ck_assert_int_eq(memcmp(out, s + 2, REQID_MAX), 0);
+}
+END_TEST
+
 START_TEST(test_reqid_only_n_bytes_used)
 {
     char out[REQID_MAX + 1];
@@ -76,7 +98,9 @@ START_TEST(test_reqid_invalid_id_replaced)
     char out[REQID_MAX + 1];
     char long_id[REQID_MAX + 1];
 
-    reqid_accept_or_make("has space", 9, out);
+    reqid_accept_or_make("a\tb", 3, out);
+    assert_made(out);
+    reqid_accept_or_make(" \t ", 3, out);
     assert_made(out);
     reqid_accept_or_make(NULL, 0, out);
     assert_made(out);
@@ -160,11 +184,12 @@ reqid_suite(void)
 
     tc = tcase_create("valid");
     tcase_add_test(tc, test_reqid_valid_lengths);
-    tcase_add_test(tc, test_reqid_valid_visible_ascii_only);
+    tcase_add_test(tc, test_reqid_valid_printable_ascii_only);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("accept_or_make");
     tcase_add_test(tc, test_reqid_valid_id_kept_as_sent);
+    tcase_add_test(tc, test_reqid_spaces_around_dropped);
     tcase_add_test(tc, test_reqid_only_n_bytes_used);
     tcase_add_test(tc, test_reqid_invalid_id_replaced);
     suite_add_tcase(s, tc);

@@ -141,6 +141,10 @@ def test_request_id_echoed_when_valid(client):
     assert _reqid(lambda: client.Get.with_call(
         client.m.CacheKey(key="x"),
         metadata=[("x-request-id", long_ok)])) == long_ok
+    spaced = "order 17 / retry 2"
+    assert _reqid(lambda: client.Get.with_call(
+        client.m.CacheKey(key="x"),
+        metadata=[("x-request-id", spaced)])) == spaced
 
 
 def test_request_id_replaced_when_invalid(client):

@@ -287,6 +287,17 @@ def test_request_id_echoed(server, path):
     assert hdrs["x-request-id"] == "trace-42.abc"
 
 
+@pytest.mark.parametrize("sent,used", [("trace 42 / b", "trace 42 / b"),
+                                       ("spaced-id  \t ", "spaced-id")])
+def test_request_id_with_spaces(server, sent, used):
+    """Printable ASCII includes the space; the blanks around a header
+    value are not part of it."""
+    _, hdrs, _ = request(server.http_port, "/live",
+                         headers={"x-request-id": sent})
+    assert hdrs["x-request-id"] == used
+    assert request(server.http_port, "/live")[0] == 200
+
+
 @pytest.mark.parametrize("sent", [None, "x" * 65, "bad\x01id"])
 def test_request_id_made_when_missing_or_invalid(server, sent):
     headers = {} if sent is None else {"x-request-id": sent}
