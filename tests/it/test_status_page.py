@@ -1,18 +1,21 @@
 """The status page (docs/http.md, "/status"): which requests get it, its
 headers, the per-method counts it reads from /stats, and the page itself in
 headless Chromium: the figures it shows after its refreshes agree with
-/stats, it asks nothing of any other host, and it renders (screenshots of a
+/stats, it asks nothing of any other host, it works under a proxy's path
+prefix, and it renders (screenshots of a
 desktop and a phone window are written to the build tree and their paths
 printed)."""
 
 import html.parser
 import http.client
+import http.server
 import json
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 
 import grpc
@@ -396,6 +399,65 @@ def test_page_requests_only_its_own_server(server, rendered):
     assert urls.count(own + "status") == 1
     assert urls.count(own + "stats") >= 2, urls
     assert [u for u in urls if not u.startswith(own)] == []
+
+
+PREFIX = "/api/v1/namespaces/cache/services/tiny-cache:http/proxy/"
+
+
+class PrefixProxy(http.server.ThreadingHTTPServer):
+    """A reverse proxy that serves the daemon's HTTP endpoint under PREFIX,
+    as kubectl proxy or an ingress with a path does: PREFIX + X is the
+    daemon's /X, anything else 404. Records every path asked for."""
+
+    def __init__(self, port):
+        self.upstream = port
+        self.paths = []
+        super().__init__(("127.0.0.1", 0), PrefixHandler)
+
+
+class PrefixHandler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.server.paths.append(self.path)
+        if not self.path.startswith(PREFIX):
+            self.send_error(404)
+            return
+        accept = self.headers.get("Accept")
+        status, hdrs, body = request(self.server.upstream,
+                                     "/" + self.path[len(PREFIX):],
+                                     headers={"Accept": accept} if accept
+                                     else {})
+        self.send_response(status)
+        for name in ("content-type", "content-security-policy"):
+            if name in hdrs:
+                self.send_header(name, hdrs[name])
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_page_works_under_a_path_prefix(server, loaded):
+    """Behind a proxy that adds a path in front, the page reads /stats and
+    / through that path: its own URLs are relative."""
+    proxy = PrefixProxy(server.http_port)
+    t = threading.Thread(target=proxy.serve_forever, daemon=True)
+    t.start()
+    try:
+        dom = run_chromium("http://127.0.0.1:%d%sstatus" %
+                           (proxy.server_address[1], PREFIX), "--dump-dom")
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+    page = PageParser()
+    page.feed(dom)
+    assert text(page, "state") == "live"
+    assert int(page.body["data-refreshes"]) >= 2, page.body
+    assert "gRPC port %d" % server.grpc_port in text(page, "service")
+    assert text(page, "entries") == fmt_int(MAX_ITEMS)
+    assert [p for p in proxy.paths if not p.startswith(PREFIX)] == []
+    assert PREFIX + "stats" in proxy.paths and PREFIX in proxy.paths
 
 
 @pytest.mark.parametrize("name,size", [("desktop", "1280,900"),
