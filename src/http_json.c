@@ -190,7 +190,8 @@ http_json_snapshot(const struct http_deps *d)
 }
 
 /* One method's calls by status code name: "OK" always, other codes once
- * they happened, as in /metrics. */
+ * they happened (/metrics also lists the server-fault codes at 0, for
+ * rate()). */
 static json_t *
 http_json_method_calls(struct reqstats *sum, unsigned m)
 {

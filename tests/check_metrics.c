@@ -232,8 +232,21 @@ START_TEST(test_metrics_requests_summed_over_workers)
         sample(text,
                "tiny_cache_grpc_requests_total{method=\"Delete\",code=\"OK\"}"),
         0);
+    /* the server-fault codes are there at 0 before they happen; a client's
+     * codes only once they did */
+    ck_assert_double_eq(sample(text, "tiny_cache_grpc_requests_total{method="
+                                     "\"Delete\",code=\"INTERNAL\"}"),
+                        0);
+    ck_assert_double_eq(sample(text, "tiny_cache_grpc_requests_total{method="
+                                     "\"Delete\",code=\"UNKNOWN\"}"),
+                        0);
+    ck_assert_double_eq(sample(text, "tiny_cache_grpc_requests_total{method="
+                                     "\"Delete\",code=\"DATA_LOSS\"}"),
+                        0);
     ck_assert(isnan(sample(text, "tiny_cache_grpc_requests_total{method="
-                                 "\"Delete\",code=\"INTERNAL\"}")));
+                                 "\"Delete\",code=\"NOT_FOUND\"}")));
+    ck_assert(isnan(sample(text, "tiny_cache_grpc_requests_total{method="
+                                 "\"Set\",code=\"INVALID_ARGUMENT\"}")));
     ck_assert_double_eq(sample(text, "tiny_cache_active_requests"), 1);
     free(text);
 }
