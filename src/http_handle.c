@@ -12,6 +12,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "http_accept.h"
 #include "http_handle.h"
@@ -45,11 +46,32 @@ static const struct {
     {"/status", ROUTE_STATUS},
 };
 
+/* The path of url: url itself, or for a request in absolute form
+ * ("http://host:port/path?q", which HTTP/1.1 servers must take as well as
+ * "/path?q") what follows the authority, "/" when nothing does. */
+static const char *
+http_url_path(const char *url)
+{
+    size_t skip;
+
+    if (strncasecmp(url, "http://", 7) == 0)
+        skip = 7;
+    else if (strncasecmp(url, "https://", 8) == 0)
+        skip = 8;
+    else
+        return url;
+    url += skip + strcspn(url + skip, "/?");
+    return *url == '/' ? url : "/";
+}
+
 /* The route of url's path (before any '?'), or -1. */
 static int
 http_route_find(const char *url)
 {
-    size_t n = strcspn(url, "?");
+    size_t n;
+
+    url = http_url_path(url);
+    n = strcspn(url, "?");
 
     for (size_t i = 0; i < TC_ARRAY_LEN(http_routes); i++)
         if (strlen(http_routes[i].path) == n &&

@@ -285,6 +285,24 @@ GARBAGE_IDS = ["random", "crlf", "tls", "version", "nul", "nocolon",
                "badlength", "badchunk", "bigbody", "endlessline"]
 
 
+@pytest.mark.parametrize("url,status", [
+    (b"http://127.0.0.1/health", 200),
+    (b"HTTP://x:8080/metrics?name[]=1", 200),
+    (b"https://x", 200),
+    (b"http://x?a=b", 200),
+    (b"http://x/nope", 404),
+    (b"http://", 200),
+    (b"http:/health", 404),
+    (b"ftp://x/health", 404),
+], ids=["health", "metrics-query", "bare-host", "host-query", "unknown",
+        "no-host", "one-slash", "other-scheme"])
+def test_absolute_form_is_served(server, url, status):
+    """A request target in absolute form (as a proxy sends) is answered as
+    its path: HTTP/1.1 servers must take it."""
+    assert send_raw(server.http_port, head_of(url)) == status
+    assert_both_answer(server)
+
+
 @pytest.mark.parametrize("url,status", [(b"/health", 200), (b"/nope", 404)],
                          ids=["health", "unknown"])
 @pytest.mark.parametrize("body", [
