@@ -133,7 +133,8 @@ struct snapshot *snapshot_create(struct store *st, const char *path,
                                  uint32_t interval_s, const struct clock *wall,
                                  snapshot_extend_fn extend);
 /* Loads path into st (call before serving): no file is not an error; a
- * damaged one is refused, renamed path.bad, logged and counted. Logs one
+ * damaged one is refused, renamed path.bad, logged and counted (what is
+ * not a regular file is refused and left where it is). Logs one
  * line either way. While it reads a file it asks the service manager for
  * more time at most once a second, each time progress is made
  * (extend). 0 when loaded or absent, -1 when refused. */

@@ -586,8 +586,23 @@ config_check_shards(const struct config *cfg, const struct opt_value *vals,
     return false;
 }
 
+/* Why what is at the snapshot path p cannot be the snapshot file, or NULL:
+ * nothing there, or a regular file. Anything else (a folder, a FIFO, a
+ * device) would be moved aside as refused, and replaced at the first save. */
+static const char *
+config_snapshot_target_why(const char *p)
+{
+    struct stat sb;
+
+    if (stat(p, &sb) != 0 || S_ISREG(sb.st_mode))
+        return NULL;
+    return S_ISDIR(sb.st_mode) ? "names a folder, not a file"
+                               : "names something other than a regular file";
+}
+
 /* The snapshot file's folder must exist and be writable, and the path
- * must name a file in it (its .tmp and .bad siblings included). */
+ * must name a file in it (its .tmp and .bad siblings included), or
+ * nothing yet. */
 static bool
 config_check_snapshot(const struct config *cfg, const struct opt_value *vals,
                       char *err, size_t errlen)
@@ -614,6 +629,8 @@ config_check_snapshot(const struct config *cfg, const struct opt_value *vals,
             why = "is in a folder that does not exist";
         else if (access(dir, W_OK | X_OK) != 0)
             why = "is in a folder this process cannot write";
+        else
+            why = config_snapshot_target_why(p);
     }
     if (why == NULL)
         return true;

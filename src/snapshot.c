@@ -247,12 +247,14 @@ snapshot_read_stats(struct snapshot *s, struct snapshot_stats *out)
     pthread_mutex_unlock(&s->mu);
 }
 
-/* Renames the refused file path.bad, logs and counts the refusal. */
+/* Logs and counts the refusal of what is at the path; a refused file (move
+ * true) is renamed path.bad, anything else (a folder, a FIFO: start-up
+ * refuses them, one could still appear after) is left where it is. */
 static void
-refuse(struct snapshot *s, const char *why)
+refuse(struct snapshot *s, const char *why, bool move)
 {
     size_t n = strlen(s->path);
-    char *bad = malloc(n + 5);
+    char *bad = move ? malloc(n + 5) : NULL;
     bool moved = false;
 
     if (bad != NULL) {
@@ -266,8 +268,9 @@ refuse(struct snapshot *s, const char *why)
     pthread_mutex_unlock(&s->mu);
     log_warn(NULL, "snapshot: %s refused: %s; %s; starting empty", s->path_log,
              why,
-             moved ? "moved aside with a .bad suffix"
-                   : "it could not be moved aside");
+             moved  ? "moved aside with a .bad suffix"
+             : move ? "it could not be moved aside"
+                    : "left where it is");
 }
 
 static void
@@ -335,18 +338,18 @@ snapshot_load(struct snapshot *s)
     }
     if (fd < 0) {
         snprintf(why, sizeof why, "cannot open: %s", strerror(errno));
-        refuse(s, why);
+        refuse(s, why, lstat(s->path, &sb) == 0 && S_ISREG(sb.st_mode));
         return -1;
     }
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         close(fd);
-        refuse(s, "not a regular file");
+        refuse(s, "not a regular file", false);
         return -1;
     }
     rc = load_fd(s, fd, (size_t)sb.st_size, &r, why, sizeof why);
     close(fd);
     if (rc != 0) {
-        refuse(s, why);
+        refuse(s, why, true);
         return -1;
     }
     loaded(s, &r, (uint64_t)sb.st_size, start);

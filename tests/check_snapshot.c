@@ -467,6 +467,60 @@ START_TEST(test_snapshot_failed_save_keeps_previous_file)
 }
 END_TEST
 
+/* Loads path through the daemon's struct snapshot; returns its load_failures
+ * and, in *moved, whether path.bad now exists. */
+static uint64_t
+daemon_load(bool *moved)
+{
+    static _Atomic uint64_t wall = WALL0;
+    struct clock c = {clock_fake_now, &wall};
+    struct snapshot *s = snapshot_create(a, path, 0, &c, NULL);
+    struct snapshot_stats st;
+    char bad[128];
+    struct stat sb;
+
+    ck_assert_ptr_nonnull(s);
+    ck_assert_int_eq(snapshot_load(s), -1);
+    snapshot_read_stats(s, &st);
+    snapshot_destroy(s);
+    snprintf(bad, sizeof bad, "%s.bad", path);
+    *moved = lstat(bad, &sb) == 0;
+    return st.load_failures;
+}
+
+/* A damaged file is moved aside as path.bad; what is not a regular file
+ * (refused at start-up, but one can appear after) is left where it is. */
+START_TEST(test_snapshot_load_moves_aside_only_a_file)
+{
+    char inside[128];
+    struct stat sb;
+    bool moved;
+    FILE *f = fopen(path, "wb");
+
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fputs("not a snapshot", f) >= 0, 1);
+    ck_assert_int_eq(fclose(f), 0);
+    ck_assert_uint_eq(daemon_load(&moved), 1);
+    ck_assert(moved);
+    ck_assert_int_eq(lstat(path, &sb), -1);
+    snprintf(inside, sizeof inside, "%s.bad", path);
+    ck_assert_int_eq(unlink(inside), 0);
+    ck_assert_int_eq(mkdir(path, 0700), 0);
+    snprintf(inside, sizeof inside, "%s/kept", path);
+    ck_assert_int_eq(mkdir(inside, 0700), 0);
+    ck_assert_uint_eq(daemon_load(&moved), 1);
+    ck_assert(!moved);
+    ck_assert_int_eq(lstat(inside, &sb), 0); /* the folder is still there */
+    ck_assert_int_eq(rmdir(inside), 0);
+    ck_assert_int_eq(rmdir(path), 0);
+    ck_assert_int_eq(mkfifo(path, 0600), 0);
+    ck_assert_uint_eq(daemon_load(&moved), 1);
+    ck_assert(!moved);
+    ck_assert_int_eq(lstat(path, &sb), 0);
+    ck_assert(S_ISFIFO(sb.st_mode));
+}
+END_TEST
+
 /* What the loader reported, in order: each phase's number of reports and
  * its last done and total. */
 #define PHASES 5
@@ -564,6 +618,7 @@ main(void)
                    test_snapshot_compresses_and_refuses_bad_compressed_blocks);
     tcase_add_test(tc, test_snapshot_failed_save_keeps_previous_file);
     tcase_add_test(tc, test_snapshot_load_reports_progress);
+    tcase_add_test(tc, test_snapshot_load_moves_aside_only_a_file);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     return check_run(s);

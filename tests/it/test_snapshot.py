@@ -8,6 +8,7 @@ import os
 import random
 import re
 import signal
+import stat
 import time
 import urllib.request
 
@@ -220,25 +221,37 @@ def test_damaged_file_is_refused_kept_aside_and_server_starts_empty(
         harness.assert_serving(s)
 
 
-def test_a_directory_at_the_path_is_refused_and_moved_aside(tmp_path):
+@pytest.mark.parametrize("kind,why", [
+    ("folder", "names a folder, not a file"),
+    ("folder-link", "names a folder, not a file"),
+    ("fifo", "names something other than a regular file"),
+])
+def test_a_path_naming_no_file_is_a_bad_configuration(tmp_path, kind, why):
+    """A folder (the state directory itself, say) or a FIFO at the path is
+    refused at start, exit 2, and left as it was: never moved aside or
+    replaced by a snapshot."""
     path = tmp_path / "cache.snap"
-    path.mkdir()
-    with harness.Server(env=env_for(path)) as s:
-        wait_log(s, r"WARNING.*refused: not a regular file")
-        assert (tmp_path / "cache.snap.bad").is_dir()
-        harness.assert_serving(s)
-        assert s.stop() == 0
-    assert path.is_file()
-
-
-def test_a_fifo_at_the_path_is_refused_without_waiting(tmp_path):
-    path = tmp_path / "cache.snap"
-    os.mkfifo(path)
-    with harness.Server(env=env_for(path)) as s:
-        wait_log(s, r"WARNING.*refused: not a regular file")
-        harness.assert_serving(s)
-        assert s.stop() == 0
-    assert path.is_file()
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        target = tmp_path / "state" if kind == "folder-link" else path
+        target.mkdir()
+        (target / "precious").write_bytes(b"operator's")
+        if kind == "folder-link":
+            os.symlink(target, path)
+    rc, err = harness.run_daemon(env=env_for(path))
+    assert rc == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "CACHE_SNAPSHOT_PATH" in lines[0], err
+    assert why in lines[0]
+    assert sorted(os.listdir(tmp_path)) == \
+        (["cache.snap", "state"] if kind == "folder-link" else ["cache.snap"])
+    if kind == "fifo":
+        assert stat.S_ISFIFO(os.lstat(path).st_mode)
+    else:
+        assert (path / "precious").read_bytes() == b"operator's"
+    rc, err = harness.run_daemon(args=["--snapshot-path", str(path)])
+    assert rc == 2 and "--snapshot-path" in err and why in err, err
 
 
 def test_a_symlink_left_at_the_temporary_name_is_not_followed(tmp_path):
