@@ -8,12 +8,13 @@
  * its call completes the worker records it and starts the next one in the
  * same slot, until the phase's work is done. Calls are registered calls
  * on the minimal channel stack, without a deadline except in a run of -d
- * seconds, whose calls all end by BENCH_DRAIN_S after it; requests are encoded
- * by hand (bench_wire.c) into a fresh small slice, and a Set's value is a
- * prefix of one slice per worker (as long as the largest value) that every
- * request references; with a range of sizes each Set draws its size
- * log-uniformly, so every power of two in the range is about as likely. A
- * MultiGet is one slice of batch keys; a MultiSet is, for each of its
+ * seconds, whose calls all end by BENCH_DRAIN_S after it (the worker ends
+ * those still in flight then: that stack leaves deadlines to the server);
+ * requests are encoded by hand (bench_wire.c) into a fresh small slice, and a
+ * Set's value is a prefix of one slice per worker (as long as the largest
+ * value) that every request references; with a range of sizes each Set draws
+ * its size log-uniformly, so every power of two in the range is about as
+ * likely. A MultiGet is one slice of batch keys; a MultiSet is, for each of its
  * items, a piece of one slice of item headers followed by a prefix of the
  * value slice again (of the range's smallest size). The keys of a batch
  * are picked one after the other by the key pattern. With --routes, key i
@@ -420,6 +421,7 @@ bench_slot_start(struct bench_slot *s, enum bench_op op, uint64_t key)
         GRPC_CALL_OK)
         return true;
     grpc_call_unref(s->call);
+    s->call = NULL;
     grpc_byte_buffer_destroy(s->u.send);
     s->u.send = NULL;
     bench_count(&w->res, op, GRPC_STATUS_INTERNAL);
@@ -509,20 +511,40 @@ bench_result_init(struct bench_result *r)
     bench_hist_init(&r->hist);
 }
 
+/* Ends every call of w still in flight DEADLINE_EXCEEDED, on the client's
+ * side: on the minimal channel stack the deadline only travels to the
+ * server as grpc-timeout, so a server that is stopped or cut off would
+ * never end them. Each then completes as usual. */
+static void
+bench_cancel_late(struct bench_worker *w)
+{
+    for (size_t i = 0; i < w->nslots; i++)
+        if (w->slots[i].call != NULL)
+            grpc_call_cancel_with_status(w->slots[i].call,
+                                         GRPC_STATUS_DEADLINE_EXCEEDED,
+                                         "Deadline Exceeded", NULL);
+}
+
 /*
  * Wait for at least one completion, then take those already queued, up to
- * max: completions are handled in batches, then their slots restarted.
- * Returns how many slots were put in ready (0: the queue is shutting down).
+ * max: completions are handled in batches, then their slots restarted. Past
+ * the phase's deadline the calls still in flight are ended. Returns how
+ * many slots were put in ready (0: the queue is shutting down).
  */
 static size_t
 bench_collect(struct bench_worker *w, struct bench_slot **ready, size_t max)
 {
-    gpr_timespec wait = gpr_inf_future(GPR_CLOCK_REALTIME);
+    gpr_timespec wait = w->b->deadline;
     size_t n = 0;
 
     while (n < max) {
         grpc_event ev = grpc_completion_queue_next(w->cq, wait, NULL);
 
+        if (ev.type == GRPC_QUEUE_TIMEOUT && n == 0) {
+            bench_cancel_late(w);
+            wait = gpr_inf_future(GPR_CLOCK_REALTIME);
+            continue;
+        }
         if (ev.type != GRPC_OP_COMPLETE)
             break;
         ready[n] = ev.tag;
@@ -619,6 +641,7 @@ bench_wait_workers(struct bench *b, uint64_t start_ns, bool timed,
     uint64_t end = start_ns + (uint64_t)(b->opts.duration_s * 1e9);
 
     while (b->running > 0) {
+        /* once the run has ended, only the progress ticks wake it */
         uint64_t wake = timed && end < tick ? end : tick;
         struct timespec ts = {.tv_sec = (time_t)(wake / 1000000000u),
                               .tv_nsec = (long)(wake % 1000000000u)};
@@ -626,8 +649,10 @@ bench_wait_workers(struct bench *b, uint64_t start_ns, bool timed,
 
         pthread_cond_timedwait(&b->cv, &b->mu, &ts);
         now = bench_now_ns();
-        if (timed && now >= end)
+        if (timed && now >= end) {
             atomic_store(&b->stop, true);
+            timed = false;
+        }
         if (now >= tick) {
             if (progress != NULL)
                 progress(bench_done(b), (double)(now - start_ns) / 1e9, arg);

@@ -5,6 +5,8 @@ connection errors."""
 import json
 import os
 import pty
+import resource
+import signal
 import socket
 import subprocess
 import threading
@@ -212,6 +214,39 @@ def test_timed_run_ends_when_the_server_stops_answering():
     r = json.loads(out)
     assert r["status_counts"] == {"DEADLINE_EXCEEDED": 6}
     assert 5.5 < took < 30
+
+
+def test_timed_run_ends_when_the_server_is_stopped():
+    """-d 1 against a tiny-cached that is stopped (SIGSTOP) mid-run: no
+    server ends the calls, so the bench must: by 5 s after the run's end,
+    DEADLINE_EXCEEDED, exit 1, without spinning a core while it waits."""
+    with harness.Server() as s:
+        t0 = time.monotonic()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        p = subprocess.Popen([bench_path(), "-H", "127.0.0.1", "-p",
+                              str(s.grpc_port), "--json", "-d", "1", "-c",
+                              "2", "-m", "3"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        time.sleep(0.5)
+        s.proc.send_signal(signal.SIGSTOP)
+        try:
+            out, err = p.communicate(timeout=60)
+            took = time.monotonic() - t0
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        finally:
+            p.kill()
+            s.proc.send_signal(signal.SIGCONT)
+        assert p.returncode == 1, err
+        r = json.loads(out)
+        assert r["status_counts"]["DEADLINE_EXCEEDED"] == 6, r
+        assert 5.5 < took < 30
+        # the bench's CPU: at most two cores for the 0.5 s it ran, then
+        # nothing while it waits for the calls to end (5 s of a core if it
+        # spun)
+        cpu = (after.ru_utime - before.ru_utime +
+               after.ru_stime - before.ru_stime)
+        assert cpu < 3, cpu
+        harness.assert_serving(s)
 
 
 @pytest.mark.parametrize("args", [
