@@ -38,7 +38,7 @@ struct config {
     char *tls_key_path;                /* CACHE_TLS_KEY_PATH, owned, or NULL */
     bool tls_require_client_auth;      /* CACHE_TLS_REQUIRE_CLIENT_AUTH */
     char *tls_client_ca_path;     /* CACHE_TLS_CLIENT_CA_PATH, owned, or NULL */
-    uint32_t workers;             /* CACHE_WORKERS, 0 resolved to online CPUs */
+    uint32_t workers;             /* CACHE_WORKERS, 0 made half the CPUs */
     uint32_t shards;              /* CACHE_SHARDS */
     uint32_t shutdown_delay_s;    /* CACHE_SHUTDOWN_DELAY */
     uint32_t shutdown_grace_s;    /* CACHE_SHUTDOWN_GRACE */

@@ -129,11 +129,6 @@ main_grpc(struct daemon *d, char *err, size_t errlen)
     struct rpc_server_deps deps = {&d->cfg, d->store, NULL, 0};
 
     d->nworkers = d->cfg.workers;
-    if (d->nworkers == 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-        d->nworkers = n > 0 ? (size_t)n : 1;
-    }
     d->stats = aligned_alloc(TC_CACHELINE, d->nworkers * sizeof *d->stats);
     if (!d->stats) {
         snprintf(err, errlen, "out of memory");
