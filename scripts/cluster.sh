@@ -92,7 +92,7 @@ Try:
   tiny-cache-cli -p $port set hello world
   tiny-cache-cli -p $port get hello
   tiny-cache-cli -p $port --route user:42 mset a 1 b 2
-  tiny-cache-bench -p $port -d 10 --fill
+  tiny-cache-bench -p $port -d 10 --fill --keyspace 1000
   kill -TERM <a node's pid>     (its keys move; /stats shows it DOWN)
 Ctrl-C stops everything.
 EOF
