@@ -48,11 +48,12 @@ static const struct {
 
 /* The path of url: url itself, or for a request in absolute form
  * ("http://host:port/path?q", which HTTP/1.1 servers must take as well as
- * "/path?q") what follows the authority, "/" when nothing does. */
+ * "/path?q") what follows the authority, "/" when nothing does; NULL when
+ * that authority is empty ("http:///path"), which must be refused. */
 static const char *
 http_url_path(const char *url)
 {
-    size_t skip;
+    size_t skip, host;
 
     if (strncasecmp(url, "http://", 7) == 0)
         skip = 7;
@@ -60,22 +61,22 @@ http_url_path(const char *url)
         skip = 8;
     else
         return url;
-    url += skip + strcspn(url + skip, "/?");
+    host = strcspn(url + skip, "/?#");
+    if (host == 0)
+        return NULL;
+    url += skip + host;
     return *url == '/' ? url : "/";
 }
 
-/* The route of url's path (before any '?'), or -1. */
+/* The route of path (before any '?'), or -1. */
 static int
-http_route_find(const char *url)
+http_route_find(const char *path)
 {
-    size_t n;
-
-    url = http_url_path(url);
-    n = strcspn(url, "?");
+    size_t n = strcspn(path, "?");
 
     for (size_t i = 0; i < TC_ARRAY_LEN(http_routes); i++)
         if (strlen(http_routes[i].path) == n &&
-            memcmp(url, http_routes[i].path, n) == 0)
+            memcmp(path, http_routes[i].path, n) == 0)
             return (int)http_routes[i].route;
     return -1;
 }
@@ -177,7 +178,8 @@ void
 http_handle(const struct http_deps *d, const struct http_request *req,
             struct http_response *resp)
 {
-    int route = http_route_find(req->url);
+    const char *path = http_url_path(req->url);
+    int route = path != NULL ? http_route_find(path) : -1;
     char esc[HTTP_LOG_URL_MAX * 4 + 4];
 
     memset(resp, 0, sizeof *resp);
@@ -186,6 +188,8 @@ http_handle(const struct http_deps *d, const struct http_request *req,
         http_error(resp, 414, "URI too long");
     else if (req->head_bytes > HTTP_HEAD_MAX_BYTES)
         http_error(resp, 431, "request header fields too large");
+    else if (path == NULL)
+        http_error(resp, 400, "no host in the request target");
     else if (route < 0)
         http_error(resp, 404, "not found");
     else if (strcmp(req->method, "GET") != 0)

@@ -291,14 +291,17 @@ GARBAGE_IDS = ["random", "crlf", "tls", "version", "nul", "nocolon",
     (b"https://x", 200),
     (b"http://x?a=b", 200),
     (b"http://x/nope", 404),
-    (b"http://", 200),
+    (b"http://x#/nope", 200),
+    (b"http://", 400),
+    (b"http:///health", 400),
     (b"http:/health", 404),
     (b"ftp://x/health", 404),
 ], ids=["health", "metrics-query", "bare-host", "host-query", "unknown",
-        "no-host", "one-slash", "other-scheme"])
+        "fragment", "no-host", "empty-host", "one-slash", "other-scheme"])
 def test_absolute_form_is_served(server, url, status):
     """A request target in absolute form (as a proxy sends) is answered as
-    its path: HTTP/1.1 servers must take it."""
+    its path: HTTP/1.1 servers must take it, and refuse one without a
+    host."""
     assert send_raw(server.http_port, head_of(url)) == status
     assert_both_answer(server)
 
