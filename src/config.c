@@ -16,6 +16,7 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -587,14 +588,19 @@ config_check_shards(const struct config *cfg, const struct opt_value *vals,
 }
 
 /* Why what is at the snapshot path p cannot be the snapshot file, or NULL:
- * nothing there, or a regular file. Anything else (a folder, a FIFO, a
- * device) would be moved aside as refused, and replaced at the first save. */
+ * nothing there (a dangling link included), or a regular file. Anything
+ * else (a folder, a FIFO, a device, a loop of links, what this process
+ * cannot look at) would be refused at load and replaced at the first save. */
 static const char *
 config_snapshot_target_why(const char *p)
 {
     struct stat sb;
 
-    if (stat(p, &sb) != 0 || S_ISREG(sb.st_mode))
+    if (stat(p, &sb) != 0)
+        return errno == ENOENT ? NULL
+                               : "cannot be looked at (a loop of links, or "
+                                 "no permission)";
+    if (S_ISREG(sb.st_mode))
         return NULL;
     return S_ISDIR(sb.st_mode) ? "names a folder, not a file"
                                : "names something other than a regular file";

@@ -225,6 +225,7 @@ def test_damaged_file_is_refused_kept_aside_and_server_starts_empty(
     ("folder", "names a folder, not a file"),
     ("folder-link", "names a folder, not a file"),
     ("fifo", "names something other than a regular file"),
+    ("link-loop", "cannot be looked at"),
 ])
 def test_a_path_naming_no_file_is_a_bad_configuration(tmp_path, kind, why):
     """A folder (the state directory itself, say) or a FIFO at the path is
@@ -233,6 +234,8 @@ def test_a_path_naming_no_file_is_a_bad_configuration(tmp_path, kind, why):
     path = tmp_path / "cache.snap"
     if kind == "fifo":
         os.mkfifo(path)
+    elif kind == "link-loop":
+        os.symlink(path, path)
     else:
         target = tmp_path / "state" if kind == "folder-link" else path
         target.mkdir()
@@ -248,6 +251,8 @@ def test_a_path_naming_no_file_is_a_bad_configuration(tmp_path, kind, why):
         (["cache.snap", "state"] if kind == "folder-link" else ["cache.snap"])
     if kind == "fifo":
         assert stat.S_ISFIFO(os.lstat(path).st_mode)
+    elif kind == "link-loop":
+        assert os.readlink(path) == str(path)
     else:
         assert (path / "precious").read_bytes() == b"operator's"
     rc, err = harness.run_daemon(args=["--snapshot-path", str(path)])
